@@ -1,0 +1,3 @@
+from kash_tui.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,166 @@
+"""Connection domain, public face: broker connections, their capabilities and credentials.
+
+Secrets never enter the database, the config file or a log: a connection stores only *where*
+its keys are (environment variable names or an OS keyring entry) and they are read at use time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Protocol
+
+DEFAULT_KEY_ENV = "APCA_API_KEY_ID"
+DEFAULT_SECRET_ENV = "APCA_API_SECRET_KEY"
+KEYRING_SERVICE = "kash"
+
+
+class BrokerConnectionError(Exception):
+    """A user-facing connection problem; the message says what to do."""
+
+
+class ConnectionNotFound(BrokerConnectionError):
+    pass
+
+
+class BrokerKind(StrEnum):
+    ALPACA = "alpaca"
+    INTERNAL = "internal"
+
+
+class Environment(StrEnum):
+    PAPER = "paper"
+    LIVE = "live"
+
+
+@dataclass(frozen=True)
+class ConnectionModel:
+    """A broker connection as the rest of Kash sees it. Holds no secret."""
+
+    id: int | None
+    name: str
+    broker: BrokerKind
+    environment: Environment
+    trading_url: str | None = None
+    data_url: str | None = None
+    key_env: str | None = None
+    secret_env: str | None = None
+    keyring_entry: str | None = None
+    live_enabled: bool = False
+    created_at: datetime | None = None
+
+    @property
+    def rfqdn(self) -> str:
+        """Reverse-FQDN of what this connection is, e.g. ``markets.alpaca.paper``."""
+        return f"markets.{self.broker.value}.{self.environment.value}"
+
+    @property
+    def is_live(self) -> bool:
+        return self.environment is Environment.LIVE
+
+    @property
+    def cap_data_stream_live(self) -> bool:
+        return self.broker is BrokerKind.ALPACA
+
+    @property
+    def cap_data_stream_historic(self) -> bool:
+        return self.broker is BrokerKind.ALPACA
+
+    @property
+    def cap_trading_paper(self) -> bool:
+        return self.broker is BrokerKind.ALPACA and self.environment is Environment.PAPER
+
+    @property
+    def cap_trading_live(self) -> bool:
+        return (
+            self.broker is BrokerKind.ALPACA
+            and self.environment is Environment.LIVE
+            and self.live_enabled
+        )
+
+    @property
+    def key_source(self) -> str:
+        """Where the keys come from, for display (never the keys themselves)."""
+        if self.keyring_entry:
+            return f"keyring:{self.keyring_entry}"
+        return f"env:{self.key_env},{self.secret_env}"
+
+
+@dataclass(frozen=True)
+class BacktestConnection(ConnectionModel):
+    """The null connection of backtests: no broker, every capability false."""
+
+    id: int | None = None
+    name: str = "backtest"
+    broker: BrokerKind = BrokerKind.INTERNAL
+    environment: Environment = Environment.PAPER
+
+    @property
+    def rfqdn(self) -> str:
+        return "internal.backtest"
+
+    @property
+    def cap_data_stream_live(self) -> bool:
+        return False
+
+    @property
+    def cap_data_stream_historic(self) -> bool:
+        return False
+
+    @property
+    def cap_trading_paper(self) -> bool:
+        return False
+
+    @property
+    def cap_trading_live(self) -> bool:
+        return False
+
+    @property
+    def key_source(self) -> str:
+        return "none"
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """API keys read at use time. ``repr`` and ``str`` never show the secret."""
+
+    key_id: str
+    secret_key: str
+
+    def __repr__(self) -> str:
+        return f"Credentials(key_id='{self.key_id[:4]}…', secret_key='***')"
+
+    __str__ = __repr__
+
+
+@dataclass(frozen=True)
+class NewConnection:
+    name: str
+    broker: BrokerKind = BrokerKind.ALPACA
+    environment: Environment = Environment.PAPER
+    trading_url: str | None = None
+    data_url: str | None = None
+    key_env: str | None = None
+    secret_env: str | None = None
+    keyring_entry: str | None = None
+
+
+class ConnectionService(Protocol):
+    def list_connections(self) -> list[ConnectionModel]: ...
+
+    def get(self, name: str) -> ConnectionModel: ...
+
+    def get_by_id(self, connection_id: int) -> ConnectionModel: ...
+
+    def add(self, new: NewConnection) -> ConnectionModel: ...
+
+    def remove(self, name: str) -> None: ...
+
+    def enable_live(self, name: str, typed_name: str) -> ConnectionModel:
+        """Opt in to live trading; ``typed_name`` must repeat the connection's name exactly."""
+        ...
+
+    def disable_live(self, name: str) -> ConnectionModel: ...
+
+    def credentials(self, name: str) -> Credentials: ...

@@ -1,0 +1,66 @@
+"""Mapping between workspace rows and public types; the input rules."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from kash_tui.domains.workspace.entities import PortfolioRow, WorkspaceRow
+from kash_tui.domains.workspace.service import (
+    NAME_MAX_LENGTH,
+    Portfolio,
+    PortfolioMode,
+    Workspace,
+    WorkspaceError,
+)
+
+
+def to_workspace(row: WorkspaceRow, portfolio_count: int) -> Workspace:
+    return Workspace(
+        id=row.id, name=row.name, created_at=row.created_at, portfolio_count=portfolio_count
+    )
+
+
+def to_portfolio(row: PortfolioRow, workspace_name: str, connection_name: str | None) -> Portfolio:
+    return Portfolio(
+        id=row.id,
+        workspace_id=row.workspace_id,
+        workspace_name=workspace_name,
+        name=row.name,
+        mode=PortfolioMode(row.mode),
+        position_size_pct=_tidy(Decimal(row.position_size_pct)),
+        connection_id=row.connection_id,
+        connection_name=connection_name,
+        created_at=row.created_at,
+    )
+
+
+def _tidy(value: Decimal) -> Decimal:
+    """100.0000 -> 100, 12.5000 -> 12.5 (never 1E+2)."""
+    return value.quantize(Decimal(1)) if value == value.to_integral() else value.normalize()
+
+
+def clean_name(kind: str, name: str) -> str:
+    text = (name or "").strip()
+    if not text:
+        raise WorkspaceError(f"A {kind} needs a name; give a non-empty one.")
+    if len(text) > NAME_MAX_LENGTH or not text.isprintable():
+        raise WorkspaceError(
+            f"A {kind} name must be at most {NAME_MAX_LENGTH} printable characters; "
+            "choose a shorter one."
+        )
+    return text
+
+
+def clean_position_size(value: Decimal | float | str) -> Decimal:
+    try:
+        pct = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise WorkspaceError(
+            f"Position size {value!r} is not a number; give a percentage such as 25."
+        ) from None
+    if not pct.is_finite() or pct <= 0 or pct > 100:
+        raise WorkspaceError(
+            f"Position size must be more than 0 and at most 100 percent (got {value}); "
+            "give a percentage such as 25."
+        )
+    return pct.quantize(Decimal("0.0001"))

@@ -1,0 +1,73 @@
+"""The composition root: builds every service in dependency order and hands them out.
+
+connection -> workspace -> market -> strategy -> trading. Tests build a provider with their own
+settings (database URL) or pass their own services; there is no DI framework and no global.
+Constructing a provider touches nothing; :meth:`ServiceProvider.prepare` opens the database,
+applies migrations and seeds the Demo workspace on first run.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from kash_tui.config import Settings
+from kash_tui.db import Database
+from kash_tui.domains.connection import ConnectionService, create_connection_service
+from kash_tui.domains.workspace import WorkspaceService, create_workspace_service
+
+
+class ServiceProviderProtocol(Protocol):
+    settings: Settings
+
+    @property
+    def database_description(self) -> str: ...
+
+    @property
+    def connection(self) -> ConnectionService: ...
+
+    @property
+    def workspace(self) -> WorkspaceService: ...
+
+    def prepare(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class ServiceProvider:
+    """Wires the real services over one database."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.db = Database(settings.resolved_database_url)
+        self._connection = create_connection_service(self.db)
+        self._workspace = create_workspace_service(self.db, self._connection)
+        self._prepared = False
+
+    @property
+    def database_description(self) -> str:
+        return self.db.display_url
+
+    @property
+    def connection(self) -> ConnectionService:
+        return self._connection
+
+    @property
+    def workspace(self) -> WorkspaceService:
+        return self._workspace
+
+    def prepare(self) -> None:
+        """Open the database, upgrade its schema and seed first-run data. Idempotent."""
+        if self._prepared:
+            return
+        if self.settings.uses_default_database:
+            self.db.url  # noqa: B018  (validated in Database.__init__)
+            from kash_tui.config import default_database_path
+
+            default_database_path().parent.mkdir(parents=True, exist_ok=True)
+        self.db.prepare()
+        if self.settings.demo_data:
+            self._workspace.seed_demo()
+        self._prepared = True
+
+    def close(self) -> None:
+        self.db.dispose()
