@@ -13,6 +13,7 @@ from typing import Protocol
 from kash_tui.config import Settings
 from kash_tui.db import Database
 from kash_tui.domains.connection import ConnectionService, create_connection_service
+from kash_tui.domains.market import MarketService, create_market_service
 from kash_tui.domains.workspace import WorkspaceService, create_workspace_service
 
 
@@ -28,6 +29,9 @@ class ServiceProviderProtocol(Protocol):
     @property
     def workspace(self) -> WorkspaceService: ...
 
+    @property
+    def market(self) -> MarketService: ...
+
     def prepare(self) -> None: ...
 
     def close(self) -> None: ...
@@ -41,6 +45,7 @@ class ServiceProvider:
         self.db = Database(settings.resolved_database_url)
         self._connection = create_connection_service(self.db)
         self._workspace = create_workspace_service(self.db, self._connection)
+        self._market = create_market_service(self.db)
         self._prepared = False
 
     @property
@@ -55,6 +60,10 @@ class ServiceProvider:
     def workspace(self) -> WorkspaceService:
         return self._workspace
 
+    @property
+    def market(self) -> MarketService:
+        return self._market
+
     def prepare(self) -> None:
         """Open the database, upgrade its schema and seed first-run data. Idempotent."""
         if self._prepared:
@@ -66,7 +75,8 @@ class ServiceProvider:
             default_database_path().parent.mkdir(parents=True, exist_ok=True)
         self.db.prepare()
         if self.settings.demo_data:
-            self._workspace.seed_demo()
+            if self._workspace.seed_demo():
+                self._market.seed_demo_data()
         self._prepared = True
 
     def close(self) -> None:

@@ -1,0 +1,47 @@
+"""Market domain: instruments, bars (as numpy arrays), CSV import, demo data."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from kash_tui.domains.market.service import (
+    NS_PER_SECOND,
+    AssetClass,
+    BarSeries,
+    CsvRejected,
+    DataSummary,
+    ImportReport,
+    Instrument,
+    MarketError,
+    MarketService,
+    NoBarsError,
+    ProgressCallback,
+    RowProblem,
+    Timeframe,
+)
+
+if TYPE_CHECKING:
+    from kash_tui.db import Database
+
+__all__ = [
+    "NS_PER_SECOND",
+    "AssetClass",
+    "BarSeries",
+    "CsvRejected",
+    "DataSummary",
+    "ImportReport",
+    "Instrument",
+    "MarketError",
+    "MarketService",
+    "NoBarsError",
+    "ProgressCallback",
+    "RowProblem",
+    "Timeframe",
+    "create_market_service",
+]
+
+
+def create_market_service(db: Database) -> MarketService:
+    from kash_tui.domains.market.service_impl import SqlMarketService
+
+    return SqlMarketService(db)

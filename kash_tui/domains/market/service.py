@@ -1,0 +1,212 @@
+"""Market domain, public face: instruments, bars and where they come from.
+
+Bars are stored in UTC, keyed by (symbol, timeframe, timestamp), and handed out as numpy arrays
+(``BarSeries``), never as per-row objects. Each instrument knows its exchange's time zone, used
+only for display and for reading date-only CSV rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+NS_PER_SECOND = 1_000_000_000
+
+
+class MarketError(Exception):
+    """A user-facing market data problem; the message says what to do."""
+
+
+class NoBarsError(MarketError):
+    pass
+
+
+class AssetClass(StrEnum):
+    US_EQUITY = "us_equity"
+    CRYPTO = "crypto"
+    US_OPTION = "us_option"
+
+    @property
+    def default_tz(self) -> str:
+        return "UTC" if self is AssetClass.CRYPTO else "America/New_York"
+
+
+class Timeframe(StrEnum):
+    MIN_1 = "1Min"
+    MIN_5 = "5Min"
+    MIN_15 = "15Min"
+    MIN_30 = "30Min"
+    HOUR_1 = "1Hour"
+    HOUR_4 = "4Hour"
+    DAY_1 = "1Day"
+    WEEK_1 = "1Week"
+
+    @classmethod
+    def parse(cls, text: str) -> Timeframe:
+        for tf in cls:
+            if tf.value.lower() == text.strip().lower():
+                return tf
+        choices = ", ".join(tf.value for tf in cls)
+        raise MarketError(f"Unknown timeframe {text!r}; use one of {choices}.")
+
+    @property
+    def seconds(self) -> int:
+        return {
+            "1Min": 60, "5Min": 300, "15Min": 900, "30Min": 1800, "1Hour": 3600,
+            "4Hour": 14400, "1Day": 86400, "1Week": 604800,
+        }[self.value]
+
+    @property
+    def is_intraday(self) -> bool:
+        return self.seconds < 86400
+
+    def periods_per_year(self, asset_class: AssetClass) -> float:
+        """Bars in a year, used to annualise Sharpe and Sortino.
+
+        US equities trade 252 sessions of 6.5 hours (390 minutes); crypto trades all the time.
+        """
+        if self is Timeframe.WEEK_1:
+            return 52.0
+        if asset_class is AssetClass.CRYPTO:
+            return 365.0 * 86400 / self.seconds
+        if self is Timeframe.DAY_1:
+            return 252.0
+        per_session = {3600: 7.0, 14400: 2.0}.get(self.seconds, 390 * 60 / self.seconds)
+        return 252.0 * per_session
+
+
+@dataclass(frozen=True)
+class Instrument:
+    symbol: str
+    asset_class: AssetClass
+    exchange_tz: str
+    name: str = ""
+    source: str = "csv"  # csv | demo | alpaca
+
+
+@dataclass(frozen=True, eq=False)
+class BarSeries:
+    """Bars of one symbol and timeframe as numpy arrays, oldest first.
+
+    ``timestamps`` are int64 nanoseconds since the epoch, UTC; prices and volume are float64.
+    """
+
+    symbol: str
+    timeframe: Timeframe
+    asset_class: AssetClass
+    tz: str
+    timestamps: np.ndarray
+    open: np.ndarray
+    high: np.ndarray
+    low: np.ndarray
+    close: np.ndarray
+    volume: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.timestamps.shape[0])
+
+    def time(self, index: int) -> datetime:
+        return datetime.fromtimestamp(int(self.timestamps[index]) / NS_PER_SECOND, tz=UTC)
+
+    @property
+    def first(self) -> datetime | None:
+        return self.time(0) if len(self) else None
+
+    @property
+    def last(self) -> datetime | None:
+        return self.time(len(self) - 1) if len(self) else None
+
+
+@dataclass(frozen=True)
+class DataSummary:
+    symbol: str
+    timeframe: Timeframe
+    asset_class: AssetClass
+    exchange_tz: str
+    source: str
+    first: datetime
+    last: datetime
+    count: int
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    line: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    symbol: str
+    timeframe: Timeframe
+    rows_read: int
+    stored: int
+    new: int
+    first: datetime | None
+    last: datetime | None
+    skipped: tuple[RowProblem, ...] = field(default_factory=tuple)
+
+
+class CsvRejected(MarketError):
+    """The CSV has bad rows and the import was all-or-nothing: nothing was stored."""
+
+    def __init__(self, message: str, problems: tuple[RowProblem, ...]) -> None:
+        super().__init__(message)
+        self.problems = problems
+
+
+ProgressCallback = Callable[[int, int], None]
+"""Called with (done, total) while a long operation runs."""
+
+
+class MarketService(Protocol):
+    def list_data(self) -> list[DataSummary]: ...
+
+    def list_instruments(self) -> list[Instrument]: ...
+
+    def get_instrument(self, symbol: str) -> Instrument: ...
+
+    def search_symbols(self, text: str, limit: int = 20) -> list[Instrument]:
+        """Symbols with bars in the database whose symbol or name contains ``text``."""
+        ...
+
+    def timeframes_for(self, symbol: str) -> list[Timeframe]: ...
+
+    def load_bars(
+        self,
+        symbol: str,
+        timeframe: Timeframe,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        *,
+        last: int | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> BarSeries:
+        """Bars with start <= time <= end (UTC), or only the ``last`` N. Raises NoBarsError."""
+        ...
+
+    def import_csv(
+        self,
+        path: Path,
+        symbol: str,
+        *,
+        timeframe: Timeframe = Timeframe.DAY_1,
+        tz: str | None = None,
+        asset_class: AssetClass = AssetClass.US_EQUITY,
+        skip_bad_rows: bool = False,
+        progress: ProgressCallback | None = None,
+    ) -> ImportReport: ...
+
+    def store_bars(self, series: BarSeries, *, source: str, name: str = "") -> int:
+        """Upsert bars (e.g. fetched from a broker) into the cache. Returns rows written."""
+        ...
+
+    def seed_demo_data(self) -> bool:
+        """Store the generated demo symbols once. Returns True if it stored them."""
+        ...
