@@ -14,6 +14,8 @@ from kash_tui.config import Settings
 from kash_tui.db import Database
 from kash_tui.domains.connection import ConnectionService, create_connection_service
 from kash_tui.domains.market import MarketService, create_market_service
+from kash_tui.domains.strategy import StrategyService, create_strategy_service
+from kash_tui.domains.trading import TradingService, create_trading_service
 from kash_tui.domains.workspace import WorkspaceService, create_workspace_service
 
 
@@ -32,6 +34,12 @@ class ServiceProviderProtocol(Protocol):
     @property
     def market(self) -> MarketService: ...
 
+    @property
+    def strategy(self) -> StrategyService: ...
+
+    @property
+    def trading(self) -> TradingService: ...
+
     def prepare(self) -> None: ...
 
     def close(self) -> None: ...
@@ -46,6 +54,10 @@ class ServiceProvider:
         self._connection = create_connection_service(self.db)
         self._workspace = create_workspace_service(self.db, self._connection)
         self._market = create_market_service(self.db)
+        self._strategy = create_strategy_service()
+        self._trading = create_trading_service(
+            self.db, self._market, self._strategy, self._workspace
+        )
         self._prepared = False
 
     @property
@@ -63,6 +75,14 @@ class ServiceProvider:
     @property
     def market(self) -> MarketService:
         return self._market
+
+    @property
+    def strategy(self) -> StrategyService:
+        return self._strategy
+
+    @property
+    def trading(self) -> TradingService:
+        return self._trading
 
     def prepare(self) -> None:
         """Open the database, upgrade its schema and seed first-run data. Idempotent."""

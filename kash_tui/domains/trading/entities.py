@@ -1,0 +1,116 @@
+"""Trading tables: stored backtest runs with their orders, fills and end positions.
+
+Public to migrations only. Money and quantities of orders and fills are ``Numeric`` (Decimal);
+the run's equity curve and signals are float64/int arrays kept as compressed blobs, so a past
+run reopens exactly as it was even if its bars are re-imported later.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Double,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    Numeric,
+    String,
+    Text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from kash_tui.db import Base, UtcDateTime
+
+MONEY = Numeric(28, 10)
+
+
+class BacktestRunRow(Base):
+    __tablename__ = "backtest_runs"
+    __table_args__ = (
+        CheckConstraint("initial_cash > 0", name="initial_cash"),
+        CheckConstraint("commission >= 0", name="commission"),
+        CheckConstraint("slippage >= 0 AND slippage < 1", name="slippage"),
+        CheckConstraint(
+            "position_size_pct > 0 AND position_size_pct <= 100", name="position_size_pct"
+        ),
+        CheckConstraint("fill_model IN ('next_open', 'close')", name="fill_model"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    portfolio_id: Mapped[int | None] = mapped_column(
+        ForeignKey("portfolios.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    strategy_id: Mapped[str] = mapped_column(String(64))
+    params_json: Mapped[str] = mapped_column(Text)
+    symbol: Mapped[str] = mapped_column(String(64))
+    timeframe: Mapped[str] = mapped_column(String(8))
+    requested_start: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    requested_end: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    first_bar_ts: Mapped[int] = mapped_column(BigInteger)
+    last_bar_ts: Mapped[int] = mapped_column(BigInteger)
+    bar_count: Mapped[int] = mapped_column(Integer)
+    initial_cash: Mapped[Decimal] = mapped_column(MONEY)
+    commission: Mapped[float] = mapped_column(Double)
+    slippage: Mapped[float] = mapped_column(Double)
+    position_size_pct: Mapped[float] = mapped_column(Double)
+    whole_shares: Mapped[bool] = mapped_column(Boolean)
+    fill_model: Mapped[str] = mapped_column(String(16))
+    periods_per_year: Mapped[float] = mapped_column(Double)
+    final_equity: Mapped[Decimal] = mapped_column(MONEY)
+    metrics_json: Mapped[str] = mapped_column(Text)
+    timestamps_blob: Mapped[bytes] = mapped_column(LargeBinary)
+    equity_blob: Mapped[bytes] = mapped_column(LargeBinary)
+    signals_blob: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class BacktestOrderRow(Base):
+    __tablename__ = "backtest_orders"
+    __table_args__ = (CheckConstraint("side IN ('buy', 'sell')", name="side"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(
+        ForeignKey("backtest_runs.id", ondelete="CASCADE"), index=True
+    )
+    seq: Mapped[int] = mapped_column(Integer)
+    signal_ts: Mapped[int] = mapped_column(BigInteger)
+    side: Mapped[str] = mapped_column(String(4))
+    order_type: Mapped[str] = mapped_column(String(16))
+    qty: Mapped[Decimal] = mapped_column(MONEY)
+    status: Mapped[str] = mapped_column(String(16))
+
+
+class BacktestFillRow(Base):
+    __tablename__ = "backtest_fills"
+    __table_args__ = (CheckConstraint("side IN ('buy', 'sell')", name="side"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(
+        ForeignKey("backtest_runs.id", ondelete="CASCADE"), index=True
+    )
+    order_id: Mapped[int] = mapped_column(ForeignKey("backtest_orders.id", ondelete="CASCADE"))
+    bar_index: Mapped[int] = mapped_column(Integer)
+    ts: Mapped[int] = mapped_column(BigInteger)
+    side: Mapped[str] = mapped_column(String(4))
+    qty: Mapped[Decimal] = mapped_column(MONEY)
+    price: Mapped[Decimal] = mapped_column(MONEY)
+    commission: Mapped[Decimal] = mapped_column(MONEY)
+
+
+class BacktestPositionRow(Base):
+    """The position a run ended with (long-only: at most one row per run and symbol)."""
+
+    __tablename__ = "backtest_positions"
+
+    run_id: Mapped[int] = mapped_column(
+        ForeignKey("backtest_runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    symbol: Mapped[str] = mapped_column(String(64), primary_key=True)
+    qty: Mapped[Decimal] = mapped_column(MONEY)
+    avg_entry_price: Mapped[Decimal] = mapped_column(MONEY)
+    last_price: Mapped[Decimal] = mapped_column(MONEY)

@@ -1,0 +1,481 @@
+"""Trading domain, public face: backtest settings and results, the TradingAdapter every mode
+implements, and the TradingService that runs, stores and sweeps backtests.
+
+Money and quantities in the vectorised backtest types are float64 (``BacktestSettings``,
+``Fill``, ``RoundTrip``, ``BacktestMetrics``); ``Account``, ``Position``, ``Order`` and ``Trade``
+carry ``Decimal``, as at the broker boundary and in stored orders and fills.
+
+A backtest over a million bars can hold tens of thousands of fills. Building one Python object
+per fill would cost more than the whole vectorised run, so a ``BacktestResult`` keeps its fills
+and round trips as numpy columns (``FillColumns``, ``RoundTripColumns``) and builds the tuples of
+``Fill`` / ``RoundTrip`` objects only when ``result.fills`` / ``result.round_trips`` is first read.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import numbers
+from dataclasses import dataclass, field
+from enum import StrEnum
+from functools import cached_property
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, Protocol
+
+import numpy as np
+
+class BacktestError(ValueError):
+    """A backtest cannot run as asked; the message says what to change."""
+
+
+class FillModel(StrEnum):
+    """When a signal computed at the close of bar i is executed."""
+
+    NEXT_OPEN = "next_open"
+    """At the open of bar i+1 (default; no look-ahead). A signal on the last bar never fills."""
+    CLOSE = "close"
+    """At the close of bar i itself: optimistic, the signal used that close to decide."""
+
+    @property
+    def optimistic(self) -> bool:
+        """True when the model fills at a price the strategy could not have traded at."""
+        return self is FillModel.CLOSE
+
+    @property
+    def label(self) -> str:
+        return "next bar's open" if self is FillModel.NEXT_OPEN else "same bar's close (optimistic)"
+
+
+def _finite(value: object) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+
+
+@dataclass(frozen=True)
+class BacktestSettings:
+    """How a backtest turns signals into fills. Validated on construction."""
+
+    initial_cash: float = 10_000.0
+    """Starting cash in the account currency (> 0)."""
+    commission: float = 0.0
+    """Fraction of the notional paid per fill, e.g. 0.001 for 0.1 % (>= 0)."""
+    slippage: float = 0.0
+    """Fraction of the price lost per fill, against the trader (0 <= slippage < 1)."""
+    position_size_pct: float = 100.0
+    """Percent of current equity committed per entry (0 < p <= 100)."""
+    whole_shares: bool = False
+    """Buy whole shares only (quantity floored); fractional otherwise."""
+    fill_model: FillModel = FillModel.NEXT_OPEN
+    periods_per_year: float = 252.0
+    """Bars per year, for annualising Sharpe and Sortino; derive it from the timeframe."""
+
+    def __post_init__(self) -> None:
+        if not _finite(self.initial_cash) or self.initial_cash <= 0:
+            raise BacktestError(
+                f"Starting cash must be greater than 0 (got {self.initial_cash!r}); "
+                "pass a positive amount such as --cash 10000."
+            )
+        if not _finite(self.commission) or self.commission < 0:
+            raise BacktestError(
+                f"Commission must be a fraction of the notional of 0 or more (got {self.commission!r}); "
+                "pass for example --commission 0.001 for 0.1 %."
+            )
+        if not _finite(self.slippage) or not 0 <= self.slippage < 1:
+            raise BacktestError(
+                f"Slippage must be a fraction from 0 up to (not including) 1 (got {self.slippage!r}); "
+                "pass for example --slippage 0.0005 for 0.05 %."
+            )
+        if not _finite(self.position_size_pct) or not 0 < self.position_size_pct <= 100:
+            raise BacktestError(
+                f"Position size must be a percent of equity above 0 and at most 100 "
+                f"(got {self.position_size_pct!r}); pass for example --size 100."
+            )
+        if not _finite(self.periods_per_year) or self.periods_per_year <= 0:
+            raise BacktestError(
+                f"Periods per year must be greater than 0 (got {self.periods_per_year!r}); "
+                "use 252 for daily bars."
+            )
+        if not isinstance(self.whole_shares, bool):
+            raise BacktestError("whole_shares must be true or false.")
+        try:
+            object.__setattr__(self, "fill_model", FillModel(self.fill_model))
+        except ValueError:
+            choices = ", ".join(m.value for m in FillModel)
+            raise BacktestError(
+                f"Unknown fill model {self.fill_model!r}; choose one of: {choices}."
+            ) from None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready dict (the fill model as its string value), e.g. for the run record."""
+        data = dataclasses.asdict(self)
+        data["fill_model"] = self.fill_model.value
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> BacktestSettings:
+        """Inverse of ``to_dict``; unknown keys are ignored, missing keys take defaults."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+@dataclass(frozen=True)
+class Fill:
+    """One execution in a backtest (float64 money; not a stored broker fill)."""
+
+    bar_index: int
+    side: str
+    """"buy" or "sell"."""
+    qty: float
+    price: float
+    """Execution price including slippage."""
+    commission: float
+
+
+@dataclass(frozen=True)
+class RoundTrip:
+    """An entry and its exit. An open trip is marked to the last close (no exit costs)."""
+
+    entry_index: int
+    exit_index: int | None
+    entry_price: float
+    exit_price: float | None
+    qty: float
+    pnl: float
+    return_pct: float
+    is_open: bool
+
+
+@dataclass(frozen=True)
+class BacktestMetrics:
+    """Summary statistics. ``None`` where a metric is undefined for the run."""
+
+    total_return_pct: float
+    cagr_pct: float | None
+    max_drawdown_pct: float
+    """Worst peak-to-trough fall, a negative number (or 0)."""
+    sharpe: float | None
+    sortino: float | None
+    win_rate_pct: float | None
+    profit_factor: float | None
+    round_trips: int
+    """Closed plus open round trips."""
+    exposure_pct: float
+    buy_and_hold_return_pct: float
+    final_equity: float
+
+    def to_dict(self) -> dict[str, float | int | None]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True, eq=False)
+class FillColumns:
+    """All fills of a run as numpy columns, in time order (buys and sells alternate)."""
+
+    bar_index: np.ndarray
+    """int64 bar of each fill."""
+    is_buy: np.ndarray
+    """bool; False means sell."""
+    qty: np.ndarray
+    price: np.ndarray
+    commission: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.bar_index.shape[0])
+
+    def to_fills(self) -> tuple[Fill, ...]:
+        return tuple(
+            Fill(bar_index=b, side="buy" if buy else "sell", qty=q, price=p, commission=c)
+            for b, buy, q, p, c in zip(
+                self.bar_index.tolist(),
+                self.is_buy.tolist(),
+                self.qty.tolist(),
+                self.price.tolist(),
+                self.commission.tolist(),
+                strict=True,
+            )
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class RoundTripColumns:
+    """All round trips of a run as numpy columns. Only the last one can be open."""
+
+    entry_index: np.ndarray
+    """int64 fill bar of the entry."""
+    exit_index: np.ndarray
+    """int64 fill bar of the exit; -1 while open."""
+    entry_price: np.ndarray
+    exit_price: np.ndarray
+    """NaN while open."""
+    qty: np.ndarray
+    pnl: np.ndarray
+    return_pct: np.ndarray
+    is_open: np.ndarray
+    """bool."""
+
+    def __len__(self) -> int:
+        return int(self.entry_index.shape[0])
+
+    def to_round_trips(self) -> tuple[RoundTrip, ...]:
+        trips = []
+        for ei, xi, ep, xp, q, pnl, ret, is_open in zip(
+            self.entry_index.tolist(),
+            self.exit_index.tolist(),
+            self.entry_price.tolist(),
+            self.exit_price.tolist(),
+            self.qty.tolist(),
+            self.pnl.tolist(),
+            self.return_pct.tolist(),
+            self.is_open.tolist(),
+            strict=True,
+        ):
+            trips.append(
+                RoundTrip(
+                    entry_index=ei,
+                    exit_index=None if is_open else xi,
+                    entry_price=ep,
+                    exit_price=None if is_open else xp,
+                    qty=q,
+                    pnl=pnl,
+                    return_pct=ret,
+                    is_open=is_open,
+                )
+            )
+        return tuple(trips)
+
+
+@dataclass(frozen=True, eq=False)
+class BacktestResult:
+    """Outcome of ``run_backtest``: per-bar arrays, fills, round trips and metrics."""
+
+    equity: np.ndarray
+    """float64 equity at each bar's close (cash + position marked at that close)."""
+    position: np.ndarray
+    """float64 quantity held at each bar's close."""
+    metrics: BacktestMetrics
+    fill_columns: FillColumns
+    round_trip_columns: RoundTripColumns
+    settings: BacktestSettings
+
+    @cached_property
+    def fills(self) -> tuple[Fill, ...]:
+        """The fills as objects (built on first access; prefer ``fill_columns`` for many rows)."""
+        return self.fill_columns.to_fills()
+
+    @cached_property
+    def round_trips(self) -> tuple[RoundTrip, ...]:
+        """The round trips as objects (built on first access)."""
+        return self.round_trip_columns.to_round_trips()
+
+
+# ---------------------------------------------------------------------------------------------
+# Trading: the adapter every mode implements, and the service that runs and stores backtests
+# ---------------------------------------------------------------------------------------------
+
+
+class TradingError(Exception):
+    """A user-facing trading problem; the message says what to do."""
+
+
+class ConnectionInfo(Protocol):
+    """What trading needs to know of a connection (the connection domain's ConnectionModel and
+    BacktestConnection satisfy it structurally)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def rfqdn(self) -> str: ...
+
+    @property
+    def cap_data_stream_live(self) -> bool: ...
+
+    @property
+    def cap_data_stream_historic(self) -> bool: ...
+
+    @property
+    def cap_trading_live(self) -> bool: ...
+
+    @property
+    def cap_trading_paper(self) -> bool: ...
+
+
+class OrderSide(StrEnum):
+    BUY = "buy"
+    SELL = "sell"
+
+
+@dataclass(frozen=True)
+class Account:
+    """Money in Decimal, as at the broker boundary."""
+
+    cash: Decimal
+    equity: Decimal
+    buying_power: Decimal
+    currency: str = "USD"
+
+
+@dataclass(frozen=True)
+class Position:
+    symbol: str
+    qty: Decimal
+    avg_entry_price: Decimal
+    current_price: Decimal
+    market_value: Decimal
+    unrealized_pl: Decimal
+
+
+@dataclass(frozen=True)
+class Order:
+    id: str
+    symbol: str
+    side: OrderSide
+    qty: Decimal
+    order_type: str
+    status: str
+    submitted_at: datetime
+    filled_at: datetime | None
+    filled_avg_price: Decimal | None
+
+
+@dataclass(frozen=True)
+class Trade:
+    """One execution (a fill)."""
+
+    id: str
+    order_id: str
+    symbol: str
+    side: OrderSide
+    qty: Decimal
+    price: Decimal
+    commission: Decimal
+    time: datetime
+
+
+class TradingAdapter(Protocol):
+    """The one interface above which nothing knows whether trading is backtest, paper or live."""
+
+    @property
+    def mode(self) -> str:
+        """BACKTEST, PAPER or LIVE."""
+        ...
+
+    def connection(self) -> ConnectionInfo: ...
+
+    def get_account(self) -> Account: ...
+
+    def get_positions(self) -> list[Position]: ...
+
+    def get_orders(self, status: str = "all") -> list[Order]: ...
+
+    def get_trades(self) -> list[Trade]: ...
+
+
+@dataclass(frozen=True)
+class BacktestRequest:
+    symbol: str
+    strategy_id: str
+    timeframe: str = "1Day"
+    params: Mapping[str, Any] = field(default_factory=dict)
+    start: datetime | None = None
+    end: datetime | None = None
+    settings: BacktestSettings = field(default_factory=BacktestSettings)
+    portfolio_id: int | None = None
+
+
+@dataclass(frozen=True)
+class SignalPoint:
+    index: int
+    time: datetime
+    type: OrderSide
+    price: float
+
+
+@dataclass(frozen=True)
+class BacktestRun:
+    """The stored record of one backtest: what was asked, on what, with what result."""
+
+    id: int
+    created_at: datetime
+    portfolio_id: int | None
+    strategy_id: str
+    params: dict[str, Any]
+    symbol: str
+    timeframe: str
+    requested_start: datetime | None
+    requested_end: datetime | None
+    first_bar: datetime
+    last_bar: datetime
+    bar_count: int
+    settings: BacktestSettings
+    metrics: BacktestMetrics
+
+
+@dataclass(frozen=True, eq=False)
+class BacktestReport:
+    """A run with everything to show it: bar times, equity, fills, round trips and signals."""
+
+    run: BacktestRun
+    timestamps: np.ndarray
+    """int64 ns UTC, one per bar of the run."""
+    equity: np.ndarray
+    fills: tuple[Fill, ...]
+    round_trips: tuple[RoundTrip, ...]
+    signals: tuple[SignalPoint, ...]
+
+    def time(self, index: int) -> datetime:
+        return datetime.fromtimestamp(int(self.timestamps[index]) / 1e9, tz=UTC)
+
+
+@dataclass(frozen=True)
+class SweepRow:
+    params: dict[str, Any]
+    metrics: BacktestMetrics
+
+
+@dataclass(frozen=True)
+class SweepReport:
+    request: BacktestRequest
+    grid: dict[str, list[Any]]
+    rank_by: str
+    rows: tuple[SweepRow, ...]
+    """Every valid combination, best first by ``rank_by``."""
+    skipped: tuple[tuple[dict[str, Any], str], ...]
+    """Invalid combinations and why (e.g. short_period >= long_period)."""
+
+
+RANKABLE_METRICS = (
+    "total_return_pct", "cagr_pct", "max_drawdown_pct", "sharpe", "sortino", "win_rate_pct",
+    "profit_factor", "exposure_pct", "final_equity",
+)
+
+
+class TradingService(Protocol):
+    def run_backtest(
+        self,
+        request: BacktestRequest,
+        *,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> BacktestReport:
+        """Run and store one backtest (all or nothing)."""
+        ...
+
+    def sweep(
+        self,
+        request: BacktestRequest,
+        grid: Mapping[str, Sequence[Any]],
+        *,
+        rank_by: str = "sharpe",
+        progress: Callable[[int, int], None] | None = None,
+    ) -> SweepReport:
+        """Run every valid combination of ``grid`` over the same bars; nothing is stored."""
+        ...
+
+    def list_runs(self, portfolio_id: int | None = None) -> list[BacktestRun]: ...
+
+    def get_run(self, run_id: int) -> BacktestReport: ...
+
+    def resolve_trading_adapter(
+        self, portfolio_id: int, run_id: int | None = None
+    ) -> TradingAdapter: ...

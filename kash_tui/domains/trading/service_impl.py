@@ -1,0 +1,438 @@
+"""The trading service: runs backtests (same strategy code as paper and live), stores them all
+or nothing, sweeps parameters, and resolves the trading adapter of a portfolio."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from kash_tui.db import Database, utc_now
+from kash_tui.domains.connection import BacktestConnection
+from kash_tui.domains.market import BarSeries, MarketService, Timeframe
+from kash_tui.domains.strategy import Strategy, StrategyError, StrategyService
+from kash_tui.domains.trading import models, repo
+from kash_tui.domains.trading.engine import run_backtest as run_engine
+from kash_tui.domains.trading.entities import BacktestRunRow
+from kash_tui.domains.trading.service import (
+    RANKABLE_METRICS,
+    Account,
+    BacktestReport,
+    BacktestRequest,
+    BacktestSettings,
+    ConnectionInfo,
+    Fill,
+    FillModel,
+    Order,
+    OrderSide,
+    Position,
+    RoundTrip,
+    SignalPoint,
+    SweepReport,
+    SweepRow,
+    Trade,
+    TradingAdapter,
+    TradingError,
+)
+from kash_tui.domains.workspace import Portfolio, PortfolioMode, WorkspaceService
+
+NS = 1_000_000_000
+
+
+def signal_points(series: BarSeries, signals: np.ndarray) -> tuple[SignalPoint, ...]:
+    idx = np.flatnonzero(signals)
+    kinds = signals[idx]
+    return tuple(
+        SignalPoint(index=i, time=series.time(i), type=OrderSide.BUY if k > 0 else OrderSide.SELL,
+                    price=float(series.close[i]))
+        for i, k in zip(idx.tolist(), kinds.tolist(), strict=True)
+    )
+
+
+def round_trips_from_fills(fills: Sequence[Fill], last_close: float) -> tuple[RoundTrip, ...]:
+    """Pair buys with the following sells (long-only); an unpaired buy is open at the end."""
+    trips: list[RoundTrip] = []
+    entry: Fill | None = None
+    for fill in fills:
+        if fill.side == "buy":
+            entry = fill
+            continue
+        if entry is None:
+            continue
+        cost = entry.qty * entry.price + entry.commission
+        pnl = (fill.qty * fill.price - fill.commission) - cost
+        trips.append(RoundTrip(entry.bar_index, fill.bar_index, entry.price, fill.price,
+                               entry.qty, pnl, pnl / cost * 100.0 if cost else 0.0, False))
+        entry = None
+    if entry is not None:
+        cost = entry.qty * entry.price + entry.commission
+        pnl = entry.qty * last_close - cost
+        trips.append(RoundTrip(entry.bar_index, None, entry.price, None, entry.qty, pnl,
+                               pnl / cost * 100.0 if cost else 0.0, True))
+    return tuple(trips)
+
+
+class SqlTradingService:
+    def __init__(
+        self,
+        db: Database,
+        market: MarketService,
+        strategies: StrategyService,
+        workspaces: WorkspaceService,
+    ) -> None:
+        self._db = db
+        self._market = market
+        self._strategies = strategies
+        self._workspaces = workspaces
+
+    # -- backtests ----------------------------------------------------------------------------
+
+    def _portfolio(self, portfolio_id: int | None) -> Portfolio | None:
+        if portfolio_id is None:
+            return None
+        portfolio = self._workspaces.get_portfolio(portfolio_id)
+        if portfolio.mode is not PortfolioMode.BACKTEST:
+            raise TradingError(
+                f"Portfolio {portfolio.name!r} is a {portfolio.mode.value} portfolio; backtests "
+                "run on BACKTEST portfolios."
+            )
+        return portfolio
+
+    def _prepare(
+        self, request: BacktestRequest
+    ) -> tuple[Strategy, BarSeries, BacktestSettings]:
+        strategy = self._strategies.create_with_params(request.strategy_id, request.params)
+        timeframe = Timeframe.parse(request.timeframe)
+        if request.start and request.end and request.start > request.end:
+            raise TradingError(
+                f"The start {request.start:%Y-%m-%d} is after the end {request.end:%Y-%m-%d}; "
+                "swap them."
+            )
+        self._portfolio(request.portfolio_id)
+        series = self._market.load_bars(request.symbol, timeframe, request.start, request.end)
+        settings = replace(
+            request.settings, periods_per_year=timeframe.periods_per_year(series.asset_class)
+        )
+        return strategy, series, settings
+
+    def run_backtest(
+        self,
+        request: BacktestRequest,
+        *,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> BacktestReport:
+        strategy, series, settings = self._prepare(request)
+        if progress:
+            progress(1, 4)
+        signals = np.asarray(strategy.generate_signals(series), dtype=np.int8)
+        if progress:
+            progress(2, 4)
+        result = run_engine(
+            series.open, series.high, series.low, series.close, series.timestamps, signals,
+            settings,
+        )
+        if progress:
+            progress(3, 4)
+        run_id, created_at = self._store(request, strategy, series, settings, signals, result)
+        if progress:
+            progress(4, 4)
+        run = self._run_record(run_id)
+        return BacktestReport(
+            run=run,
+            timestamps=series.timestamps,
+            equity=result.equity,
+            fills=result.fills,
+            round_trips=result.round_trips,
+            signals=signal_points(series, signals),
+        )
+
+    def _store(self, request, strategy, series, settings, signals, result):  # noqa: ANN001, ANN202
+        ts_sec = series.timestamps // NS
+        fc = result.fill_columns
+        lag = 1 if settings.fill_model is FillModel.NEXT_OPEN else 0
+        sig_idx = np.flatnonzero(signals)
+        packed_signals = np.stack([sig_idx.astype(np.int64), signals[sig_idx].astype(np.int64)])
+        with self._db.unit_of_work() as s:
+            row = BacktestRunRow(
+                portfolio_id=request.portfolio_id,
+                created_at=utc_now(),
+                strategy_id=strategy.id,
+                params_json=models.params_to_json(strategy.params.model_dump(mode="json")),
+                symbol=series.symbol,
+                timeframe=series.timeframe.value,
+                requested_start=request.start,
+                requested_end=request.end,
+                first_bar_ts=int(ts_sec[0]),
+                last_bar_ts=int(ts_sec[-1]),
+                bar_count=len(series),
+                initial_cash=models.to_decimal(settings.initial_cash),
+                commission=settings.commission,
+                slippage=settings.slippage,
+                position_size_pct=settings.position_size_pct,
+                whole_shares=settings.whole_shares,
+                fill_model=settings.fill_model.value,
+                periods_per_year=settings.periods_per_year,
+                final_equity=models.to_decimal(result.metrics.final_equity),
+                metrics_json=models.metrics_to_json(result.metrics),
+                timestamps_blob=models.pack(series.timestamps),
+                equity_blob=models.pack(result.equity),
+                signals_blob=models.pack(packed_signals),
+            )
+            s.add(row)
+            s.flush()
+            bars = fc.bar_index.tolist()
+            buys = fc.is_buy.tolist()
+            qtys = fc.qty.tolist()
+            order_ids = repo.insert_orders(
+                s,
+                [
+                    {
+                        "run_id": row.id, "seq": k, "signal_ts": int(ts_sec[b - lag]),
+                        "side": "buy" if buy else "sell", "order_type": "market",
+                        "qty": models.to_decimal(q), "status": "filled",
+                    }
+                    for k, (b, buy, q) in enumerate(zip(bars, buys, qtys, strict=True))
+                ],
+            )
+            repo.insert_fills(
+                s,
+                [
+                    {
+                        "run_id": row.id, "order_id": oid, "bar_index": b, "ts": int(ts_sec[b]),
+                        "side": "buy" if buy else "sell", "qty": models.to_decimal(q),
+                        "price": models.to_decimal(p), "commission": models.to_decimal(c),
+                    }
+                    for oid, b, buy, q, p, c in zip(
+                        order_ids, bars, buys, qtys, fc.price.tolist(), fc.commission.tolist(),
+                        strict=True,
+                    )
+                ],
+            )
+            held = float(result.position[-1])
+            if held > 0:
+                entry = result.round_trips[-1]
+                repo.insert_position(
+                    s,
+                    {
+                        "run_id": row.id, "symbol": series.symbol,
+                        "qty": models.to_decimal(held),
+                        "avg_entry_price": models.to_decimal(entry.entry_price),
+                        "last_price": models.to_decimal(float(series.close[-1])),
+                    },
+                )
+            return row.id, row.created_at
+
+    def _run_record(self, run_id: int):  # noqa: ANN202
+        with self._db.unit_of_work() as s:
+            row = repo.run(s, run_id)
+            if row is None:
+                raise TradingError(
+                    f"There is no backtest run #{run_id}; list them with `kash runs list`."
+                )
+            return models.to_run(row)
+
+    def list_runs(self, portfolio_id: int | None = None):  # noqa: ANN201
+        with self._db.unit_of_work() as s:
+            return [models.to_run(r) for r in repo.runs(s, portfolio_id)]
+
+    def get_run(self, run_id: int) -> BacktestReport:
+        with self._db.unit_of_work() as s:
+            row = repo.run(s, run_id)
+            if row is None:
+                raise TradingError(
+                    f"There is no backtest run #{run_id}; list them with `kash runs list`."
+                )
+            run = models.to_run(row)
+            timestamps = models.unpack(row.timestamps_blob)
+            equity = models.unpack(row.equity_blob)
+            packed = models.unpack(row.signals_blob)
+            fills = tuple(
+                Fill(f.bar_index, f.side, float(f.qty), float(f.price), float(f.commission))
+                for f in repo.fills(s, run_id)
+            )
+            position = repo.positions(s, run_id)
+        last_close = float(position[0].last_price) if position else 0.0
+        signals = tuple(
+            SignalPoint(
+                index=int(i),
+                time=models.ts_to_datetime(int(timestamps[i]) // NS),
+                type=OrderSide.BUY if k > 0 else OrderSide.SELL,
+                price=float("nan"),
+            )
+            for i, k in zip(packed[0].tolist(), packed[1].tolist(), strict=True)
+        )
+        return BacktestReport(
+            run=run,
+            timestamps=timestamps,
+            equity=equity,
+            fills=fills,
+            round_trips=round_trips_from_fills(fills, last_close),
+            signals=signals,
+        )
+
+    # -- sweeps -------------------------------------------------------------------------------
+
+    def sweep(
+        self,
+        request: BacktestRequest,
+        grid: Mapping[str, Sequence[Any]],
+        *,
+        rank_by: str = "sharpe",
+        progress: Callable[[int, int], None] | None = None,
+    ) -> SweepReport:
+        if rank_by not in RANKABLE_METRICS:
+            raise TradingError(
+                f"Cannot rank by {rank_by!r}; choose one of {', '.join(RANKABLE_METRICS)}."
+            )
+        if not grid or any(len(v) == 0 for v in grid.values()):
+            raise TradingError("The sweep grid is empty; give e.g. short_period=5:50:5.")
+        base, series, settings = self._prepare(request)
+        known = set(base.params_schema().get("properties", {}))
+        unknown = [k for k in grid if k not in known]
+        if unknown:
+            raise StrategyError(
+                f"Unknown parameter {unknown[0]!r} for {base.id}; valid parameters are "
+                f"{', '.join(sorted(known))}."
+            )
+        names = list(grid)
+        combos = list(itertools.product(*(grid[k] for k in names)))
+        rows: list[SweepRow] = []
+        skipped: list[tuple[dict[str, Any], str]] = []
+        for done, values in enumerate(combos, start=1):
+            params = {**dict(request.params), **dict(zip(names, values, strict=True))}
+            try:
+                strategy = base.with_params(params)
+            except StrategyError as exc:
+                skipped.append((params, str(exc)))
+            else:
+                signals = strategy.generate_signals(series)
+                result = run_engine(series.open, series.high, series.low, series.close,
+                                    series.timestamps, signals, settings)
+                rows.append(SweepRow(strategy.params.model_dump(mode="json"), result.metrics))
+            if progress:
+                progress(done, len(combos))
+        if not rows:
+            raise TradingError(
+                "No combination of the sweep is valid for this strategy; "
+                f"the first was refused: {skipped[0][1]}"
+            )
+
+        def key(row: SweepRow) -> tuple[int, float]:
+            value = getattr(row.metrics, rank_by)
+            if value is None or (isinstance(value, float) and math.isnan(value)):
+                return (1, 0.0)
+            return (0, -float(value))
+
+        rows.sort(key=key)
+        return SweepReport(
+            request=replace(request, settings=settings),
+            grid={k: list(v) for k, v in grid.items()},
+            rank_by=rank_by,
+            rows=tuple(rows),
+            skipped=tuple(skipped),
+        )
+
+    # -- adapters -----------------------------------------------------------------------------
+
+    def resolve_trading_adapter(
+        self, portfolio_id: int, run_id: int | None = None
+    ) -> TradingAdapter:
+        portfolio = self._workspaces.get_portfolio(portfolio_id)
+        if portfolio.mode is not PortfolioMode.BACKTEST:
+            raise TradingError(
+                f"Portfolio {portfolio.name!r} is {portfolio.mode.value}: trading through Alpaca "
+                "is not part of this Kash version yet; use a BACKTEST portfolio."
+            )
+        with self._db.unit_of_work() as s:
+            row = repo.run(s, run_id) if run_id is not None else repo.latest_run(s, portfolio_id)
+            if row is None or row.portfolio_id != portfolio_id:
+                raise TradingError(
+                    f"Portfolio {portfolio.name!r} has no backtest runs yet; run one with "
+                    f"`kash backtest --portfolio '{portfolio.name}' --symbol SYM --strategy ID`."
+                )
+            run_id = row.id
+        return BacktestTradingAdapter(self, run_id)
+
+
+class BacktestTradingAdapter:
+    """A stored backtest run seen through the same interface as a broker account."""
+
+    def __init__(self, service: SqlTradingService, run_id: int) -> None:
+        self._service = service
+        self._run_id = run_id
+
+    @property
+    def mode(self) -> str:
+        return PortfolioMode.BACKTEST.value
+
+    def connection(self) -> ConnectionInfo:
+        return BacktestConnection()
+
+    def _rows(self):  # noqa: ANN202
+        db = self._service._db  # noqa: SLF001
+        with db.unit_of_work() as s:
+            run = repo.run(s, self._run_id)
+            if run is None:
+                raise TradingError(f"Backtest run #{self._run_id} no longer exists.")
+            return (
+                models.to_run(run),
+                float(models.unpack(run.equity_blob)[-1]),
+                repo.orders(s, self._run_id),
+                repo.fills(s, self._run_id),
+                repo.positions(s, self._run_id),
+            )
+
+    def get_account(self) -> Account:
+        _run, equity, _orders, _fills, positions = self._rows()
+        held = sum((p.qty * p.last_price for p in positions), start=models.to_decimal(0.0))
+        equity_d = models.to_decimal(equity)
+        cash = equity_d - held
+        return Account(cash=cash, equity=equity_d, buying_power=cash)
+
+    def get_positions(self) -> list[Position]:
+        *_rest, positions = self._rows()
+        return [
+            Position(
+                symbol=p.symbol, qty=p.qty, avg_entry_price=p.avg_entry_price,
+                current_price=p.last_price, market_value=p.qty * p.last_price,
+                unrealized_pl=(p.last_price - p.avg_entry_price) * p.qty,
+            )
+            for p in positions
+        ]
+
+    def get_orders(self, status: str = "all") -> list[Order]:
+        if status not in ("open", "closed", "all"):
+            raise TradingError(f"Unknown order status {status!r}; use open, closed or all.")
+        run, _eq, orders, fills, _pos = self._rows()
+        if status == "open":
+            return []  # a finished backtest has no working orders
+        by_order = {f.order_id: f for f in fills}
+        out = []
+        for o in orders:
+            f = by_order.get(o.id)
+            out.append(
+                Order(
+                    id=f"bt-{self._run_id}-{o.seq}", symbol=run.symbol, side=OrderSide(o.side),
+                    qty=o.qty, order_type=o.order_type, status=o.status,
+                    submitted_at=models.ts_to_datetime(o.signal_ts),
+                    filled_at=models.ts_to_datetime(f.ts) if f else None,
+                    filled_avg_price=f.price if f else None,
+                )
+            )
+        return out
+
+    def get_trades(self) -> list[Trade]:
+        run, _eq, orders, fills, _pos = self._rows()
+        seq = {o.id: o.seq for o in orders}
+        return [
+            Trade(
+                id=f"bt-{self._run_id}-fill-{f.id}", order_id=f"bt-{self._run_id}-{seq[f.order_id]}",
+                symbol=run.symbol, side=OrderSide(f.side), qty=f.qty, price=f.price,
+                commission=f.commission, time=models.ts_to_datetime(f.ts),
+            )
+            for f in fills
+        ]
