@@ -81,7 +81,7 @@ def normalise_url(raw: str) -> URL:
         text = f"sqlite:///{Path(text).expanduser().absolute()}"
     try:
         url = make_url(text)
-    except exc.ArgumentError:
+    except (exc.ArgumentError, ValueError):
         raise DatabaseError(
             "The database URL is malformed; use sqlite:///PATH or "
             "postgresql+psycopg://USER@HOST/DB."

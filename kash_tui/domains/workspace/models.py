@@ -58,7 +58,7 @@ def clean_position_size(value: Decimal | float | str) -> Decimal:
         raise WorkspaceError(
             f"Position size {value!r} is not a number; give a percentage such as 25."
         ) from None
-    if not pct.is_finite() or pct <= 0 or pct > 100:
+    if not pct.is_finite() or pct > 100 or pct.quantize(Decimal("0.0001")) <= 0:
         raise WorkspaceError(
             f"Position size must be more than 0 and at most 100 percent (got {value}); "
             "give a percentage such as 25."

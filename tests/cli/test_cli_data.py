@@ -1,0 +1,156 @@
+"""``kash data import`` and ``kash data list`` through the installed binary."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+
+def ok(result: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
+    assert result.returncode == 0, (result.returncode, result.stdout, result.stderr)
+    assert "Traceback" not in result.stdout + result.stderr
+    return result
+
+
+def refused(result: subprocess.CompletedProcess[str]) -> str:
+    """Exit code 2, one line on stderr starting with 'kash:', no traceback; returns the line."""
+    assert result.returncode == 2, (result.returncode, result.stdout, result.stderr)
+    assert "Traceback" not in result.stdout + result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("kash: "), lines[0]
+    return lines[0]
+
+
+def as_json(result: subprocess.CompletedProcess[str]):  # noqa: ANN201
+    return json.loads(ok(result).stdout)
+
+
+DAILY = (
+    "Date,Open,High,Low,Close,Volume\n"
+    "2024-01-02,10,11,9,10.5,1000\n"
+    "2024-01-03,10.5,12,10,11.5,2000\n"
+    "2024-01-04,11.5,12.5,11,12,3000\n"
+)
+BAD = (
+    "Date,Open,High,Low,Close,Volume\n"
+    "2024-01-02,10,11,9,10.5,1000\n"
+    "2024-01-03,oops,12,10,11.5,2000\n"
+    "2024-01-04,11.5,12.5,11,12,3000\n"
+    "2024-01-05,12,11,13,12,100\n"
+)
+
+
+def _file(tmp_path: Path, text: str, name: str = "bars.csv") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _listed(run_kash, db: str) -> dict[tuple[str, str], dict]:  # noqa: ANN001
+    return {(d["symbol"], d["timeframe"]): d for d in as_json(run_kash("data", "list", "--json",
+                                                                        "--db", db))}
+
+
+def test_fresh_database_lists_the_demo_data(run_kash, sqlite_db_url: str) -> None:  # noqa: ANN001
+    listed = _listed(run_kash, sqlite_db_url)
+    for key in [("DEMOA", "1Day"), ("DEMOA", "1Min"), ("DEMOB", "1Day"), ("DEMOCOIN/USD", "1Day")]:
+        assert listed[key]["source"] == "demo"
+    out = ok(run_kash("data", "list", "--db", sqlite_db_url)).stdout
+    assert out.splitlines()[0].split()[:2] == ["SYMBOL", "TIMEFRAME"]
+    assert "DEMOA" in out
+
+
+def test_import_then_reimport_overlapping(run_kash, db_url: str, tmp_path: Path) -> None:  # noqa: ANN001
+    out = ok(run_kash("data", "import", _file(tmp_path, DAILY), "--symbol", "abc", "--db",
+                      db_url)).stdout
+    assert "Stored 3 1Day bars for ABC (3 new, 0 updated)" in out
+    assert "2024-01-02 05:00 to 2024-01-04 05:00 UTC" in out
+    entry = _listed(run_kash, db_url)[("ABC", "1Day")]
+    assert (entry["count"], entry["source"], entry["asset_class"]) == (3, "csv", "us_equity")
+    assert entry["first"].startswith("2024-01-02T05:00:00")
+
+    overlap = _file(tmp_path, "Date,Open,High,Low,Close,Volume\n"
+                    "2024-01-04,11.5,12.5,11,12,3000\n2024-01-05,12,13,11.5,12.5,4000\n",
+                    "more.csv")
+    report = as_json(run_kash("data", "import", overlap, "--symbol", "ABC", "--json", "--db",
+                              db_url))
+    assert (report["symbol"], report["stored"], report["new"]) == ("ABC", 2, 1)
+    assert _listed(run_kash, db_url)[("ABC", "1Day")]["count"] == 4
+
+
+def test_intraday_import_with_timeframe_and_zone(run_kash, sqlite_db_url: str, tmp_path: Path) -> None:  # noqa: ANN001,E501
+    path = _file(tmp_path, "Datetime,Open,High,Low,Close,Volume\n"
+                 "2024-01-02 09:30:00,1,2,0.5,1.5,10\n2024-01-02 09:31:00,1,2,0.5,1.5,10\n")
+    out = ok(run_kash("data", "import", path, "--symbol", "NYC", "--timeframe", "1min",
+                      "--db", sqlite_db_url)).stdout
+    assert "2024-01-02 14:30 to 2024-01-02 14:31 UTC" in out
+    out = ok(run_kash("data", "import", path, "--symbol", "LDN", "--timeframe", "1Min",
+                      "--tz", "Europe/London", "--db", sqlite_db_url)).stdout
+    assert "2024-01-02 09:30 to 2024-01-02 09:31 UTC" in out
+
+
+def test_bad_csv_is_refused_and_nothing_is_stored(run_kash, sqlite_db_url: str, tmp_path: Path) -> None:  # noqa: ANN001,E501
+    before = _listed(run_kash, sqlite_db_url)
+    line = refused(run_kash("data", "import", _file(tmp_path, BAD), "--symbol", "ABC", "--db",
+                            sqlite_db_url))
+    assert "2 bad row(s)" in line and "nothing was imported" in line
+    assert "line 3" in line and "line 5" in line
+    assert "--skip-bad-rows" in line
+    assert _listed(run_kash, sqlite_db_url) == before
+
+
+def test_skip_bad_rows_imports_the_good_ones(run_kash, sqlite_db_url: str, tmp_path: Path) -> None:  # noqa: ANN001,E501
+    out = ok(run_kash("data", "import", _file(tmp_path, BAD), "--symbol", "ABC",
+                      "--skip-bad-rows", "--db", sqlite_db_url)).stdout
+    assert "Stored 2 1Day bars for ABC" in out
+    assert "skipped line 3:" in out and "skipped line 5:" in out
+    assert _listed(run_kash, sqlite_db_url)[("ABC", "1Day")]["count"] == 2
+
+
+@pytest.mark.parametrize(
+    ("text", "extra", "words"),
+    [
+        (DAILY, ("--timeframe", "2Day"), "Unknown timeframe"),
+        (DAILY, ("--asset-class", "bond"), "Unknown asset class"),
+        (DAILY, ("--tz", "Mars/Olympus"), "Unknown time zone"),
+        (DAILY, ("--symbol", "not a symbol!"), "not a valid symbol"),
+        ("Open,High,Low,Close,Volume\n1,2,0.5,1,1\n", (), "no Date column"),
+        ("", (), "is empty"),
+        ("Date,Open,High,Low,Close,Volume\n", (), "no usable rows"),
+    ],
+    ids=["timeframe", "asset-class", "zone", "symbol", "no-date-column", "empty", "header-only"],
+)
+def test_unusable_imports_are_refused(
+    run_kash, sqlite_db_url: str, tmp_path: Path, text: str, extra: tuple[str, ...], words: str  # noqa: ANN001,E501
+) -> None:
+    args = ["data", "import", _file(tmp_path, text)]
+    if "--symbol" not in extra:
+        args += ["--symbol", "ABC"]
+    line = refused(run_kash(*args, *extra, "--db", sqlite_db_url))
+    assert words in line
+    listed = _listed(run_kash, sqlite_db_url)
+    assert all(d["source"] == "demo" for d in listed.values())
+
+
+def test_missing_file_and_missing_symbol(run_kash, sqlite_db_url: str, tmp_path: Path) -> None:  # noqa: ANN001,E501
+    line = refused(run_kash("data", "import", tmp_path / "nope.csv", "--symbol", "ABC", "--db",
+                            sqlite_db_url))
+    assert "no file" in line
+    line = refused(run_kash("data", "import", _file(tmp_path, DAILY), "--db", sqlite_db_url))
+    assert "--symbol" in line
+    assert "needs a command" in refused(run_kash("--db", sqlite_db_url, "data"))
+
+
+def test_data_list_json_is_plain_json(run_kash, sqlite_db_url: str, tmp_path: Path) -> None:  # noqa: ANN001,E501
+    ok(run_kash("data", "import", _file(tmp_path, DAILY), "--symbol", "ABC", "--db",
+                sqlite_db_url))
+    raw = ok(run_kash("data", "list", "--json", "--db", sqlite_db_url)).stdout
+    items = json.loads(raw)
+    abc = next(d for d in items if d["symbol"] == "ABC")
+    assert set(abc) >= {"symbol", "timeframe", "asset_class", "exchange_tz", "source", "first",
+                        "last", "count"}
+    assert abc["exchange_tz"] == "America/New_York"
