@@ -83,11 +83,15 @@ def build_provider(args: argparse.Namespace) -> ServiceProvider:
     from kash_tui.provider import ServiceProvider
 
     settings, warnings = load_settings(getattr(args, "db", None))
-    for warning in warnings:
-        sys.stderr.write(f"kash: warning: {warning}\n")
+    _warn(warnings)
     provider = ServiceProvider(settings)
     provider.prepare()
     return provider
+
+
+def _warn(warnings: Iterable[str]) -> None:
+    for warning in warnings:
+        sys.stderr.write(f"kash: warning: {warning}\n")
 
 
 # -- db --------------------------------------------------------------------------------------
@@ -97,7 +101,8 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     from kash_tui.config import load_settings
     from kash_tui.provider import ServiceProvider
 
-    settings, _ = load_settings(args.db)
+    settings, warnings = load_settings(args.db)
+    _warn(warnings)
     provider = ServiceProvider(settings)
     provider.prepare()
     db = provider.db
@@ -109,9 +114,10 @@ def cmd_db_current(args: argparse.Namespace) -> int:
     from kash_tui.config import load_settings
     from kash_tui.db import Database
 
-    settings, _ = load_settings(args.db)
+    settings, warnings = load_settings(args.db)
+    _warn(warnings)
     db = Database(settings.resolved_database_url)
-    if settings.uses_default_database and not os.path.exists(db.url.database or ""):
+    if db.is_sqlite and not os.path.exists(db.url.database or ""):
         current = None
     else:
         current = db.current_revision()
@@ -339,6 +345,7 @@ def build_parser() -> argparse.ArgumentParser:
     def group(name: str, help: str):  # noqa: A002
         p = sub.add_parser(name, help=help, description=help)
         p.set_defaults(func=lambda _a, p=p: _missing_subcommand(p))
+        _add_db(p)
         return p.add_subparsers(title="commands", metavar="COMMAND", parser_class=_Parser)
 
     db = group("db", "database schema")

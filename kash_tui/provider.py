@@ -95,8 +95,8 @@ class ServiceProvider:
             default_database_path().parent.mkdir(parents=True, exist_ok=True)
         self.db.prepare()
         if self.settings.demo_data:
-            if self._workspace.seed_demo():
-                self._market.seed_demo_data()
+            self._workspace.seed_demo()
+            self._market.seed_demo_data()
         self._prepared = True
 
     def close(self) -> None:

@@ -307,7 +307,13 @@ class _UniqueGuard:
 
     def __exit__(self, exc_type, exc, tb) -> bool:  # noqa: ANN001
         if exc_type is not None and issubclass(exc_type, IntegrityError):
+            text = str(getattr(exc, "orig", exc)).lower()
+            if "unique" in text or "duplicate" in text:
+                raise WorkspaceError(
+                    f"A {self._kind} named {self._name!r} already exists; choose another name."
+                ) from None
             raise WorkspaceError(
-                f"A {self._kind} named {self._name!r} already exists; choose another name."
+                f"The database refused the {self._kind} {self._name!r} ({text.splitlines()[0]}); "
+                "check its values."
             ) from None
         return False
