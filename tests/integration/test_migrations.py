@@ -35,6 +35,16 @@ def test_migration_history_is_one_straight_line() -> None:
     assert Database("sqlite:////tmp/unused.db").head_revision() == script.get_current_head()
 
 
+def test_known_revisions_match_the_migrations() -> None:
+    """The start-up fast path trusts KNOWN_REVISIONS: it must list every migration in order."""
+    from kash_tui.db import KNOWN_REVISIONS, SCHEMA_HEAD
+
+    script = ScriptDirectory(str(migrations_dir()))
+    in_order = [r.revision for r in reversed(list(script.walk_revisions()))]
+    assert list(KNOWN_REVISIONS) == in_order
+    assert SCHEMA_HEAD == script.get_current_head()
+
+
 def test_upgrade_downgrade_upgrade(db_url: str) -> None:
     db = Database(db_url)
     try:
