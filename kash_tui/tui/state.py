@@ -1,0 +1,91 @@
+"""What the places share beyond the workspace/portfolio selection: the symbol and timeframe on
+screen, the chosen strategy with its parameters, and the backtest being looked at.
+
+The chart draws the strategy's indicators and the backtest's fills; the strategies place runs
+backtests on the chart's symbol. One :class:`Workbench` per app, reached with
+:func:`workbench(app)`; a place subscribes to :attr:`Workbench.changed` (a Textual ``Signal``)
+and re-reads what it needs. Values are plain value objects from the domains' public types.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+from textual.signal import Signal
+
+if TYPE_CHECKING:
+    from textual.app import App
+
+    from kash_tui.domains.trading import BacktestReport
+
+DEFAULT_SYMBOL = "DEMOA"
+DEFAULT_TIMEFRAME = "1Day"
+
+
+@dataclass(frozen=True)
+class MarketView:
+    symbol: str = DEFAULT_SYMBOL
+    timeframe: str = DEFAULT_TIMEFRAME
+
+
+@dataclass(frozen=True)
+class StrategyChoice:
+    """A strategy and parameters that passed its schema (what the chart overlays)."""
+
+    strategy_id: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class WorkbenchState:
+    market: MarketView = MarketView()
+    strategy: StrategyChoice | None = None
+    backtest: BacktestReport | None = None
+    """The run on screen; the chart marks its fills when symbol and timeframe match."""
+
+
+class Workbench:
+    """The shared state and its change signal. Only the UI thread touches it."""
+
+    def __init__(self, app: App) -> None:
+        self.state = WorkbenchState()
+        self.changed: Signal[WorkbenchState] = Signal(app, "workbench-changed")
+
+    def _set(self, state: WorkbenchState) -> None:
+        if state != self.state:
+            self.state = state
+            self.changed.publish(state)
+
+    def show_market(self, symbol: str, timeframe: str | None = None) -> None:
+        market = MarketView(symbol.upper(), timeframe or self.state.market.timeframe)
+        self._set(replace(self.state, market=market))
+
+    def show_timeframe(self, timeframe: str) -> None:
+        self._set(replace(self.state, market=replace(self.state.market, timeframe=timeframe)))
+
+    def choose_strategy(self, choice: StrategyChoice | None) -> None:
+        self._set(replace(self.state, strategy=choice))
+
+    def show_backtest(self, report: BacktestReport | None) -> None:
+        """Show a run: the chart switches to its symbol and timeframe and marks its fills."""
+        if report is None:
+            self._set(replace(self.state, backtest=None))
+            return
+        run = report.run
+        self._set(
+            replace(
+                self.state,
+                backtest=report,
+                market=MarketView(run.symbol, run.timeframe),
+                strategy=StrategyChoice(run.strategy_id, dict(run.params)),
+            )
+        )
+
+
+def workbench(app: App) -> Workbench:
+    found = getattr(app, "_kash_workbench", None)
+    if found is None:
+        found = Workbench(app)
+        app._kash_workbench = found  # noqa: SLF001
+    return found
