@@ -286,12 +286,12 @@ def print_report(report: BacktestReport, tz: str = "UTC", limit: int = 30) -> No
              f"{r.qty:,.4f}", f"{r.entry_price:,.4f}",
              "-" if r.exit_price is None else f"{r.exit_price:,.4f}",
              f"{r.pnl:,.2f}", f"{r.return_pct:,.2f}")
-            for r in trips[:limit]
+            for r in trips[-limit:]
         ],
         "No round trips: the strategy never entered a position.",
     )
     if len(trips) > limit:
-        print(f"... and {len(trips) - limit} more round trips (use --json for all).")
+        print(f"(the last {limit} of {len(trips)} round trips; use --json for all)")
 
 
 def print_sweep(report: SweepReport, limit: int = 20) -> None:

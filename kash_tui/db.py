@@ -234,6 +234,12 @@ class Database:
                 yield session
         except exc.OperationalError as error:
             raise _explain_operational(self.url, error) from None
+        except exc.DataError as error:
+            reason = str(getattr(error, "orig", error)).strip().splitlines()[0]
+            raise DatabaseError(
+                f"The database refused a value that does not fit its column ({reason}); "
+                "nothing was saved."
+            ) from None
         except exc.DatabaseError as error:
             if isinstance(error, exc.IntegrityError):
                 raise

@@ -2,7 +2,7 @@
 
 Revision ID: 0003
 Revises: 0002
-Create Date: 2026-11-24 21:49:18.971472
+Create Date: 2026-11-24 22:06:21.034260
 """
 
 from collections.abc import Sequence
@@ -34,14 +34,14 @@ def upgrade() -> None:
     sa.Column('first_bar_ts', sa.BigInteger(), nullable=False),
     sa.Column('last_bar_ts', sa.BigInteger(), nullable=False),
     sa.Column('bar_count', sa.Integer(), nullable=False),
-    sa.Column('initial_cash', sa.Numeric(precision=28, scale=10), nullable=False),
+    sa.Column('initial_cash', sa.Numeric(precision=38, scale=16), nullable=False),
     sa.Column('commission', sa.Double(), nullable=False),
     sa.Column('slippage', sa.Double(), nullable=False),
     sa.Column('position_size_pct', sa.Double(), nullable=False),
     sa.Column('whole_shares', sa.Boolean(), nullable=False),
     sa.Column('fill_model', sa.String(length=16), nullable=False),
     sa.Column('periods_per_year', sa.Double(), nullable=False),
-    sa.Column('final_equity', sa.Numeric(precision=28, scale=10), nullable=False),
+    sa.Column('final_equity', sa.Numeric(precision=38, scale=16), nullable=False),
     sa.Column('metrics_json', sa.Text(), nullable=False),
     sa.Column('timestamps_blob', sa.LargeBinary(), nullable=False),
     sa.Column('equity_blob', sa.LargeBinary(), nullable=False),
@@ -64,7 +64,7 @@ def upgrade() -> None:
     sa.Column('signal_ts', sa.BigInteger(), nullable=False),
     sa.Column('side', sa.String(length=4), nullable=False),
     sa.Column('order_type', sa.String(length=16), nullable=False),
-    sa.Column('qty', sa.Numeric(precision=28, scale=10), nullable=False),
+    sa.Column('qty', sa.Numeric(precision=38, scale=16), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.CheckConstraint("side IN ('buy', 'sell')", name=op.f('ck_backtest_orders_side')),
     sa.ForeignKeyConstraint(['run_id'], ['backtest_runs.id'], name=op.f('fk_backtest_orders_run_id_backtest_runs'), ondelete='CASCADE'),
@@ -76,9 +76,9 @@ def upgrade() -> None:
     op.create_table('backtest_positions',
     sa.Column('run_id', sa.Integer(), nullable=False),
     sa.Column('symbol', sa.String(length=64), nullable=False),
-    sa.Column('qty', sa.Numeric(precision=28, scale=10), nullable=False),
-    sa.Column('avg_entry_price', sa.Numeric(precision=28, scale=10), nullable=False),
-    sa.Column('last_price', sa.Numeric(precision=28, scale=10), nullable=False),
+    sa.Column('qty', sa.Numeric(precision=38, scale=16), nullable=False),
+    sa.Column('avg_entry_price', sa.Numeric(precision=38, scale=16), nullable=False),
+    sa.Column('last_price', sa.Numeric(precision=38, scale=16), nullable=False),
     sa.ForeignKeyConstraint(['run_id'], ['backtest_runs.id'], name=op.f('fk_backtest_positions_run_id_backtest_runs'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('run_id', 'symbol', name=op.f('pk_backtest_positions'))
     )
@@ -89,9 +89,9 @@ def upgrade() -> None:
     sa.Column('bar_index', sa.Integer(), nullable=False),
     sa.Column('ts', sa.BigInteger(), nullable=False),
     sa.Column('side', sa.String(length=4), nullable=False),
-    sa.Column('qty', sa.Numeric(precision=28, scale=10), nullable=False),
-    sa.Column('price', sa.Numeric(precision=28, scale=10), nullable=False),
-    sa.Column('commission', sa.Numeric(precision=28, scale=10), nullable=False),
+    sa.Column('qty', sa.Numeric(precision=38, scale=16), nullable=False),
+    sa.Column('price', sa.Numeric(precision=38, scale=16), nullable=False),
+    sa.Column('commission', sa.Numeric(precision=38, scale=16), nullable=False),
     sa.CheckConstraint("side IN ('buy', 'sell')", name=op.f('ck_backtest_fills_side')),
     sa.ForeignKeyConstraint(['order_id'], ['backtest_orders.id'], name=op.f('fk_backtest_fills_order_id_backtest_orders'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['run_id'], ['backtest_runs.id'], name=op.f('fk_backtest_fills_run_id_backtest_runs'), ondelete='CASCADE'),

@@ -208,8 +208,8 @@ def test_a_run_is_stored_with_its_settings_and_reopens_identically(kash: Service
     assert np.array_equal(again.equity, report.equity)
     _assert_fills_equal(again, report)
     _assert_trips_equal(again, report)
-    assert [(s.index, s.type, s.time) for s in again.signals] == [
-        (s.index, s.type, s.time) for s in report.signals
+    assert [(s.index, s.type, s.time, s.price) for s in again.signals] == [
+        (s.index, s.type, s.time, s.price) for s in report.signals
     ]
 
 
@@ -467,6 +467,10 @@ BAD_REQUESTS = {
     "position size 101": (
         _bad(settings={"position_size_pct": 101}), BacktestError, "Position size"),
     "fill model": (_bad(settings={"fill_model": "tomorrow"}), BacktestError, "fill model"),
+    # amounts the database cannot hold (Numeric(38, 16)): refused on SQLite and PostgreSQL alike
+    "cash too large to store": (_bad(settings={"initial_cash": 1e22}), TradingError, "too large"),
+    "quantities too small to store": (
+        _bad(settings={"initial_cash": 1e-15}), TradingError, "too small"),
 }
 
 

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from kash_tui.db import Base, UtcDateTime
 
-MONEY = Numeric(28, 10)
+MONEY = Numeric(38, 16)
 
 
 class BacktestRunRow(Base):

@@ -89,7 +89,7 @@ class BacktestSettings:
         if not _finite(self.position_size_pct) or not 0 < self.position_size_pct <= 100:
             raise BacktestError(
                 f"Position size must be a percent of equity above 0 and at most 100 "
-                f"(got {self.position_size_pct!r}); pass for example --size 100."
+                f"(got {self.position_size_pct!r}); pass for example --position-size-pct 100."
             )
         if not _finite(self.periods_per_year) or self.periods_per_year <= 0:
             raise BacktestError(

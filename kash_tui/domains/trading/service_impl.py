@@ -76,6 +76,33 @@ def round_trips_from_fills(fills: Sequence[Fill], last_close: float) -> tuple[Ro
     return tuple(trips)
 
 
+# Money and quantities are stored as Numeric(28, 10): 18 digits before the point, 10 after.
+_STORABLE_MAX = 1e22  # Numeric(38, 16): 22 digits before the point
+_STORABLE_MIN_QTY = 1e-16  # and 16 after it
+
+
+def _check_storable(settings: BacktestSettings, series: BarSeries, result: Any) -> None:
+    """Refuse, before anything is written, a run whose amounts the database cannot hold
+    (PostgreSQL would fail with a numeric overflow; tiny quantities would be stored as 0)."""
+    fc = result.fill_columns
+    largest = max(
+        settings.initial_cash,
+        abs(result.metrics.final_equity),
+        float(series.close[-1]),
+        *(float(np.abs(a).max()) for a in (fc.qty, fc.price, fc.commission) if len(a)),
+    )
+    if not largest < _STORABLE_MAX:
+        raise TradingError(
+            f"This run's amounts are too large to store (up to {largest:.3g}; the limit is "
+            f"{_STORABLE_MAX:.0e}); use a smaller starting cash."
+        )
+    if len(fc) and float(fc.qty.min()) < _STORABLE_MIN_QTY:
+        raise TradingError(
+            f"This run trades quantities too small to store ({float(fc.qty.min()):.3g}; the "
+            f"smallest is {_STORABLE_MIN_QTY:.0e}); use a larger starting cash."
+        )
+
+
 class SqlTradingService:
     def __init__(
         self,
@@ -154,8 +181,15 @@ class SqlTradingService:
         ts_sec = series.timestamps // NS
         fc = result.fill_columns
         lag = 1 if settings.fill_model is FillModel.NEXT_OPEN else 0
+        _check_storable(settings, series, result)
         sig_idx = np.flatnonzero(signals)
-        packed_signals = np.stack([sig_idx.astype(np.int64), signals[sig_idx].astype(np.int64)])
+        # rows: bar index, +1/-1, the close the signal was computed at (float64: indices are
+        # exact below 2**53); runs stored before the price row have two int64 rows
+        packed_signals = np.stack([
+            sig_idx.astype(np.float64),
+            signals[sig_idx].astype(np.float64),
+            series.close[sig_idx].astype(np.float64),
+        ])
         with self._db.unit_of_work() as s:
             row = BacktestRunRow(
                 portfolio_id=request.portfolio_id,
@@ -256,14 +290,17 @@ class SqlTradingService:
             )
             position = repo.positions(s, run_id)
         last_close = float(position[0].last_price) if position else 0.0
+        indices = packed[0].astype(np.int64).tolist()
+        kinds = packed[1].tolist()
+        prices = packed[2].tolist() if packed.shape[0] > 2 else [float("nan")] * len(indices)
         signals = tuple(
             SignalPoint(
-                index=int(i),
+                index=i,
                 time=models.ts_to_datetime(int(timestamps[i]) // NS),
                 type=OrderSide.BUY if k > 0 else OrderSide.SELL,
-                price=float("nan"),
+                price=float(price),
             )
-            for i, k in zip(packed[0].tolist(), packed[1].tolist(), strict=True)
+            for i, k, price in zip(indices, kinds, prices, strict=True)
         )
         return BacktestReport(
             run=run,
