@@ -1,0 +1,514 @@
+"""The Kash Textual app: one factory (:func:`make_app`) for the CLI and the tests.
+
+The first frame paints before anything slow happens. Loading the settings (pydantic) and the
+service provider (SQLAlchemy, Alembic, migrations) run in a thread worker after the first
+refresh; every place shows "Opening the database…" until then, or the problem's own sentence
+if Kash cannot start. Services are called only in thread workers (:meth:`KashApp.call_service`);
+every error reaches :meth:`KashApp.report_error`, the one place errors become sentences.
+
+Settings: pass a ``Settings`` (tests, or a caller that has one) or only a ``database_url`` and
+let the app load the settings after the first paint (``kash`` does this: importing pydantic
+costs about as much as Textual's own first paint). For that first paint the app reads just
+``theme`` and ``keymap`` from ``KASH_THEME`` / the config file with :func:`quick_preferences`;
+the loaded settings are authoritative and re-applied if they differ.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tomllib
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, TypeVar
+
+from textual import work
+from textual.app import App
+from textual.binding import Binding
+from textual.reactive import var
+from textual.screen import Screen
+from textual.theme import Theme
+from textual.worker import Worker, WorkerState
+
+from kash_tui.domains.connection import ConnectionModel
+from kash_tui.domains.workspace import DEMO_WORKSPACE, Portfolio, Workspace
+from kash_tui.tui.commands import KashCommands
+from kash_tui.tui.keymap import keymap_problems, known_binding_ids, usable_keymap
+from kash_tui.tui.screens import FIRST_PLACE, PLACES
+from kash_tui.tui.themes import fallback_theme, load_themes, theme_folders
+
+if TYPE_CHECKING:
+    from kash_tui.config import Settings
+    from kash_tui.provider import ServiceProviderProtocol
+
+T = TypeVar("T")
+
+# Exceptions whose message is already a sentence for the user: (module, class name). Looked up
+# in sys.modules only, so checking an error never imports SQLAlchemy on the UI thread. Add a
+# domain's error here when the TUI starts calling that domain.
+USER_ERRORS: list[tuple[str, str]] = [
+    ("kash_tui.config", "ConfigError"),
+    ("kash_tui.db", "DatabaseError"),
+    ("kash_tui.domains.workspace", "WorkspaceError"),
+    ("kash_tui.domains.connection", "BrokerConnectionError"),
+    ("kash_tui.tui.app", "ServicesNotReady"),
+]
+
+
+class ServicesNotReady(Exception):
+    """A service was asked for before the database was open."""
+
+
+def user_sentence(error: BaseException) -> str | None:
+    """The error's own message when it is one written for the user, else None."""
+    for module_name, class_name in USER_ERRORS:
+        module = sys.modules.get(module_name)
+        cls = getattr(module, class_name, None) if module is not None else None
+        if isinstance(cls, type) and isinstance(error, cls):
+            return str(error)
+    return None
+
+
+# -- app state -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """What the workspace and connection services hold, as plain value objects."""
+
+    workspaces: tuple[Workspace, ...] = ()
+    portfolios: tuple[Portfolio, ...] = ()
+    connections: tuple[ConnectionModel, ...] = ()
+
+    def workspace(self, workspace_id: int | None) -> Workspace | None:
+        return next((w for w in self.workspaces if w.id == workspace_id), None)
+
+    def workspace_named(self, name: str) -> Workspace | None:
+        return next((w for w in self.workspaces if w.name == name), None)
+
+    def portfolio(self, portfolio_id: int | None) -> Portfolio | None:
+        return next((p for p in self.portfolios if p.id == portfolio_id), None)
+
+    def portfolios_of(self, workspace_id: int | None) -> list[Portfolio]:
+        return [p for p in self.portfolios if p.workspace_id == workspace_id]
+
+    def connection(self, name: str | None) -> ConnectionModel | None:
+        return next((c for c in self.connections if c.name == name), None)
+
+
+def read_catalog(provider: ServiceProviderProtocol) -> Catalog:
+    """Load the catalog; call from a thread worker only."""
+    return Catalog(
+        workspaces=tuple(provider.workspace.list_workspaces()),
+        portfolios=tuple(provider.workspace.list_portfolios()),
+        connections=tuple(provider.connection.list_connections()),
+    )
+
+
+class Selection(NamedTuple):
+    """The current workspace and portfolio (what the header shows and trading acts on)."""
+
+    workspace_id: int | None = None
+    portfolio_id: int | None = None
+
+
+def fit_selection(selection: Selection, catalog: Catalog) -> Selection:
+    """Keep the selection if it still exists; otherwise pick a sensible one."""
+    portfolio = catalog.portfolio(selection.portfolio_id)
+    if portfolio is not None:
+        return Selection(portfolio.workspace_id, portfolio.id)
+    workspace = catalog.workspace(selection.workspace_id)
+    if workspace is None:
+        workspace = catalog.workspace_named(DEMO_WORKSPACE) or next(iter(catalog.workspaces), None)
+    if workspace is None:
+        return Selection()
+    first = next(iter(catalog.portfolios_of(workspace.id)), None)
+    return Selection(workspace.id, first.id if first else None)
+
+
+class Preferences(NamedTuple):
+    """What the first paint needs from the settings."""
+
+    theme: str
+    keymap: dict[str, str]
+
+
+def quick_preferences() -> Preferences:
+    """``theme`` and ``keymap`` as the settings will have them, read without pydantic.
+
+    Same sources as :class:`kash_tui.config.Settings` for these two keys (``KASH_THEME``, then
+    the config file); anything odd is ignored here and reported once the settings load.
+    """
+    from kash_tui.tui.themes import DEFAULT_THEME
+
+    data: dict[str, Any] = {}
+    path = os.environ.get("KASH_CONFIG")
+    if not path:
+        import platformdirs
+
+        path = str(Path(platformdirs.user_config_dir("kash")) / "config.toml")
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except (OSError, tomllib.TOMLDecodeError):
+        data = {}
+    theme = os.environ.get("KASH_THEME") or data.get("theme")
+    keymap = data.get("keymap")
+    if not isinstance(keymap, dict) or "KASH_KEYMAP" in os.environ:
+        keymap = {}
+    return Preferences(
+        theme if isinstance(theme, str) else DEFAULT_THEME,
+        {str(k): str(v) for k, v in keymap.items()},
+    )
+
+
+# -- the app ---------------------------------------------------------------------------------
+
+
+class KashApp(App[int]):
+    """Kash's shell: places as modes, header state, the provider, themes and keys."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "Kash"
+    DEFAULT_MODE = FIRST_PLACE
+    COMMANDS = App.COMMANDS | {KashCommands}
+    NOTIFICATION_TIMEOUT = 6
+
+    BINDINGS: ClassVar = [
+        *(place.binding() for place in PLACES.values()),
+        Binding(
+            "ctrl+p", "command_palette", "Commands", show=False, priority=True,
+            id="command_palette", tooltip="Search commands: places, workspaces, portfolios, themes",
+        ),
+        Binding(
+            "colon", "command_palette", "Commands", show=False, id="command_palette_alt",
+            tooltip="Open the command palette (an alternative to Ctrl+P)",
+        ),
+        Binding(
+            "ctrl+q,f10", "quit", "Quit", show=False, priority=True, id="quit",
+            tooltip="Quit Kash",
+        ),
+        Binding(
+            "f5", "retry_startup", "Retry", id="retry_startup",
+            tooltip="Try again to load the settings and open the database",
+        ),
+    ]
+
+    status: var[str] = var("starting")  # starting | ready | failed
+    startup_problem: var[str] = var("")
+    catalog: var[Catalog] = var(Catalog())
+    selection: var[Selection] = var(Selection())
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        provider: ServiceProviderProtocol | None = None,
+        *,
+        warnings: Iterable[str] = (),
+        database_url: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.settings: Settings | None = settings
+        self._database_url = database_url
+        self._provider = provider
+        self._owns_provider = provider is None
+        self._notes: list[str] = list(warnings)
+        # The first place is the default screen of its mode (see get_default_screen); the
+        # others are modes built on first use. Registering the first as a MODE too would make
+        # Textual re-parse all CSS before the first paint.
+        for place in PLACES.values():
+            if place.id != self.DEFAULT_MODE:
+                self.add_mode(place.id, place.make_screen)
+        prefs = (
+            Preferences(settings.theme, dict(settings.keymap))
+            if settings is not None
+            else quick_preferences()
+        )
+        themes, problems = load_themes(theme_folders())
+        for theme in themes:
+            self.register_theme(theme)
+        self._notes.extend(problems)
+        self._saved_theme = ""
+        self._apply_theme(prefs.theme, report=settings is not None)
+        self._keymap_overrides = usable_keymap(prefs.keymap)
+        if self._keymap_overrides:
+            self.set_keymap(self._keymap_overrides)
+
+    # -- themes -------------------------------------------------------------------------------
+
+    def _apply_theme(self, wanted: str, *, report: bool) -> None:
+        """Use theme ``wanted``, or fall back (with a note when ``report``)."""
+        if wanted not in self.available_themes:
+            fallback = fallback_theme(self.available_themes)
+            if report:
+                self._notes.append(
+                    f"Theme {wanted!r} is not available; using {fallback}. "
+                    "Pick another with the command palette (Ctrl+P, then 'theme')."
+                )
+            wanted = fallback
+        self._saved_theme = wanted  # what the config says or falls back to: nothing to save
+        theme = self.get_theme(wanted)
+        if theme is not None and not theme.ansi and not self.is_running:
+            # Before the app runs, apply the theme the way App.__init__ applies its default,
+            # so the CSS is parsed once (assigning App.theme re-parses every stylesheet).
+            self.set_reactive(App.theme, wanted)
+            self.stylesheet.set_variables(self.get_css_variables())
+            self.set_class(theme.dark, "-dark-mode", update=False)
+            self.set_class(not theme.dark, "-light-mode", update=False)
+            self.set_class(True, f"-theme-{wanted}", update=False)
+        elif wanted != self.theme or not self.is_running:
+            self.theme = wanted  # ANSI themes also switch Textual's colour filters
+
+    def _theme_changed(self, theme: Theme) -> None:
+        if theme.name != self._saved_theme:
+            self._saved_theme = theme.name
+            self._save_theme(theme.name)
+
+    @work(thread=True, exclusive=True, group="config", exit_on_error=False)
+    def _save_theme(self, name: str) -> None:
+        from kash_tui.config import ConfigError, save_config_values
+
+        try:
+            save_config_values(theme=name)
+        except OSError as exc:
+            raise ConfigError(
+                f"Could not save the theme to the config file ({exc.strerror}); "
+                "it applies until Kash quits."
+            ) from None
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    def get_default_screen(self) -> Screen:
+        return PLACES[self.DEFAULT_MODE].make_screen()
+
+    def on_mount(self) -> None:
+        first = PLACES[self.DEFAULT_MODE]
+        if first.id not in self._modes:
+            self.add_mode(first.id, first.make_screen)  # its screen exists: for switch_mode
+        self._show_notes()
+        self.theme_changed_signal.subscribe(self, self._theme_changed)
+        # After the first frame: the worker's imports would compete for the GIL with it.
+        self.call_after_refresh(self._start_services)
+        if self.settings is not None and self._keymap_overrides:
+            self.call_after_refresh(self._check_keymap)
+
+    def _show_notes(self) -> None:
+        for note in self._notes:
+            self.notify(note, severity="warning", timeout=12)
+        self._notes.clear()
+
+    def on_unmount(self) -> None:
+        if self._provider is not None and self._owns_provider:
+            self._provider.close()
+
+    @work(thread=True, exclusive=True, group="startup", exit_on_error=False)
+    def _start_services(self) -> None:
+        built: ServiceProviderProtocol | None = None
+        try:
+            settings = self.settings
+            if settings is None:
+                from kash_tui.config import load_settings  # pydantic: after the first paint
+
+                settings, notes = load_settings(self._database_url)
+                self.call_from_thread(self._settings_loaded, settings, notes)
+            provider = self._provider
+            if provider is None:
+                from kash_tui.provider import ServiceProvider  # SQLAlchemy & co
+
+                provider = built = ServiceProvider(settings)
+            provider.prepare()
+            catalog = read_catalog(provider)
+        except Exception as exc:  # noqa: BLE001 - shown on screen by _startup_failed
+            if built is not None:
+                built.close()
+            self.call_from_thread(self._startup_failed, exc)
+            return
+        self.call_from_thread(self._services_ready, provider, catalog)
+
+    def _settings_loaded(self, settings: Settings, notes: list[str]) -> None:
+        self.settings = settings
+        self._notes.extend(notes)
+        self._apply_theme(settings.theme, report=True)
+        keymap = usable_keymap(settings.keymap)
+        if keymap != self._keymap_overrides:
+            self._keymap_overrides = keymap
+            self.set_keymap(keymap)
+        self._show_notes()
+        if keymap:
+            self._check_keymap()
+
+    def _services_ready(self, provider: ServiceProviderProtocol, catalog: Catalog) -> None:
+        self._provider = provider
+        self.catalog = catalog
+        self.status = "ready"
+
+    def _startup_failed(self, error: BaseException) -> None:
+        self.startup_problem = user_sentence(error) or self._log_unexpected(error)
+        self.status = "failed"
+
+    @work(thread=True, exclusive=True, group="keymap", exit_on_error=False)
+    def _check_keymap(self) -> None:
+        for place in PLACES.values():  # import every place so its bindings are known
+            place.load()
+        import kash_tui.tui.modals  # noqa: F401
+
+        keymap = self.settings.keymap if self.settings is not None else {}
+        for problem in keymap_problems(keymap, known_binding_ids()):
+            self.call_from_thread(self.notify, problem, severity="warning", timeout=12)
+
+    def action_retry_startup(self) -> None:
+        self.startup_problem = ""
+        self.status = "starting"
+        self._start_services()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "retry_startup":
+            return self.status == "failed"
+        return True
+
+    # -- errors: the one place ----------------------------------------------------------------
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state is WorkerState.ERROR and event.worker.error is not None:
+            self.report_error(event.worker.error)
+
+    def report_error(
+        self, error: BaseException, show: Callable[[str], object] | None = None
+    ) -> None:
+        """Turn ``error`` into a sentence: shown by ``show`` (a form) or as a notification."""
+        sentence = user_sentence(error) or self._log_unexpected(error)
+        if show is not None:
+            show(sentence)
+        else:
+            self.notify(sentence, severity="error", timeout=10)
+
+    def _log_unexpected(self, error: BaseException) -> str:
+        import traceback
+
+        from kash_tui.config import log_file
+
+        path = log_file()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with path.open("a", encoding="utf-8") as fh:
+                fh.write(f"--- {datetime.now().isoformat()} kash (app)\n")
+                fh.write("".join(traceback.format_exception(error)))
+            where = f"; details are in {path}"
+        except OSError:
+            where = ""
+        return f"Something unexpected went wrong ({type(error).__name__}){where}. Please report it."
+
+    # -- services -----------------------------------------------------------------------------
+
+    @property
+    def services(self) -> ServiceProviderProtocol:
+        if self._provider is None or self.status != "ready":
+            raise ServicesNotReady("Kash is still opening the database; try again in a moment.")
+        return self._provider
+
+    @work(thread=True, group="service", exit_on_error=False)
+    def call_service(
+        self,
+        call: Callable[[ServiceProviderProtocol], T],
+        *,
+        done: Callable[[T], object] | None = None,
+        failed: Callable[[str], object] | None = None,
+        refresh: bool = True,
+    ) -> None:
+        """Run ``call(provider)`` in a thread worker; then, on the UI thread, ``done(result)``.
+
+        ``refresh`` re-reads the catalog after the call (keep it for every change). A refusal
+        goes to ``failed(sentence)`` when given (a form shows it), else to a notification.
+        Not exclusive: two changes never cancel each other.
+        """
+        try:
+            provider = self.services
+            result = call(provider)
+            catalog = read_catalog(provider) if refresh else None
+        except Exception as exc:  # noqa: BLE001 - every error goes to report_error
+            self.call_from_thread(self.report_error, exc, failed)
+            return
+        self.call_from_thread(self._service_done, result, catalog, done)
+
+    def _service_done(
+        self, result: object, catalog: Catalog | None, done: Callable[[Any], object] | None
+    ) -> None:
+        if catalog is not None:
+            self.catalog = catalog
+        if done is not None:
+            done(result)
+
+    # -- current workspace and portfolio ------------------------------------------------------
+
+    def watch_catalog(self, catalog: Catalog) -> None:
+        self.selection = fit_selection(self.selection, catalog)
+
+    @property
+    def current_workspace(self) -> Workspace | None:
+        return self.catalog.workspace(self.selection.workspace_id)
+
+    @property
+    def current_portfolio(self) -> Portfolio | None:
+        return self.catalog.portfolio(self.selection.portfolio_id)
+
+    def use_portfolio(self, portfolio_id: int) -> None:
+        portfolio = self.catalog.portfolio(portfolio_id)
+        if portfolio is None:
+            return
+        self.selection = Selection(portfolio.workspace_id, portfolio.id)
+        self.notify(
+            f"Using {portfolio.name} ({portfolio.mode.value}) in {portfolio.workspace_name}.",
+            timeout=3,
+        )
+
+    def use_workspace(self, workspace_id: int) -> None:
+        workspace = self.catalog.workspace(workspace_id)
+        if workspace is None:
+            return
+        self.selection = fit_selection(Selection(workspace_id, None), self.catalog)
+        portfolio = self.current_portfolio
+        where = f", portfolio {portfolio.name}" if portfolio else ", no portfolio yet"
+        self.notify(f"Workspace {workspace.name}{where}.", timeout=3)
+
+    # -- places and keys ----------------------------------------------------------------------
+
+    def action_switch_place(self, place_id: str) -> None:
+        if place_id in PLACES and self.current_mode != place_id:
+            self.switch_mode(place_id)
+
+    def key_label(self, binding_id: str, default_keys: str) -> str:
+        """How the first key of a binding shows, after the user's keymap."""
+        keys = self._keymap_overrides.get(binding_id, default_keys)
+        first = keys.split(",")[0].strip()
+        return self.get_key_display(Binding(first, ""))
+
+
+def make_app(
+    settings: Settings | None = None,
+    provider: ServiceProviderProtocol | None = None,
+    *,
+    warnings: Sequence[str] = (),
+    database_url: str | None = None,
+) -> KashApp:
+    """The one way to build Kash: the CLI and the tests both call this.
+
+    Without ``settings`` (and without a provider) the settings are loaded after the first
+    paint, with ``database_url`` as ``--db`` would give it.
+    """
+    if settings is None and provider is not None:
+        settings = provider.settings
+    return KashApp(settings, provider, warnings=warnings, database_url=database_url)
+
+
+def run_app(
+    settings: Settings | None = None,
+    warnings: Sequence[str] = (),
+    *,
+    database_url: str | None = None,
+) -> int:
+    """Run Kash in the terminal; returns the process exit code."""
+    app = make_app(settings, warnings=warnings, database_url=database_url)
+    app.run()
+    return app.return_code or 0

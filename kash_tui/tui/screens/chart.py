@@ -1,0 +1,760 @@
+"""The chart place: candles of the workbench's symbol and timeframe, the chosen strategy's
+indicators and signals, and the fills of the backtest on screen.
+
+Everything that reads the database or computes with numpy runs in a thread worker
+(:func:`load_chart`), which hands back a ready :class:`ChartLoad`; the UI thread only calls
+``CandleChart.set_data``. The screen keeps the bars it last loaded, so a new strategy or backtest
+redraws without reading the bars again, and a list of the stored symbols for the palette
+commands (``Chart: SYMBOL``, ``Timeframe: X``), which never call a service themselves.
+
+Importing this module is cheap (no numpy, no domain package): the chart widget and the domains
+are imported where they are used. Import it at start-up so its palette commands register.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from functools import partial
+from typing import TYPE_CHECKING, Any, ClassVar
+from weakref import WeakKeyDictionary
+
+from rich.text import Text
+from textual import on
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widget import Widget
+from textual.widgets import Footer, Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+from kash_tui.tui.commands import PaletteCommand, palette_command
+from kash_tui.tui.screens import PlaceScreen
+from kash_tui.tui.state import StrategyChoice, WorkbenchState, workbench
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from kash_tui.domains.market import BarSeries
+    from kash_tui.domains.trading import BacktestReport
+    from kash_tui.provider import ServiceProviderProtocol
+    from kash_tui.tui.app import KashApp
+    from kash_tui.tui.widgets.candles import CandleChart, ChartData, LowerPanel
+
+MAX_BARS = 10_000
+"""The chart loads at most the latest this many bars."""
+
+StoredSeries = dict[str, tuple[str, ...]]
+"""Symbol -> the timeframes stored for it, shortest first."""
+
+# What the chart place last learned is stored, per app (read by the palette commands).
+_STORED: WeakKeyDictionary[App, StoredSeries] = WeakKeyDictionary()
+
+
+def stored_series(app: App) -> StoredSeries | None:
+    """The symbols and timeframes the chart last found stored, or None before its first load."""
+    return _STORED.get(app)
+
+
+def timeframe_to_show(stored: tuple[str, ...] | None, current: str) -> str:
+    """Keep ``current`` when the symbol has it; else its daily bars, else its first timeframe."""
+    if not stored or current in stored:
+        return current
+    return "1Day" if "1Day" in stored else stored[0]
+
+
+def show_symbol(app: App, symbol: str, timeframe: str | None = None) -> None:
+    """Put ``symbol`` on the workbench, in a timeframe stored for it when the chart knows one."""
+    bench = workbench(app)
+    clean = symbol.strip().upper()
+    if timeframe is None:
+        known = (stored_series(app) or {}).get(clean)
+        timeframe = timeframe_to_show(known, bench.state.market.timeframe)
+    bench.show_market(clean, timeframe)
+
+
+# -- the worker's side -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class ChartRequest:
+    """What to chart, read from the workbench when the load starts."""
+
+    symbol: str
+    timeframe: str
+    strategy: StrategyChoice | None = None
+    backtest: BacktestReport | None = None
+    fresh: bool = False
+    """Read the bars again even when the screen holds them (the reload key)."""
+    list_stored: bool = False
+    """Read which symbols and timeframes are stored (for the palette and symbol changes)."""
+
+
+@dataclass(frozen=True, eq=False)
+class ChartLoad:
+    """A load's outcome, ready to show: ``data`` is empty when there are no bars."""
+
+    request: ChartRequest
+    data: ChartData
+    bars: BarSeries | None = None
+    problem: str = ""
+    """Why there are no bars, as a sentence that says what to do (the chart shows it)."""
+    strategy_label: str = ""
+    """``sma_crossover(short_period=10, long_period=30)``."""
+    strategy_short: str = ""
+    """``sma_crossover(10, 30)``: for narrow terminals."""
+    strategy_problem: str = ""
+    run_id: int | None = None
+    """The backtest whose fills are marked (None: no backtest matches the chart)."""
+    fills_marked: int = 0
+    stored: StoredSeries | None = None
+
+
+def read_stored_series(provider: ServiceProviderProtocol) -> StoredSeries:
+    """Every stored symbol with its timeframes (shortest first). Call from a worker only."""
+    from kash_tui.domains.market import Timeframe
+
+    order = {tf.value: i for i, tf in enumerate(Timeframe)}
+    found: dict[str, set[str]] = {}
+    for summary in provider.market.list_data():
+        found.setdefault(summary.symbol, set()).add(Timeframe(summary.timeframe).value)
+    return {
+        symbol: tuple(sorted(tfs, key=lambda tf: order.get(tf, len(order))))
+        for symbol, tfs in sorted(found.items())
+    }
+
+
+def _format_value(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def _strategy_labels(strategy_id: str, params: Mapping[str, Any]) -> tuple[str, str]:
+    full = ", ".join(f"{k}={_format_value(v)}" for k, v in params.items())
+    short = ", ".join(_format_value(v) for v in params.values())
+    return f"{strategy_id}({full})", f"{strategy_id}({short})"
+
+
+def _lower_panel(name: str, values: np.ndarray, levels: tuple[float, ...]) -> LowerPanel:
+    """A lower panel scaled 0-100 when the indicator and its levels fit (MFI, RSI), else to
+    the indicator's own range."""
+    import numpy as np
+
+    from kash_tui.tui.widgets.candles import LowerPanel
+
+    finite = values[np.isfinite(values)]
+    points = np.concatenate((finite, np.asarray(levels, dtype=np.float64)))
+    if len(points) == 0 or (points.min() >= 0 and points.max() <= 100):
+        return LowerPanel(name, values, levels=levels)
+    lo, hi = float(points.min()), float(points.max())
+    pad = (hi - lo) * 0.05 or abs(hi) * 0.05 or 1.0
+    return LowerPanel(name, values, levels=levels, lo=lo - pad, hi=hi + pad)
+
+
+def load_chart(
+    provider: ServiceProviderProtocol, request: ChartRequest, held: BarSeries | None = None
+) -> ChartLoad:
+    """Load the bars and build everything the chart draws. Runs in a thread worker.
+
+    ``held`` is the series the screen already shows; it is reused when it is the one asked for
+    and ``request.fresh`` is false. No widget is touched here.
+    """
+    import numpy as np
+
+    from kash_tui.domains.market import MarketError, Timeframe
+    from kash_tui.domains.strategy import StrategyError
+    from kash_tui.tui.widgets.candles import ChartData, Marker, Series
+
+    stored = read_stored_series(provider) if request.list_stored else None
+    symbol = request.symbol.strip().upper()
+    try:
+        timeframe = Timeframe.parse(request.timeframe)
+        if (
+            held is not None and not request.fresh
+            and held.symbol == symbol and held.timeframe == timeframe
+        ):
+            bars = held
+        else:
+            bars = provider.market.load_bars(symbol, timeframe, last=MAX_BARS)
+    except MarketError as exc:
+        problem = str(exc)
+        try:
+            others = [tf.value for tf in provider.market.timeframes_for(symbol)]
+        except MarketError:
+            others = []
+        if others and request.timeframe not in others:
+            problem += f" Stored for {symbol}: {', '.join(others)}; press t to pick one."
+        empty = ChartData.empty(symbol, request.timeframe)
+        return ChartLoad(request, empty, problem=problem, stored=stored)
+
+    overlays: list[Series] = []
+    lower: list[LowerPanel] = []
+    markers: list[Marker] = []
+    label = short = strategy_problem = ""
+    choice = request.strategy
+    if choice is not None:
+        try:
+            strategy = provider.strategy.create_with_params(choice.strategy_id, choice.params)
+        except StrategyError as exc:
+            strategy_problem = f"The chart shows no {choice.strategy_id} indicators: {exc}"
+        else:
+            for indicator in strategy.indicators(bars):
+                values = np.asarray(indicator.values, dtype=np.float64)
+                if indicator.panel == "price":
+                    overlays.append(Series(indicator.name, values))
+                else:
+                    levels = tuple(float(v) for v in indicator.levels)
+                    lower.append(_lower_panel(indicator.name, values, levels))
+            signals = np.asarray(strategy.generate_signals(bars))
+            for index in np.flatnonzero(signals).tolist():
+                markers.append(Marker(index, "buy" if signals[index] > 0 else "sell", "signal"))
+            dump = getattr(strategy.params, "model_dump", None)
+            params = dump() if callable(dump) else dict(choice.params)
+            label, short = _strategy_labels(strategy.id, params)
+
+    run_id: int | None = None
+    fills_marked = 0
+    report = request.backtest
+    if (
+        report is not None
+        and report.run.symbol.upper() == bars.symbol
+        and report.run.timeframe == timeframe.value
+    ):
+        # the run may cover another window than the chart: match fills by bar time
+        run_id = report.run.id
+        run_times = np.asarray(report.timestamps, dtype=np.int64)
+        fills = [f for f in report.fills if 0 <= f.bar_index < len(run_times)]
+        if fills and len(bars):
+            times = run_times[np.array([f.bar_index for f in fills], dtype=np.int64)]
+            where = np.searchsorted(bars.timestamps, times)
+            inside = where < len(bars)
+            hit = np.zeros(len(fills), dtype=bool)
+            hit[inside] = bars.timestamps[where[inside]] == times[inside]
+            for fill, index, ok in zip(fills, where.tolist(), hit.tolist(), strict=True):
+                if ok:
+                    markers.append(Marker(index, "buy" if fill.side == "buy" else "sell", "fill"))
+                    fills_marked += 1
+
+    data = ChartData(
+        bars.timestamps, bars.open, bars.high, bars.low, bars.close, bars.volume,
+        tz=bars.tz, symbol=bars.symbol, timeframe=timeframe.value,
+        overlays=tuple(overlays), lower=tuple(lower), markers=tuple(markers),
+    )
+    return ChartLoad(
+        request, data, bars, strategy_label=label, strategy_short=short,
+        strategy_problem=strategy_problem, run_id=run_id, fills_marked=fills_marked,
+        stored=stored,
+    )
+
+
+def stored_timeframes(provider: ServiceProviderProtocol, symbol: str) -> tuple[list[str], str]:
+    """The timeframes stored for ``symbol``, or none and the sentence why. Worker only."""
+    from kash_tui.domains.market import MarketError
+
+    try:
+        return [tf.value for tf in provider.market.timeframes_for(symbol)], ""
+    except MarketError as exc:
+        return [], str(exc)
+
+
+# -- the header line -------------------------------------------------------------------------
+
+
+class ChartHeader(Widget):
+    """``DEMOA 1Day · America/New_York · 2,608 bars · sma_crossover(...) · run #3: 24 fills``.
+
+    Parameters lose their names when the full line does not fit.
+    """
+
+    DEFAULT_CSS = """
+    ChartHeader {
+        height: 1;
+        padding: 0 1;
+        color: $text-muted;
+        background: $surface;
+    }
+    ChartHeader > .chart-header--symbol { color: $text; text-style: bold; }
+    ChartHeader > .chart-header--problem { color: $text-warning; }
+    """
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"chart-header--symbol", "chart-header--problem"}
+
+    def __init__(self, *, id: str | None = None) -> None:  # noqa: A002
+        super().__init__(id=id)
+        self.title = ""
+        self.parts: list[str] = []
+        self.strategy: tuple[str, str] = ("", "")
+        self.tail: list[str] = []
+        self.problem = ""
+
+    def show(
+        self,
+        title: str,
+        parts: list[str] | None = None,
+        *,
+        strategy: tuple[str, str] = ("", ""),
+        tail: list[str] | None = None,
+        problem: str = "",
+    ) -> None:
+        self.title, self.parts = title, list(parts or [])
+        self.strategy, self.tail, self.problem = strategy, list(tail or []), problem
+        self.refresh()
+
+    def line(self, compact: bool) -> str:
+        words = [*self.parts]
+        strategy = self.strategy[1 if compact else 0]
+        if strategy:
+            words.append(strategy)
+        words += self.tail
+        if self.problem:
+            words.append(self.problem)
+        return " · ".join([self.title, *words]) if self.title else " · ".join(words)
+
+    def render(self) -> Text:
+        width = self.content_size.width
+        compact = len(self.line(False)) > width > 0
+        text = Text(no_wrap=True, overflow="ellipsis", end="")
+        text.append(self.title, self.get_component_rich_style("chart-header--symbol"))
+        rest = self.line(compact)[len(self.title):]
+        if self.problem and rest.endswith(self.problem):
+            text.append(rest[: -len(self.problem)])
+            text.append(self.problem, self.get_component_rich_style("chart-header--problem"))
+        else:
+            text.append(rest)
+        return text
+
+
+# -- the place -------------------------------------------------------------------------------
+
+
+class ChartScreen(PlaceScreen):
+    """Candles of the workbench's market view with the strategy's lines and the run's fills."""
+
+    PLACE = "chart"
+
+    DEFAULT_CSS = """
+    ChartScreen #chart {
+        height: 1fr;
+    }
+    """
+
+    BINDINGS: ClassVar = [
+        Binding("s,slash", "search", "Symbol", id="chart.search",
+                tooltip="Chart another symbol: type to search the stored ones (s or /)"),
+        Binding("t", "timeframe", "Timeframe", id="chart.timeframe",
+                tooltip="Pick one of the timeframes stored for this symbol (t)"),
+        Binding("r,ctrl+r", "reload", "Reload", id="chart.reload",
+                tooltip="Read the bars again; the visible range stays (r or Ctrl+R)"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._load_seq = 0
+        self._bars: BarSeries | None = None  # the series on screen, reused for overlays
+        self._state_seen: WorkbenchState | None = None
+        self._subscribed = False
+        self._asking = False
+
+    def compose_body(self) -> Iterator[Widget]:
+        from kash_tui.tui.widgets.candles import CandleChart
+
+        yield ChartHeader(id="chart-header")
+        yield CandleChart(id="chart")
+
+    @property
+    def chart(self) -> CandleChart:
+        from kash_tui.tui.widgets.candles import CandleChart
+
+        return self.query_one("#chart", CandleChart)
+
+    @property
+    def header(self) -> ChartHeader:
+        return self.query_one("#chart-header", ChartHeader)
+
+    def _body_ready(self) -> bool:
+        return self.kash.status == "ready" and bool(self.query("#chart"))
+
+    # -- following the workbench --------------------------------------------------------------
+
+    def on_services_ready(self) -> None:
+        bench = workbench(self.app)
+        if not self._subscribed:
+            self._subscribed = True
+            bench.changed.subscribe(self, self._workbench_changed)
+        self.chart.focus()
+        self.load(fresh=self._state_seen is not None)
+
+    def _workbench_changed(self, _state: WorkbenchState) -> None:
+        if self._body_ready():
+            self.load()
+
+    def on_screen_resume(self) -> None:
+        # a change published while this place was away is never missed
+        if self._body_ready() and workbench(self.app).state is not self._state_seen:
+            self.load()
+
+    # -- loading ------------------------------------------------------------------------------
+
+    def load(self, *, fresh: bool = False) -> None:
+        """Chart the workbench's view; keeps the visible range when the series stays the same."""
+        from kash_tui.tui.widgets.candles import ChartData
+
+        state = workbench(self.app).state
+        self._state_seen = state
+        market = state.market
+        stored = stored_series(self.app)
+        request = ChartRequest(
+            market.symbol, market.timeframe, state.strategy, state.backtest, fresh=fresh,
+            list_stored=fresh or stored is None or market.symbol not in stored,
+        )
+        self._load_seq += 1
+        seq = self._load_seq
+        chart = self.chart
+        shown = chart.data
+        if not self._shows(shown, market.symbol, market.timeframe):
+            chart.set_data(ChartData.empty(market.symbol, market.timeframe), keep_view=False)
+        chart.set_loading()
+        self.header.show(f"{market.symbol} {market.timeframe}", ["loading…"])
+        held = self._bars
+        self.kash.call_service(
+            lambda provider: load_chart(provider, request, held),
+            done=partial(self._loaded, seq),
+            failed=partial(self._failed, seq, request),
+            refresh=False,
+        )
+
+    @staticmethod
+    def _shows(data: ChartData | None, symbol: str, timeframe: str) -> bool:
+        return (
+            data is not None and len(data) > 0
+            and data.symbol == symbol and data.timeframe == timeframe
+        )
+
+    def _loaded(self, seq: int, result: ChartLoad) -> None:
+        if seq != self._load_seq or not self._body_ready():
+            return  # a newer load is on its way
+        if result.stored is not None:
+            _STORED[self.app] = result.stored
+        chart = self.chart
+        data = result.data
+        keep = self._shows(chart.data, data.symbol, data.timeframe)
+        if result.problem:
+            chart.empty_hint = result.problem
+        chart.set_data(data, keep_view=keep)
+        self._bars = result.bars
+        title = f"{data.symbol} {data.timeframe}"
+        if result.bars is None:
+            self.header.show(title, problem="no bars")
+        else:
+            count = len(data)
+            bars = f"last {count:,} bars" if count >= MAX_BARS else f"{count:,} bar{'s' * (count != 1)}"
+            tail = []
+            if result.run_id is not None:
+                n = result.fills_marked
+                tail.append(f"run #{result.run_id}: {n} fill{'s' * (n != 1)}")
+            self.header.show(
+                title, [result.bars.tz, bars],
+                strategy=(result.strategy_label, result.strategy_short), tail=tail,
+            )
+        if result.strategy_problem:
+            self.notify(result.strategy_problem, severity="warning", timeout=8)
+        self.refresh_bindings()
+
+    def _failed(self, seq: int, request: ChartRequest, sentence: str) -> None:
+        if seq != self._load_seq or not self._body_ready():
+            return
+        from kash_tui.tui.widgets.candles import ChartData
+
+        self._bars = None
+        self.chart.empty_hint = sentence
+        self.chart.set_data(ChartData.empty(request.symbol, request.timeframe), keep_view=False)
+        self.header.show(f"{request.symbol} {request.timeframe}", problem="could not load")
+
+    # -- actions ------------------------------------------------------------------------------
+
+    def action_search(self) -> None:
+        def picked(symbol: str | None) -> None:
+            if symbol:
+                show_symbol(self.app, symbol)
+
+        self.app.push_screen(SymbolSearch(workbench(self.app).state.market.symbol), picked)
+
+    def action_timeframe(self) -> None:
+        if self._asking:
+            return
+        self._asking = True
+        market = workbench(self.app).state.market
+
+        def picked(timeframe: str | None) -> None:
+            if timeframe:
+                workbench(self.app).show_timeframe(timeframe)
+
+        def offer(answer: tuple[list[str], str]) -> None:
+            self._asking = False
+            timeframes, problem = answer
+            if not timeframes:
+                self.notify(problem or f"No bars are stored for {market.symbol}.",
+                            severity="warning", timeout=6)
+                return
+            self.app.push_screen(TimeframePicker(market.symbol, timeframes, market.timeframe),
+                                 picked)
+
+        def failed(sentence: str) -> None:
+            self._asking = False
+            self.notify(sentence, severity="error", timeout=8)
+
+        self.kash.call_service(
+            lambda provider: stored_timeframes(provider, market.symbol),
+            done=offer, failed=failed, refresh=False,
+        )
+
+    def action_reload(self) -> None:
+        self.load(fresh=True)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("search", "timeframe", "reload"):
+            return self.kash.status == "ready"
+        return True
+
+
+# -- questions: which symbol, which timeframe ------------------------------------------------
+
+
+class SymbolSearch(ModalScreen["str | None"]):
+    """Type part of a symbol or name; the stored matches show as you type. Enter charts the
+    highlighted one (or what was typed, when nothing matches)."""
+
+    DEFAULT_CSS = """
+    SymbolSearch > .chart-dialog {
+        width: 60;
+        max-width: 100%;
+        height: auto;
+        max-height: 100%;
+        padding: 0 1;
+        border: round $primary;
+        background: $surface;
+    }
+    SymbolSearch .chart-dialog-title { text-style: bold; margin-bottom: 1; }
+    SymbolSearch #symbol-results {
+        height: auto;
+        max-height: 12;
+        margin-top: 1;
+        border: none;
+        background: $surface;
+    }
+    SymbolSearch #symbol-status { height: auto; color: $text-muted; }
+    """
+
+    BINDINGS: ClassVar = [
+        Binding("escape", "cancel", "Cancel", id="chart.search_cancel",
+                tooltip="Close the search; the chart keeps its symbol"),
+        Binding("down", "move(1)", "Next", show=False, id="chart.search_next",
+                tooltip="Highlight the next match"),
+        Binding("up", "move(-1)", "Previous", show=False, id="chart.search_previous",
+                tooltip="Highlight the previous match"),
+    ]
+
+    def __init__(self, current: str = "") -> None:
+        super().__init__(classes="kash-modal")
+        self.current = current
+        self._seq = 0
+        self._results_for: str | None = None
+        self._pick_when_ready = False
+        self._closed = False
+
+    @property
+    def kash(self) -> KashApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="chart-dialog"):
+            yield Static("Chart a symbol", classes="chart-dialog-title", markup=False)
+            yield Input(placeholder="Symbol or name, e.g. DEMOB", id="symbol-query")
+            yield OptionList(id="symbol-results")
+            yield Static("Searching…", id="symbol-status", markup=False)
+        yield Footer(show_command_palette=False)
+
+    def on_mount(self) -> None:
+        self.query_one("#symbol-results", OptionList).can_focus = False
+        self.query_one("#symbol-query", Input).focus()
+        self._search("")
+
+    @on(Input.Changed, "#symbol-query")
+    def _typed(self, event: Input.Changed) -> None:
+        self._search(event.value)
+
+    def _search(self, text: str) -> None:
+        self._seq += 1
+        seq, needle = self._seq, text.strip()
+        self.kash.call_service(
+            lambda provider: [(i.symbol, i.name) for i in provider.market.search_symbols(needle)],
+            done=partial(self._show_matches, seq, needle),
+            refresh=False,
+        )
+
+    def _show_matches(self, seq: int, needle: str, found: list[tuple[str, str]]) -> None:
+        if self._closed or seq != self._seq:
+            return
+        results = self.query_one("#symbol-results", OptionList)
+        options = []
+        for symbol, name in found:
+            prompt = Text.assemble((symbol, "bold"), "  ", (name, "dim") if name else "")
+            options.append(Option(prompt, id=symbol))
+        results.set_options(options)
+        results.display = bool(options)
+        if options:
+            highlight = next(
+                (i for i, (symbol, _n) in enumerate(found) if symbol == needle.upper()), 0
+            )
+            results.highlighted = highlight
+        status = self.query_one("#symbol-status", Static)
+        if options:
+            status.update("Enter charts the highlighted symbol; ↑↓ move.")
+        elif needle:
+            status.update(f"No stored symbol matches {needle!r}; Enter charts {needle.upper()} "
+                          "anyway and says how to get its bars.")
+        else:
+            status.update("No bars are stored yet: import a CSV with `kash data import`.")
+        self._results_for = needle
+        if self._pick_when_ready:
+            self._pick()
+
+    @on(Input.Submitted, "#symbol-query")
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        if self._results_for == event.value.strip():
+            self._pick()
+        else:  # the matches for what was typed are on their way
+            self._pick_when_ready = True
+
+    def _pick(self) -> None:
+        self._pick_when_ready = False
+        results = self.query_one("#symbol-results", OptionList)
+        option = results.highlighted_option if results.option_count else None
+        typed = self.query_one("#symbol-query", Input).value.strip().upper()
+        choice = option.id if option is not None else typed
+        if choice:
+            self._close(choice)
+
+    @on(OptionList.OptionSelected, "#symbol-results")
+    def _clicked(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self._close(event.option.id)
+
+    def action_move(self, step: int) -> None:
+        results = self.query_one("#symbol-results", OptionList)
+        if step > 0:
+            results.action_cursor_down()
+        else:
+            results.action_cursor_up()
+
+    def action_cancel(self) -> None:
+        self._close(None)
+
+    def _close(self, symbol: str | None) -> None:
+        self._closed = True
+        self.dismiss(symbol)
+
+
+class TimeframePicker(ModalScreen["str | None"]):
+    """The timeframes stored for a symbol; Enter picks the highlighted one."""
+
+    DEFAULT_CSS = """
+    TimeframePicker > .chart-dialog {
+        width: 40;
+        max-width: 100%;
+        height: auto;
+        max-height: 100%;
+        padding: 0 1;
+        border: round $primary;
+        background: $surface;
+    }
+    TimeframePicker .chart-dialog-title { text-style: bold; margin-bottom: 1; }
+    TimeframePicker #timeframes { height: auto; max-height: 10; border: none; }
+    TimeframePicker #timeframe-note { height: auto; color: $text-muted; margin-top: 1; }
+    """
+
+    BINDINGS: ClassVar = [
+        Binding("escape", "cancel", "Cancel", id="chart.timeframe_cancel",
+                tooltip="Close without changing the timeframe"),
+    ]
+
+    def __init__(self, symbol: str, timeframes: list[str], current: str) -> None:
+        super().__init__(classes="kash-modal")
+        self.symbol = symbol
+        self.timeframes = list(timeframes)
+        self.current = current
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="chart-dialog"):
+            yield Static(f"Timeframe for {self.symbol}", classes="chart-dialog-title",
+                         markup=False)
+            options = [
+                Option(f"{tf}  (on screen)" if tf == self.current else tf, id=tf)
+                for tf in self.timeframes
+            ]
+            yield OptionList(*options, id="timeframes")
+            yield Static("Only the timeframes stored for this symbol are offered.",
+                         id="timeframe-note", markup=False)
+        yield Footer(show_command_palette=False)
+
+    def on_mount(self) -> None:
+        picker = self.query_one("#timeframes", OptionList)
+        if self.current in self.timeframes:
+            picker.highlighted = self.timeframes.index(self.current)
+        picker.focus()
+
+    @on(OptionList.OptionSelected, "#timeframes")
+    def _picked(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self.dismiss(event.option.id)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+# -- palette commands ------------------------------------------------------------------------
+
+
+def _go_chart(app: KashApp, symbol: str, timeframe: str | None) -> None:
+    show_symbol(app, symbol, timeframe)
+    app.action_switch_place("chart")
+
+
+@palette_command
+def chart_commands(app: KashApp) -> Iterator[PaletteCommand]:
+    """``Chart: SYMBOL`` for each stored symbol and ``Timeframe: X`` for the current one's
+    other timeframes, from what the chart last found stored (nothing before its first load)."""
+    stored = stored_series(app)
+    if not stored:
+        return
+    market = workbench(app).state.market
+    for symbol, timeframes in stored.items():
+        yield PaletteCommand(
+            f"Chart: {symbol}", partial(_go_chart, app, symbol, None),
+            f"Stored: {', '.join(timeframes)}",
+        )
+    for timeframe in stored.get(market.symbol, ()):
+        if timeframe != market.timeframe:
+            yield PaletteCommand(
+                f"Timeframe: {timeframe}", partial(_go_chart, app, market.symbol, timeframe),
+                f"Chart {market.symbol} in {timeframe} bars",
+            )
+
+
+__all__ = [
+    "MAX_BARS",
+    "ChartHeader",
+    "ChartLoad",
+    "ChartRequest",
+    "ChartScreen",
+    "SymbolSearch",
+    "TimeframePicker",
+    "chart_commands",
+    "load_chart",
+    "read_stored_series",
+    "show_symbol",
+    "stored_series",
+    "timeframe_to_show",
+]

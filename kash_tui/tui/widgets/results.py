@@ -1,0 +1,649 @@
+"""How a backtest and a parameter sweep look: metrics, round trips, the equity curve with its
+drawdown, the ranked sweep table and a heatmap of one metric over two parameters.
+
+Every widget takes the trading domain's value objects (``BacktestRun``, ``BacktestReport``,
+``SweepReport``) through a ``show(...)`` method and renders them; none calls a service. Big results
+never sit whole in a widget: tables hold at most :data:`MAX_TABLE_ROWS` rows and the curve draws
+one column per terminal cell, whatever the number of bars.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, ClassVar
+from zoneinfo import ZoneInfo
+
+import numpy as np
+from rich.style import Style
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.color import Color, ColorParseError
+from textual.containers import Grid, Vertical
+from textual.widget import Widget
+from textual.widgets import DataTable, Label, Static
+
+if TYPE_CHECKING:
+    from kash_tui.domains.trading import (
+        BacktestMetrics,
+        BacktestReport,
+        BacktestRun,
+        SweepReport,
+        SweepRow,
+    )
+
+MAX_TABLE_ROWS = 500
+"""Rows a results table holds; the rest is counted in a note row."""
+
+# The CLI's wording (kash backtest), in the panel's two-column order.
+METRIC_ROWS: tuple[tuple[str, str, str], ...] = (
+    ("Total return", "total_return_pct", " %"),
+    ("Sharpe", "sharpe", ""),
+    ("Buy & hold return", "buy_and_hold_return_pct", " %"),
+    ("Sortino", "sortino", ""),
+    ("CAGR", "cagr_pct", " %"),
+    ("Win rate", "win_rate_pct", " %"),
+    ("Max drawdown", "max_drawdown_pct", " %"),
+    ("Profit factor", "profit_factor", ""),
+    ("Final equity", "final_equity", ""),
+    ("Round trips", "round_trips", ""),
+    ("Exposure", "exposure_pct", " %"),
+)
+METRIC_LABELS = {key: label for label, key, _suffix in METRIC_ROWS}
+METRIC_SUFFIX = {key: suffix for _label, key, suffix in METRIC_ROWS}
+
+
+def format_metric(value: float | int | None, suffix: str = "", digits: int = 2) -> str:
+    """As the CLI prints it: ``96.59 %``, ``19,658.93``, ``44``; ``n/a`` when undefined."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "n/a"
+    if isinstance(value, int):
+        return f"{value}{suffix}"
+    return f"{value:,.{digits}f}{suffix}"
+
+
+def metric_text(metrics: BacktestMetrics, key: str) -> str:
+    return format_metric(getattr(metrics, key), METRIC_SUFFIX.get(key, ""))
+
+
+def params_text(params: dict[str, Any], order: Sequence[str] = ()) -> str:
+    """``short_period=10, long_period=30``: the names in ``order`` first (the schema's)."""
+    from kash_tui.tui.widgets.schema_form import number_text
+
+    names = [n for n in order if n in params] + [n for n in params if n not in order]
+    return ", ".join(f"{n}={number_text(params[n])}" for n in names)
+
+
+def time_formatter(tz: str, timeframe: str) -> Callable[[datetime], str]:
+    """Times as the trader reads them: in the exchange's zone; daily bars as session dates."""
+    try:
+        zone: Any = ZoneInfo(tz)
+    except Exception:  # noqa: BLE001 - an unknown zone name: show UTC
+        zone = UTC
+    if timeframe in ("1Day", "1Week"):
+        return lambda when: f"{when.astimezone(zone):%Y-%m-%d}"
+    return lambda when: f"{when.astimezone(zone):%Y-%m-%d %H:%M}"
+
+
+def compact_number(value: float) -> str:
+    """``19658.9`` -> ``19.7k``; ``1.2e6`` -> ``1.2M``; small numbers with 2 decimals."""
+    size = abs(value)
+    if size >= 1e9:
+        return f"{value / 1e9:.1f}B"
+    if size >= 1e6:
+        return f"{value / 1e6:.1f}M"
+    if size >= 1e4:
+        return f"{value / 1e3:.1f}k"
+    if size >= 100:
+        return f"{value:.0f}"
+    return f"{value:.2f}"
+
+
+def run_title(run: BacktestRun, tz: str = "UTC", order: Sequence[str] = ()) -> str:
+    """``Run #3: sma_crossover short_period=10, long_period=30 on DEMOA 1Day, 2608 bars ...``."""
+    show = time_formatter(tz, run.timeframe)
+    return (
+        f"Run #{run.id}: {run.strategy_id} {params_text(run.params, order)} on {run.symbol} "
+        f"{run.timeframe}, {run.bar_count} bars {show(run.first_bar)} to {show(run.last_bar)}"
+    )
+
+
+def settings_text(run: BacktestRun) -> str:
+    s = run.settings
+    size = "whole shares" if s.whole_shares else "fractional"
+    return (
+        f"Cash {s.initial_cash:,.2f}, commission {s.commission:g}, slippage {s.slippage:g}, "
+        f"size {s.position_size_pct:g} % {size}"
+    )
+
+
+# -- metrics ---------------------------------------------------------------------------------
+
+
+class MetricsPanel(Vertical):
+    """The run's metrics in two columns, and how it filled (flagged when optimistic)."""
+
+    DEFAULT_CSS = """
+    MetricsPanel {
+        height: auto;
+        width: 52;
+        max-width: 100%;
+    }
+    MetricsPanel .metrics-grid {
+        grid-size: 4;
+        grid-columns: 17 9 15 9;
+        grid-gutter: 0 0;
+        height: auto;
+    }
+    MetricsPanel .metric-label {
+        color: $text-muted;
+    }
+    MetricsPanel .metric-label.-second {
+        padding-left: 2;
+    }
+    MetricsPanel .metric-value {
+        width: 100%;
+        text-align: right;
+    }
+    MetricsPanel .metric-value.-good { color: $text-success; }
+    MetricsPanel .metric-value.-bad { color: $text-error; }
+    MetricsPanel #metrics-fill {
+        color: $text-muted;
+    }
+    MetricsPanel #metrics-fill.-optimistic {
+        color: $text-warning;
+        text-style: bold;
+    }
+    """
+
+    SIGNED: ClassVar[frozenset[str]] = frozenset(
+        {"total_return_pct", "buy_and_hold_return_pct", "cagr_pct"}
+    )
+
+    def __init__(self, *, id: str | None = None) -> None:  # noqa: A002
+        super().__init__(id=id)
+        self.values: dict[str, str] = {key: "n/a" for _label, key, _suffix in METRIC_ROWS}
+
+    def compose(self) -> ComposeResult:
+        with Grid(classes="metrics-grid"):
+            for n, (label, key, _suffix) in enumerate(METRIC_ROWS):
+                classes = "metric-label -second" if n % 2 else "metric-label"
+                yield Label(label, classes=classes, markup=False)
+                yield Label("n/a", id=f"metric-{key}", classes="metric-value", markup=False)
+        yield Static("", id="metrics-fill", markup=False)
+
+    def show(self, run: BacktestRun | None) -> None:
+        for _label, key, _suffix in METRIC_ROWS:
+            label = self.query_one(f"#metric-{key}", Label)
+            value = getattr(run.metrics, key) if run is not None else None
+            self.values[key] = metric_text(run.metrics, key) if run is not None else "n/a"
+            label.update(self.values[key])
+            signed = key in self.SIGNED and isinstance(value, (int, float))
+            label.set_class(signed and value > 0, "-good")
+            label.set_class(signed and value < 0, "-bad")
+        fill = self.query_one("#metrics-fill", Static)
+        if run is None:
+            fill.update("")
+            fill.set_class(False, "-optimistic")
+            return
+        model = run.settings.fill_model
+        if model.optimistic:
+            fill.update(
+                "Fills at the same bar's close: OPTIMISTIC, the signal already saw that close."
+            )
+        else:
+            fill.update(f"Fills at the {model.label}. {settings_text(run)}.")
+        fill.set_class(model.optimistic, "-optimistic")
+
+    def value_of(self, key: str) -> str:
+        """What the panel shows for ``key`` (e.g. ``total_return_pct``)."""
+        return self.values[key]
+
+
+# -- the equity curve ------------------------------------------------------------------------
+
+BLOCKS = " ▁▂▃▄▅▆▇█"
+_BLOCK_ARRAY = np.array(list(BLOCKS))
+
+
+def column_buckets(length: int, width: int) -> np.ndarray:
+    """Start index of each of ``min(width, length)`` columns over ``length`` points."""
+    columns = max(1, min(width, length))
+    return np.linspace(0, length, columns + 1).astype(np.int64)[:-1]
+
+
+def drawdown(equity: np.ndarray) -> np.ndarray:
+    """Fraction below the running peak at each bar (0 or negative)."""
+    peak = np.maximum.accumulate(equity)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        dd = np.where(peak > 0, equity / peak - 1.0, 0.0)
+    return np.nan_to_num(dd, nan=0.0)
+
+
+def area_rows(levels: np.ndarray, rows: int) -> list[str]:
+    """A filled area chart: ``levels`` in eighths of a row (0 .. rows*8), top row first."""
+    out = []
+    for r in range(rows):
+        cells = np.clip(levels - (rows - 1 - r) * 8, 0, 8)
+        out.append("".join(_BLOCK_ARRAY[cells].tolist()))
+    return out
+
+
+class EquityCurve(Widget):
+    """Equity over the run as a filled area, and the drawdown from the running peak below it.
+
+    One column per cell: the highest equity and the deepest drawdown of the bars in that column,
+    so a 10,000-bar run costs no more to draw than a 100-bar one.
+    """
+
+    DEFAULT_CSS = """
+    EquityCurve {
+        height: 12;
+        min-height: 6;
+        width: 1fr;
+        text-wrap: nowrap;
+        text-overflow: clip;
+    }
+    """
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "equity-curve--equity",
+        "equity-curve--drawdown",
+        "equity-curve--axis",
+        "equity-curve--title",
+    }
+    DEFAULT_CSS += """
+    EquityCurve > .equity-curve--equity { color: $success; }
+    EquityCurve > .equity-curve--drawdown { color: $error; }
+    EquityCurve > .equity-curve--axis { color: $text-muted; }
+    EquityCurve > .equity-curve--title { text-style: bold; }
+    """
+
+    GUTTER = 8
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:  # noqa: A002
+        super().__init__(id=id, classes=classes)
+        self._equity: np.ndarray | None = None
+        self._timestamps: np.ndarray | None = None
+        self._format: Callable[[datetime], str] = time_formatter("UTC", "1Day")
+
+    def show(self, report: BacktestReport | None, tz: str = "UTC") -> None:
+        if report is None:
+            self._equity = self._timestamps = None
+        else:
+            self._equity = np.asarray(report.equity, dtype=np.float64)
+            self._timestamps = np.asarray(report.timestamps, dtype=np.int64)
+            self._format = time_formatter(tz, report.run.timeframe)
+        self.refresh()
+
+    def _time(self, index: int) -> str:
+        assert self._timestamps is not None
+        when = datetime.fromtimestamp(int(self._timestamps[index]) / 1e9, tz=UTC)
+        return self._format(when)
+
+    def render(self) -> Text:
+        equity = self._equity
+        width, height = self.content_size.width, self.content_size.height
+        axis = self.get_component_rich_style("equity-curve--axis")
+        if equity is None or len(equity) == 0:
+            return Text("No run yet: the equity curve shows here.", style=axis)
+        plot_w = max(1, width - self.GUTTER)
+        title_style = self.get_component_rich_style("equity-curve--title")
+        dd = drawdown(equity)
+        worst = float(dd.min())
+        title = Text.assemble(
+            ("Equity ", title_style),
+            f"{equity[0]:,.0f} → {equity[-1]:,.0f}",
+            ("   Drawdown ", title_style),
+            f"worst {worst * 100:,.2f} %",
+            no_wrap=True,
+            overflow="ellipsis",
+        )
+        rows = max(2, height - 2)
+        dd_rows = max(1, rows // 3)
+        eq_rows = rows - dd_rows
+        starts = column_buckets(len(equity), plot_w)
+        top = np.maximum.reduceat(equity, starts)
+        low_eq = float(np.min(np.minimum.reduceat(equity, starts)))
+        high_eq = float(top.max())
+        span = high_eq - low_eq
+        if span <= 0:
+            levels = np.full(len(top), eq_rows * 4, dtype=np.int64)
+        else:
+            levels = np.round((top - low_eq) / span * (eq_rows * 8 - 1)).astype(np.int64) + 1
+        eq_lines = area_rows(levels, eq_rows)
+        depth_per_col = np.minimum.reduceat(dd, starts)
+        if worst < 0:
+            depth = np.round(depth_per_col / worst * dd_rows * 8).astype(np.int64)
+        else:
+            depth = np.zeros(len(starts), dtype=np.int64)
+
+        eq_style = self.get_component_rich_style("equity-curve--equity")
+        dd_style = self.get_component_rich_style("equity-curve--drawdown")
+        dd_partial = dd_style + Style(reverse=True)
+        gutter = self.GUTTER
+        out = Text(no_wrap=True, overflow="crop")
+        out.append_text(title)
+        for r, line in enumerate(eq_lines):
+            label = compact_number(high_eq) if r == 0 else (
+                compact_number(low_eq) if r == eq_rows - 1 else "")
+            out.append("\n")
+            out.append(label.rjust(gutter - 1)[: gutter - 1] + " ", axis)
+            out.append(line, eq_style)
+        for r in range(dd_rows):
+            label = "0 %" if r == 0 else (f"{worst * 100:.0f} %" if r == dd_rows - 1 else "")
+            out.append("\n")
+            out.append(label.rjust(gutter - 1)[: gutter - 1] + " ", axis)
+            fill = np.clip(depth - r * 8, 0, 8).tolist()
+            for f in fill:
+                if f >= 8:
+                    out.append("█", dd_style)
+                elif f <= 0:
+                    out.append(" ")
+                else:
+                    out.append(BLOCKS[8 - f], dd_partial)
+        first, last = self._time(0), self._time(len(equity) - 1)
+        gap = max(1, len(starts) - len(first) - len(last))
+        out.append("\n")
+        out.append(" " * gutter + first + " " * gap + last, axis)
+        return out
+
+
+# -- tables ----------------------------------------------------------------------------------
+
+
+def _right(text: str) -> Text:
+    return Text(text, justify="right")
+
+
+class RoundTripsTable(DataTable):
+    """Entries and exits in the exchange's zone; at most :data:`MAX_TABLE_ROWS` rows."""
+
+    DEFAULT_CSS = """
+    RoundTripsTable {
+        height: 1fr;
+        min-height: 6;
+    }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:  # noqa: A002
+        super().__init__(id=id, cursor_type="row", zebra_stripes=True)
+        self.shown = 0
+        self.total = 0
+
+    def on_mount(self) -> None:
+        if not self.columns:
+            self._set_columns("")
+
+    def _set_columns(self, zone: str) -> None:
+        self.clear(columns=True)
+        self.add_columns("#", f"Entry{zone}", f"Exit{zone}", "Qty", "Entry price",
+                         "Exit price", "P&L", "Return %")
+
+    def show(self, report: BacktestReport | None, tz: str = "UTC") -> None:
+        timeframe = report.run.timeframe if report is not None else "1Day"
+        zone = "" if timeframe in ("1Day", "1Week") else f" ({tz})"
+        self._set_columns(zone)
+        self.shown = self.total = 0
+        if report is None:
+            return
+        show = time_formatter(tz, timeframe)
+        trips = report.round_trips
+        self.total = len(trips)
+        for n, r in enumerate(trips[:MAX_TABLE_ROWS], start=1):
+            self.add_row(
+                _right(str(n)),
+                show(report.time(r.entry_index)),
+                "open" if r.exit_index is None else show(report.time(r.exit_index)),
+                _right(f"{r.qty:,.4f}"),
+                _right(f"{r.entry_price:,.4f}"),
+                _right("-" if r.exit_price is None else f"{r.exit_price:,.4f}"),
+                _right(f"{r.pnl:,.2f}"),
+                _right(f"{r.return_pct:,.2f}"),
+                key=str(n),
+            )
+        self.shown = min(self.total, MAX_TABLE_ROWS)
+        if self.total > MAX_TABLE_ROWS:
+            more = self.total - MAX_TABLE_ROWS
+            self.add_row("", f"… and {more} more (kash runs show {report.run.id} --json)",
+                         key="more")
+
+
+def sweep_columns(report: SweepReport) -> list[str]:
+    """The parameters that were swept (more than one value), then the other grid keys."""
+    names = list(report.grid)
+    return [n for n in names if len(report.grid[n]) > 1] + [
+        n for n in names if len(report.grid[n]) <= 1
+    ]
+
+
+class SweepTable(DataTable):
+    """Valid combinations, best first: parameters, then return, Sharpe, drawdown, trips, win %."""
+
+    DEFAULT_CSS = """
+    SweepTable {
+        height: 1fr;
+        min-height: 6;
+    }
+    """
+
+    RESULT_COLUMNS: ClassVar[tuple[tuple[str, str], ...]] = (
+        ("Return %", "total_return_pct"),
+        ("Sharpe", "sharpe"),
+        ("Max DD %", "max_drawdown_pct"),
+        ("Trips", "round_trips"),
+        ("Win %", "win_rate_pct"),
+    )
+
+    def __init__(self, *, id: str | None = None) -> None:  # noqa: A002
+        super().__init__(id=id, cursor_type="row", zebra_stripes=True)
+        self.rows_shown: list[SweepRow] = []
+
+    def show(self, report: SweepReport | None) -> None:
+        self.clear(columns=True)
+        self.rows_shown = []
+        if report is None:
+            return
+        names = sweep_columns(report)
+        extra = [] if report.rank_by in {k for _h, k in self.RESULT_COLUMNS} else [
+            (METRIC_LABELS.get(report.rank_by, report.rank_by), report.rank_by)
+        ]
+        columns = [*self.RESULT_COLUMNS, *extra]
+        self.add_columns("#", *names, *(h for h, _k in columns))
+        from kash_tui.tui.widgets.schema_form import number_text
+
+        for n, row in enumerate(report.rows[:MAX_TABLE_ROWS], start=1):
+            cells = [_right(str(n))]
+            cells += [_right(number_text(row.params.get(name))) for name in names]
+            for _h, key in columns:
+                cells.append(_right(format_metric(getattr(row.metrics, key))))
+            self.add_row(*cells, key=str(n - 1))
+            self.rows_shown.append(row)
+        if len(report.rows) > MAX_TABLE_ROWS:
+            self.add_row("", f"… and {len(report.rows) - MAX_TABLE_ROWS} more", key="more")
+
+    def row_at_cursor(self) -> SweepRow | None:
+        if self.row_count == 0:
+            return None
+        try:
+            key, _ = self.coordinate_to_cell_key(self.cursor_coordinate)
+        except Exception:  # noqa: BLE001 - no row under the cursor
+            return None
+        return self.row_for_key(key.value)
+
+    def row_for_key(self, key: str | None) -> SweepRow | None:
+        if key is None or not key.isdigit():
+            return None
+        index = int(key)
+        return self.rows_shown[index] if index < len(self.rows_shown) else None
+
+
+# -- heatmap ---------------------------------------------------------------------------------
+
+
+def heat_grid(
+    rows: Iterable[SweepRow],
+    x_values: Sequence[Any],
+    y_values: Sequence[Any],
+    x: str,
+    y: str,
+    metric: str,
+) -> list[list[float | None]]:
+    """``grid[j][i]``: the best ``metric`` among rows with ``x == x_values[i]`` and
+    ``y == y_values[j]`` (other swept parameters vary); ``None`` where no valid combination."""
+    index_x = {v: i for i, v in enumerate(x_values)}
+    index_y = {v: j for j, v in enumerate(y_values)}
+    grid: list[list[float | None]] = [[None] * len(x_values) for _ in y_values]
+    for row in rows:
+        i, j = index_x.get(row.params.get(x)), index_y.get(row.params.get(y))
+        value = getattr(row.metrics, metric, None)
+        if i is None or j is None or value is None:
+            continue
+        value = float(value)
+        if not math.isfinite(value):
+            continue
+        best = grid[j][i]
+        if best is None or value > best:
+            grid[j][i] = value
+    return grid
+
+
+def heat_text(value: float, metric: str) -> str:
+    if metric == "final_equity":
+        return compact_number(value)
+    if metric.endswith("_pct"):
+        return f"{value:.1f}" if abs(value) < 1000 else compact_number(value)
+    return f"{value:.2f}"
+
+
+class SweepHeatmap(Widget):
+    """One metric over two swept parameters: a cell per combination, coloured from the theme's
+    error colour (worst) to its success colour (best); blank where the combination is invalid."""
+
+    DEFAULT_CSS = """
+    SweepHeatmap {
+        height: auto;
+        min-height: 4;
+        width: 1fr;
+        text-wrap: nowrap;
+        text-overflow: clip;
+    }
+    SweepHeatmap > .sweep-heatmap--axis { color: $text-muted; }
+    SweepHeatmap > .sweep-heatmap--title { text-style: bold; }
+    """
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"sweep-heatmap--axis", "sweep-heatmap--title"}
+
+    MAX_CELL = 7
+
+    def __init__(self, *, id: str | None = None) -> None:  # noqa: A002
+        super().__init__(id=id)
+        self.report: SweepReport | None = None
+        self.x: str | None = None
+        self.y: str | None = None
+        self.metric = "sharpe"
+        self.grid: list[list[float | None]] = []
+
+    def show(self, report: SweepReport | None, x: str | None, y: str | None,
+             metric: str | None = None) -> None:
+        self.report, self.x, self.y = report, x, y
+        self.metric = metric or (report.rank_by if report else "sharpe")
+        self.grid = []
+        if report is not None and x and y and x != y:
+            self.grid = heat_grid(report.rows, report.grid[x], report.grid[y], x, y, self.metric)
+        self.refresh(layout=True)
+
+    @property
+    def cells_filled(self) -> int:
+        return sum(v is not None for row in self.grid for v in row)
+
+    def get_content_height(self, container: Any, viewport: Any, width: int) -> int:
+        if not self.grid:
+            return 1
+        return len(self.grid) + 3
+
+    def _colours(self) -> tuple[Color, Color] | None:
+        variables = self.app.theme_variables
+        try:
+            return Color.parse(variables["error"]), Color.parse(variables["success"])
+        except (KeyError, ColorParseError):
+            return None
+
+    def render(self) -> Text:
+        axis = self.get_component_rich_style("sweep-heatmap--axis")
+        report, x, y = self.report, self.x, self.y
+        if report is None:
+            return Text("Run a sweep (w) to see a heatmap here.", style=axis)
+        if not self.grid or x is None or y is None:
+            return Text("A heatmap needs two swept parameters.", style=axis)
+        title_style = self.get_component_rich_style("sweep-heatmap--title")
+        xs, ys = report.grid[x], report.grid[y]
+        from kash_tui.tui.widgets.schema_form import number_text
+
+        y_labels = [number_text(v) for v in ys]
+        label_w = min(12, max(len(y), *(len(s) for s in y_labels)) + 1)
+        width = self.content_size.width
+        cell_w = max(1, min(self.MAX_CELL, (width - label_w) // max(1, len(xs))))
+        values = [v for row in self.grid for v in row if v is not None]
+        texts = {
+            (j, i): heat_text(v, self.metric)
+            for j, row in enumerate(self.grid) for i, v in enumerate(row) if v is not None
+        }
+        numbers = bool(texts) and cell_w >= max(len(t) for t in texts.values()) + 1
+        low, high = (min(values), max(values)) if values else (0.0, 0.0)
+        colours = self._colours()
+        label = METRIC_LABELS.get(self.metric, self.metric)
+        out = Text(no_wrap=True, overflow="crop")
+        out.append(f"{label}: {x} across, {y} down", title_style)
+        out.append("\n")
+        out.append(y.ljust(label_w)[:label_w], axis)
+        for value in xs:
+            out.append(number_text(value).center(cell_w)[:cell_w], axis)
+        for j, row in enumerate(self.grid):
+            out.append("\n")
+            out.append(y_labels[j].rjust(label_w - 1)[: label_w - 1] + " ", axis)
+            for i, value in enumerate(row):
+                if value is None:
+                    out.append("·".center(cell_w), axis)
+                    continue
+                t = 0.5 if high == low else (value - low) / (high - low)
+                text = texts[(j, i)].rjust(cell_w - 1) + " " if numbers else " " * cell_w
+                if colours is None:
+                    out.append(text if numbers else "█" * cell_w)
+                    continue
+                bg = colours[0].blend(colours[1], t)
+                fg = bg.get_contrast_text(1.0)
+                out.append(text, Style(color=fg.rich_color, bgcolor=bg.rich_color))
+        out.append("\n")
+        out.append(" " * label_w + f"worst {heat_text(low, self.metric)} ", axis)
+        if colours is not None:
+            for k in range(6):
+                out.append(" ", Style(bgcolor=colours[0].blend(colours[1], k / 5).rich_color))
+        out.append(f" best {heat_text(high, self.metric)}", axis)
+        if any(v is None for row in self.grid for v in row):
+            out.append("  · invalid", axis)
+        return out
+
+
+__all__ = [
+    "MAX_TABLE_ROWS",
+    "METRIC_LABELS",
+    "METRIC_ROWS",
+    "EquityCurve",
+    "MetricsPanel",
+    "RoundTripsTable",
+    "SweepHeatmap",
+    "SweepTable",
+    "area_rows",
+    "column_buckets",
+    "compact_number",
+    "drawdown",
+    "format_metric",
+    "heat_grid",
+    "metric_text",
+    "params_text",
+    "run_title",
+    "settings_text",
+    "sweep_columns",
+    "time_formatter",
+]

@@ -1,0 +1,100 @@
+"""End to end: the installed ``kash`` in a real terminal (tmux), driven by keys, read back with
+capture-pane. The keys are the ones a user presses; F-keys, since tmux passes them through."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+TMUX = shutil.which("tmux")
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in {"true", "1", "yes"}
+
+
+class Terminal:
+    """A private tmux server (own socket, so it inherits this test's isolated environment)."""
+
+    def __init__(self, socket: str, session: str) -> None:
+        self.socket, self.session = socket, session
+
+    def tmux(self, *args: str) -> str:
+        done = subprocess.run(
+            [TMUX or "tmux", "-L", self.socket, *args], capture_output=True, text=True, timeout=20
+        )
+        return done.stdout
+
+    def screen(self) -> str:
+        return self.tmux("capture-pane", "-p", "-t", self.session)
+
+    def keys(self, *keys: str) -> None:
+        self.tmux("send-keys", "-t", self.session, *keys)
+
+    def wait_for(self, text: str, timeout: float = 30.0, *, absent: bool = False) -> str:
+        deadline = time.monotonic() + timeout
+        screen = ""
+        while time.monotonic() < deadline:
+            screen = self.screen()
+            if (text in screen) != absent:
+                return screen
+            time.sleep(0.2)
+        state = "still on" if absent else "not on"
+        raise AssertionError(f"{text!r} {state} the screen after {timeout}s:\n{screen}")
+
+
+@pytest.fixture
+def terminal(kash_bin: Path, tmp_path: Path) -> Iterator[Callable[..., Terminal]]:
+    if TMUX is None:
+        if _in_ci():
+            pytest.fail("tmux is not installed; .ci/run installs it")
+        pytest.skip("tmux is not installed (apt-get install tmux)")
+    socket = f"kash-e2e-{uuid.uuid4().hex[:8]}"
+    started: list[Terminal] = []
+
+    def start(*args: str, width: int = 80, height: int = 24) -> Terminal:
+        env = {"TERM": "xterm-256color", "COLORTERM": "truecolor"}
+        command = " ".join([*(f"{k}={v}" for k, v in env.items()), str(kash_bin), *args])
+        term = Terminal(socket, "kash")
+        subprocess.run(
+            [TMUX, "-L", socket, "new-session", "-d", "-s", "kash", "-x", str(width), "-y",
+             str(height), command],
+            check=True, timeout=20, cwd=tmp_path,
+        )
+        started.append(term)
+        return term
+
+    yield start
+    for term in started:
+        term.tmux("kill-server")
+
+
+def test_backtest_from_the_keyboard_in_a_real_terminal(terminal, run_kash, tmp_path: Path) -> None:
+    db = tmp_path / "e2e.db"
+    term = terminal("--db", str(db))
+    screen = term.wait_for("Demo backtest", timeout=40)
+    assert "BACKTEST" in screen  # the mode badge of the seeded portfolio
+
+    term.keys("F3")  # Strategies
+    term.wait_for("SMA crossover")
+    term.keys("F9")  # run the backtest with the default parameters
+    screen = term.wait_for("Total return", timeout=40)
+    assert "Sharpe" in screen
+
+    runs = json.loads(run_kash("runs", "list", "--json", "--db", str(db)).stdout)
+    assert len(runs) == 1
+    assert runs[0]["settings"]["symbol"] == "DEMOA"
+    assert runs[0]["settings"]["strategy"] == "sma_crossover"
+
+    term.keys("F2")  # the chart shows the run's symbol with its fills
+    term.wait_for("DEMOA")
+    term.keys("C-q")
+    term.wait_for("Demo backtest", absent=True, timeout=15)

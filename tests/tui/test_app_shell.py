@@ -1,0 +1,317 @@
+"""The app shell: start-up, header, places, keys, themes, the palette and a broken database."""
+
+from __future__ import annotations
+
+import threading
+import tomllib
+from pathlib import Path
+
+import pytest
+from textual.binding import Binding
+from textual.dom import DOMNode
+from textual.widgets import Static
+
+from kash_tui.config import Settings, config_file
+from kash_tui.tui.app import KashApp, make_app
+from kash_tui.tui.keymap import all_bindings, only_swallowed_keys
+from kash_tui.tui.screens import PLACES
+
+SIZE = (80, 24)
+
+
+async def settle(pilot) -> None:  # noqa: ANN001
+    """Let the start-up worker and everything it triggers finish."""
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+def header_text(app: KashApp) -> str:
+    header = app.screen.query_one("#kash-header")
+    return " ".join(str(s.render()) for s in header.query(Static) if s.display)
+
+
+def notices(app: KashApp) -> list[str]:
+    return [str(n.message) for n in app._notifications]
+
+
+@pytest.fixture
+def settings(sqlite_db_url: str) -> Settings:
+    return Settings(database_url=sqlite_db_url)
+
+
+async def test_starts_on_the_demo_database(settings: Settings) -> None:
+    app = make_app(settings)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert app.status == "ready"
+        assert app.screen.PLACE == "workspaces"
+        text = header_text(app)
+        assert "Demo › Demo backtest" in text
+        assert "BACKTEST" in text
+        badge = app.screen.query_one("#mode-badge", Static)
+        assert badge.has_class("-backtest")
+
+
+class GatedProvider:
+    """The real provider, but ``prepare`` waits until the test opens the gate."""
+
+    def __init__(self, settings: Settings) -> None:
+        from kash_tui.provider import ServiceProvider
+
+        self.settings = settings
+        self.gate = threading.Event()
+        self._real = ServiceProvider(settings)
+        self.workspace = self._real.workspace
+        self.connection = self._real.connection
+        self.database_description = self._real.database_description
+
+    def prepare(self) -> None:
+        assert self.gate.wait(30)
+        self._real.prepare()
+
+    def close(self) -> None:
+        self._real.close()
+
+
+async def test_first_paint_shows_loading_before_the_database(settings: Settings) -> None:
+    provider = GatedProvider(settings)
+    app = make_app(provider=provider)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        # the database is not open yet: a notice, no tables
+        assert app.status == "starting"
+        notice = app.screen.query_one("#startup-notice", Static)
+        assert notice.display and "Opening the database" in str(notice.render())
+        assert not app.screen.query("#workspaces")
+        assert "Kash" in header_text(app) and "BACKTEST" not in header_text(app)
+        provider.gate.set()
+        await settle(pilot)
+        assert app.status == "ready"
+        assert not notice.display
+        assert app.screen.query("#workspaces")
+    provider.close()
+
+
+async def test_settings_can_load_after_the_first_paint(sqlite_db_url: str) -> None:
+    app = make_app(database_url=sqlite_db_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert app.status == "ready"
+        assert app.settings is not None
+        assert app.settings.database_url == sqlite_db_url
+        assert "Demo › Demo backtest" in header_text(app)
+
+
+@pytest.mark.parametrize(
+    ("key", "place"),
+    [("2", "chart"), ("3", "strategies"), ("4", "orders"), ("1", "workspaces"),
+     ("f2", "chart"), ("f3", "strategies"), ("f4", "orders"), ("f1", "workspaces")],
+)
+async def test_number_and_function_keys_switch_places(
+    settings: Settings, key: str, place: str
+) -> None:
+    app = make_app(settings)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        if place == "workspaces":
+            await pilot.press("4")
+            assert app.current_mode == "orders"
+        await pilot.press(key)
+        await pilot.pause()
+        assert app.current_mode == place
+        assert app.screen.PLACE == place
+        current = [t for t in app.screen.query("PlaceTab") if t.has_class("-current")]
+        assert [t.place.id for t in current] == [place]
+
+
+async def test_orders_place_says_what_is_coming(settings: Settings) -> None:
+    app = make_app(settings)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("4")
+        await pilot.pause()
+        texts = " ".join(str(s.render()) for s in app.screen.query(".empty-message"))
+        assert "Order entry arrives with the Alpaca connection" in texts
+
+
+async def test_keymap_from_settings_rebinds_an_action(sqlite_db_url: str) -> None:
+    settings = Settings(database_url=sqlite_db_url, keymap={"go_chart": "c", "go_orders": "o,f4"})
+    app = make_app(settings)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("2")  # no longer bound
+        await pilot.pause()
+        assert app.current_mode == "workspaces"
+        await pilot.press("c")
+        await pilot.pause()
+        assert app.current_mode == "chart"
+        await pilot.press("o")
+        await pilot.pause()
+        assert app.current_mode == "orders"
+        tabs = {t.place.id: str(t.render()) for t in app.screen.query("PlaceTab")}
+        assert tabs["chart"].startswith("c ")
+        assert not any("unknown action" in n for n in notices(app))
+
+
+async def test_unknown_keymap_id_is_a_notification(sqlite_db_url: str) -> None:
+    settings = Settings(database_url=sqlite_db_url, keymap={"launch_rocket": "x"})
+    app = make_app(settings)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert app.is_running
+        assert any("launch_rocket" in n for n in notices(app))
+
+
+async def test_unknown_theme_falls_back_with_a_notification(sqlite_db_url: str) -> None:
+    app = make_app(Settings(database_url=sqlite_db_url, theme="neon-nights"))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert app.theme == "kash-dark"
+        assert any("neon-nights" in n and "kash-dark" in n for n in notices(app))
+        assert not config_file().exists()  # a fallback is not a choice: nothing is saved
+
+
+async def test_kash_themes_are_registered(settings: Settings) -> None:
+    app = make_app(settings)
+    for name in ("kash-dark", "kash-light", "kash-16"):
+        assert name in app.available_themes
+    assert app.get_theme("kash-16").ansi  # 16 ANSI colours only
+    assert "textual-dark" in app.available_themes  # Textual's own stay available
+
+
+@pytest.mark.parametrize("theme", ["kash-dark", "kash-light", "kash-16", "textual-light"])
+@pytest.mark.parametrize("no_color", [False, True], ids=["colour", "NO_COLOR"])
+async def test_starts_with_each_theme(
+    sqlite_db_url: str, theme: str, no_color: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if no_color:
+        monkeypatch.setenv("NO_COLOR", "1")
+    app = make_app(Settings(database_url=sqlite_db_url, theme=theme))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert app.theme == theme
+        assert app.status == "ready"
+        assert not notices(app)
+
+
+async def test_theme_change_persists_to_the_config_file(settings: Settings) -> None:
+    app = make_app(settings)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.theme = "kash-light"
+        await settle(pilot)
+    with config_file().open("rb") as fh:
+        assert tomllib.load(fh)["theme"] == "kash-light"
+    # and the next start restores it
+    restored = make_app(Settings(database_url=settings.database_url))
+    assert restored.theme == "kash-light"
+
+
+async def test_a_broken_theme_file_is_a_notification(
+    settings: Settings, isolated_env: dict[str, str]
+) -> None:
+    user_themes = Path(isolated_env["XDG_CONFIG_HOME"]) / "kash" / "themes"
+    user_themes.mkdir(parents=True)
+    (user_themes / "broken.toml").write_text('name = "broken"\nprimary = "not-a-colour"\n')
+    (user_themes / "mine.toml").write_text('name = "mine"\nprimary = "#ff8800"\n')
+    app = make_app(settings)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert "mine" in app.available_themes
+        assert "broken" not in app.available_themes
+        assert any("broken.toml" in n for n in notices(app))
+
+
+async def test_database_error_is_shown_and_the_app_keeps_running() -> None:
+    app = make_app(Settings(database_url="sqlite:////nonexistent-dir/x.db"))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert app.status == "failed"
+        notice = app.screen.query_one("#startup-notice", Static)
+        text = str(notice.render())
+        assert notice.display
+        assert "/nonexistent-dir" in text and "Kash could not start" in text
+        assert "F5" in text
+        await pilot.press("2")
+        await pilot.pause()
+        assert app.current_mode == "chart"
+        assert app.is_running
+
+
+async def test_f5_retries_once_the_problem_is_fixed(tmp_path: Path) -> None:
+    folder = tmp_path / "later"
+    app = make_app(Settings(database_url=f"sqlite:///{folder}/kash.db"))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert app.status == "failed"
+        folder.mkdir()
+        await pilot.press("f5")
+        await settle(pilot)
+        assert app.status == "ready"
+        assert not app.screen.query_one("#startup-notice", Static).display
+        assert "Demo › Demo backtest" in header_text(app)
+
+
+async def test_palette_switches_workspace(settings: Settings) -> None:
+    app = make_app(settings)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        worker = app.call_service(lambda p: p.workspace.create_workspace("Research"))
+        await worker.wait()
+        await settle(pilot)
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        for ch in "Switch workspace: Research":
+            await pilot.press("space" if ch == " " else ch)
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.current_workspace is not None
+        assert app.current_workspace.name == "Research"
+        assert app.current_portfolio is None
+        assert "Research › no portfolio" in header_text(app)
+
+
+async def test_palette_offers_places_themes_and_portfolios(settings: Settings) -> None:
+    from kash_tui.tui.commands import COMMAND_SOURCES
+
+    app = make_app(settings)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        titles = [c.title for source in COMMAND_SOURCES for c in source(app)]
+    assert "Go to Chart" in titles
+    assert "Switch portfolio: Demo › Demo backtest" in titles
+    assert "Theme: kash-light" in titles
+
+
+def test_every_binding_has_an_id_a_tooltip_and_a_reachable_key() -> None:
+    for place in PLACES.values():
+        place.load()
+    import kash_tui.tui.modals  # noqa: F401
+
+    ours = _kash_bindings()
+    assert {"go_workspaces", "go_chart", "workspace_new", "portfolio_new"} <= {b.id for b in ours}
+    assert {b.id for b in ours} <= set(all_bindings())  # all remappable through the keymap
+    for binding in ours:
+        assert binding.id, binding
+        assert binding.tooltip, binding.id
+        assert not only_swallowed_keys(binding), binding.id
+
+
+def _kash_bindings() -> list[Binding]:
+    """Every Binding declared by a Kash class (imported so far)."""
+    found: list[Binding] = []
+    stack: list[type] = [DOMNode]
+    seen: set[type] = set()
+    while stack:
+        for cls in stack.pop().__subclasses__():
+            if cls in seen:
+                continue
+            seen.add(cls)
+            stack.append(cls)
+            if cls.__module__.startswith("kash_tui."):
+                found += [b for b in cls.__dict__.get("BINDINGS", ()) if isinstance(b, Binding)]
+    return found

@@ -1,0 +1,437 @@
+"""The chart place on a fresh demo database: loading, keeping the view, overlays, fills, symbol
+search, the timeframe picker, the empty state, palette commands and how it looks."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import numpy as np
+import pytest
+from textual.pilot import Pilot
+
+from kash_tui.config import Settings
+from kash_tui.tui.app import KashApp, make_app
+from kash_tui.tui.keymap import only_swallowed_keys
+from kash_tui.tui.screens import PLACES, Place
+from kash_tui.tui.screens.chart import (
+    ChartHeader,
+    ChartScreen,
+    SymbolSearch,
+    TimeframePicker,
+    chart_commands,
+    timeframe_to_show,
+)
+from kash_tui.tui.state import StrategyChoice, workbench
+from kash_tui.tui.widgets.candles import CandleChart
+
+DEMOA_DAILY_BARS = 2608
+
+MakeApp = Callable[[], KashApp]
+
+
+@pytest.fixture
+def make_chart_app(sqlite_db_url: str, monkeypatch: pytest.MonkeyPatch) -> MakeApp:
+    """The real app on a fresh demo database, its chart place pointed at ChartScreen.
+
+    The app adds its modes from PLACES when it is built, so the entry is patched first."""
+    monkeypatch.setitem(
+        PLACES, "chart",
+        Place("chart", "Chart", "2,f2", "Candlestick chart of the current symbol",
+              lambda: ChartScreen),
+    )
+    return lambda: make_app(Settings(database_url=sqlite_db_url))
+
+
+async def settle(app: KashApp, pilot: Pilot) -> None:
+    """Let workers finish and their results reach the UI (a result may start another load)."""
+    for _ in range(3):
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def open_chart(app: KashApp, pilot: Pilot) -> ChartScreen:
+    await settle(app, pilot)
+    await pilot.press("2")
+    await settle(app, pilot)
+    screen = app.screen
+    assert isinstance(screen, ChartScreen)
+    return screen
+
+
+def chart_of(app: KashApp) -> CandleChart:
+    return app.screen.query_one("#chart", CandleChart)
+
+
+def visible_times(chart: CandleChart) -> tuple[int, int]:
+    start, end = chart.visible
+    assert chart.data is not None and end > start
+    return int(chart.data.timestamps_ns[start]), int(chart.data.timestamps_ns[end - 1])
+
+
+def screen_text(chart: CandleChart) -> str:
+    return re.sub(r"\s+", " ", " ".join(chart.text_lines()))
+
+
+def header_text(app: KashApp) -> str:
+    return str(app.screen.query_one("#chart-header", ChartHeader).render())
+
+
+# -- opening ----------------------------------------------------------------------------------
+
+
+async def test_opens_on_demoa_daily(make_chart_app: MakeApp) -> None:
+    app = make_chart_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_chart(app, pilot)
+        chart = chart_of(app)
+        assert chart.data is not None
+        assert (chart.data.symbol, chart.data.timeframe) == ("DEMOA", "1Day")
+        assert len(chart.data) == DEMOA_DAILY_BARS
+        start, end = chart.visible
+        assert 0 <= start < end == DEMOA_DAILY_BARS
+        assert app.focused is chart
+        assert header_text(app).startswith("DEMOA 1Day · America/New_York · 2,608 bars")
+
+
+async def test_minute_bars_are_labelled_in_new_york_time(make_chart_app: MakeApp) -> None:
+    app = make_chart_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_chart(app, pilot)
+        workbench(app).show_market("DEMOA", "1Min")
+        await settle(app, pilot)
+        chart = chart_of(app)
+        assert chart.data is not None and chart.data.timeframe == "1Min"
+        await pilot.press("home")  # the first session: Dec 02 from 09:30 New York time
+        axis = chart.text_lines()[-1]
+        assert "09:30" in axis
+        assert "14:30" not in axis  # what UTC would say
+        assert "EST" in chart.text_lines()[0]
+
+
+# -- keeping the view -------------------------------------------------------------------------
+
+
+async def test_reload_keeps_the_visible_range(make_chart_app: MakeApp) -> None:
+    app = make_chart_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_chart(app, pilot)
+        chart = chart_of(app)
+        await pilot.press("plus", "plus", "h", "h")  # zoomed in, away from the latest bar
+        before = visible_times(chart)
+        old_data = chart.data
+        await pilot.press("r")
+        await settle(app, pilot)
+        assert chart.data is not old_data  # read again
+        assert visible_times(chart) == before
+
+
+async def test_reload_keeps_a_view_pinned_to_the_latest_bar(make_chart_app: MakeApp) -> None:
+    app = make_chart_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_chart(app, pilot)
+        chart = chart_of(app)
+        await pilot.press("plus")
+        before = visible_times(chart)
+        await pilot.press("ctrl+r")
+        await settle(app, pilot)
+        assert visible_times(chart) == before
+
+
+async def test_a_backtest_from_another_place_keeps_the_view_and_marks_its_fills(
+    make_chart_app: MakeApp,
+) -> None:
+    from kash_tui.domains.trading import BacktestRequest
+
+    app = make_chart_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await open_chart(app, pilot)
+        chart = chart_of(app)
+        await pilot.press("plus", "h")
+        before = visible_times(chart)
+        # a run over a shorter window than the chart: its bar indices are not the chart's
+        report = app.services.trading.run_backtest(BacktestRequest(
+            symbol="DEMOA", strategy_id="sma_crossover", timeframe="1Day",
+            start=datetime(2020, 1, 1, tzinfo=UTC),
+        ))
+        assert report.fills
+        workbench(app).show_backtest(report)
+        await settle(app, pilot)
+
+        assert visible_times(chart) == before
+        data = chart.data
+        assert data is not None and len(data) == DEMOA_DAILY_BARS
+        fills = {(int(data.timestamps_ns[m.index]), m.kind) for m in data.markers
+                 if m.source == "fill"}
+        expected = {(int(report.timestamps[f.bar_index]), f.side) for f in report.fills}
+        assert fills == expected
+        first_fill_bar = report.fills[0].bar_index
+        first = min(m.index for m in data.markers if m.source == "fill")
+        assert first != first_fill_bar  # mapped by time, not by index
+        assert len(data.overlays) == 2  # the run's strategy is drawn too
+        assert f"run #{report.run.id}: {len(report.fills)} fills" in header_text(app)
+
+
+async def test_a_backtest_of_another_symbol_switches_the_chart(make_chart_app: MakeApp) -> None:
+    from kash_tui.domains.trading import BacktestRequest
+
+    app = make_chart_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_chart(app, pilot)
+        report = app.services.trading.run_backtest(
+            BacktestRequest(symbol="DEMOB", strategy_id="mfi", timeframe="1Day"))
+        workbench(app).show_backtest(report)
+        await settle(app, pilot)
+        data = chart_of(app).data
+        assert data is not None and data.symbol == "DEMOB"
+        assert sum(m.source == "fill" for m in data.markers) == len(report.fills)
+
+
+# -- strategy lines ---------------------------------------------------------------------------
+
+
+async def test_strategy_choice_draws_its_indicators_and_signals(make_chart_app: MakeApp) -> None:
+    app = make_chart_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_chart(app, pilot)
+        chart = chart_of(app)
+        await pilot.press("plus")
+        before = visible_times(chart)
+
+        workbench(app).choose_strategy(StrategyChoice("sma_crossover", {}))
+        await settle(app, pilot)
+        data = chart.data
+        assert data is not None
+        assert [s.name for s in data.overlays] == ["SMA(10)", "SMA(30)"]
+        assert data.lower == ()
+        assert any(m.source == "signal" for m in data.markers)
+        assert visible_times(chart) == before  # same bars: the view stays
+        assert "sma_crossover(10, 30)" in header_text(app)  # compact at 80 columns
+
+        workbench(app).choose_strategy(StrategyChoice("mfi", {"period": 10}))
+        await settle(app, pilot)
+        data = chart.data
+        assert data is not None
+        assert data.overlays == ()
+        assert len(data.lower) == 1
+        panel = data.lower[0]
+        assert panel.name == "MFI(10)"
+        assert panel.levels == (20.0, 80.0)
+        assert (panel.lo, panel.hi) == (0.0, 100.0)
+        assert np.isfinite(panel.values[-100:]).all()
+
+
+async def test_invalid_strategy_parameters_leave_the_bars_and_say_why(
+    make_chart_app: MakeApp,
+) -> None:
+    app = make_chart_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_chart(app, pilot)
+        workbench(app).choose_strategy(
+            StrategyChoice("sma_crossover", {"short_period": 50, "long_period": 20}))
+        await settle(app, pilot)
+        data = chart_of(app).data
+        assert data is not None and len(data) == DEMOA_DAILY_BARS
+        assert data.overlays == ()
+        messages = [n.message for n in app._notifications]  # noqa: SLF001
+        assert any("short_period must be less than long_period" in m for m in messages)
+
+
+# -- symbol and timeframe ---------------------------------------------------------------------
+
+
+async def test_symbol_search_as_you_type(make_chart_app: MakeApp) -> None:
+    app = make_chart_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_chart(app, pilot)
+        await pilot.press("s")
+        await settle(app, pilot)
+        search = app.screen
+        assert isinstance(search, SymbolSearch)
+        await pilot.press(*"demob")
+        await settle(app, pilot)
+        results = search.query_one("#symbol-results")
+        assert [results.get_option_at_index(i).id for i in range(results.option_count)] == [
+            "DEMOB"]
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert isinstance(app.screen, ChartScreen)
+        data = chart_of(app).data
+        assert data is not None and (data.symbol, data.timeframe) == ("DEMOB", "1Day")
+        assert workbench(app).state.market.symbol == "DEMOB"
+        assert header_text(app).startswith("DEMOB 1Day")
+
+
+async def test_enter_before_the_matches_arrive_picks_what_was_typed(
+    make_chart_app: MakeApp,
+) -> None:
+    app = make_chart_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_chart(app, pilot)
+        await pilot.press("slash", *"democoin", "enter")
+        await settle(app, pilot)
+        data = chart_of(app).data
+        # DEMOCOIN/USD has no 1Min bars; the chart keeps 1Day, which it has
+        assert data is not None and data.symbol == "DEMOCOIN/USD"
+        assert data.timeframe == "1Day"
+
+
+async def test_escape_closes_the_search_without_change(make_chart_app: MakeApp) -> None:
+    app = make_chart_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_chart(app, pilot)
+        await pilot.press("s", *"demob", "escape")
+        await settle(app, pilot)
+        assert isinstance(app.screen, ChartScreen)
+        assert workbench(app).state.market.symbol == "DEMOA"
+
+
+async def test_timeframe_picker_offers_only_stored_timeframes(make_chart_app: MakeApp) -> None:
+    app = make_chart_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_chart(app, pilot)
+        await pilot.press("t")
+        await settle(app, pilot)
+        picker = app.screen
+        assert isinstance(picker, TimeframePicker)
+        options = picker.query_one("#timeframes")
+        assert [options.get_option_at_index(i).id for i in range(options.option_count)] == [
+            "1Min", "1Day"]
+        assert options.highlighted == 1  # the one on screen
+        await pilot.press("up", "enter")
+        await settle(app, pilot)
+        data = chart_of(app).data
+        assert data is not None and (data.symbol, data.timeframe) == ("DEMOA", "1Min")
+        assert len(data) == 20 * 390  # the demo's December sessions, under the 10,000 cap
+
+
+def test_timeframe_to_show_keeps_the_current_one_when_stored() -> None:
+    assert timeframe_to_show(("1Min", "1Day"), "1Min") == "1Min"
+    assert timeframe_to_show(("1Hour", "1Day"), "1Min") == "1Day"
+    assert timeframe_to_show(("1Hour",), "1Day") == "1Hour"
+    assert timeframe_to_show(None, "1Min") == "1Min"
+
+
+# -- empty states -----------------------------------------------------------------------------
+
+
+async def test_unknown_symbol_shows_the_sentence(make_chart_app: MakeApp) -> None:
+    app = make_chart_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_chart(app, pilot)
+        workbench(app).show_market("NOPE")
+        await settle(app, pilot)
+        chart = chart_of(app)
+        assert chart.data is not None and len(chart.data) == 0
+        text = screen_text(chart)
+        assert "No bars for NOPE 1Day." in text
+        assert "There are no bars for NOPE; import a CSV with `kash data import FILE" in text
+        assert "no bars" in header_text(app)
+        # and back to a stored symbol: bars again
+        workbench(app).show_market("DEMOA")
+        await settle(app, pilot)
+        assert chart.data is not None and len(chart.data) == DEMOA_DAILY_BARS
+
+
+async def test_missing_timeframe_names_the_stored_ones(make_chart_app: MakeApp) -> None:
+    app = make_chart_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_chart(app, pilot)
+        workbench(app).show_market("DEMOB", "1Min")
+        await settle(app, pilot)
+        text = screen_text(chart_of(app))
+        assert "There are no 1Min bars for DEMOB" in text
+        assert "Stored for DEMOB: 1Day; press t to pick one." in text
+
+
+async def test_only_the_latest_of_quick_changes_is_shown(make_chart_app: MakeApp) -> None:
+    app = make_chart_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_chart(app, pilot)
+        bench = workbench(app)
+        bench.show_market("DEMOB")
+        bench.show_market("NOPE")
+        bench.show_market("DEMOA", "1Min")
+        await settle(app, pilot)
+        data = chart_of(app).data
+        assert data is not None and (data.symbol, data.timeframe) == ("DEMOA", "1Min")
+        assert len(data) > 0
+
+
+async def test_changes_while_away_are_shown_on_return(make_chart_app: MakeApp) -> None:
+    app = make_chart_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_chart(app, pilot)
+        await pilot.press("1")
+        await settle(app, pilot)
+        workbench(app).show_market("DEMOB")
+        await settle(app, pilot)
+        await pilot.press("2")
+        await settle(app, pilot)
+        data = chart_of(app).data
+        assert data is not None and data.symbol == "DEMOB"
+
+
+# -- palette and keys -------------------------------------------------------------------------
+
+
+async def test_palette_commands_come_from_what_the_chart_found(make_chart_app: MakeApp) -> None:
+    app = make_chart_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        assert list(chart_commands(app)) == []  # the chart has not looked yet
+        await open_chart(app, pilot)
+        titles = [c.title for c in chart_commands(app)]
+        assert titles == ["Chart: DEMOA", "Chart: DEMOB", "Chart: DEMOCOIN/USD",
+                          "Timeframe: 1Min"]
+        await pilot.press("1")
+        await settle(app, pilot)
+        command = next(c for c in chart_commands(app) if c.title == "Chart: DEMOCOIN/USD")
+        command.run()
+        await settle(app, pilot)
+        assert isinstance(app.screen, ChartScreen)
+        data = chart_of(app).data
+        assert data is not None and (data.symbol, data.timeframe) == ("DEMOCOIN/USD", "1Day")
+        assert "Timeframe: 1Hour" in [c.title for c in chart_commands(app)]
+
+
+@pytest.mark.parametrize("screen", [ChartScreen, SymbolSearch, TimeframePicker])
+def test_every_binding_has_an_id_a_tooltip_and_a_usable_key(screen: type) -> None:
+    bindings = list(screen.__dict__["BINDINGS"])
+    assert bindings
+    for binding in bindings:
+        assert binding.id and binding.id.startswith("chart."), binding
+        assert binding.tooltip, binding
+        assert not only_swallowed_keys(binding), binding
+        assert "ctrl+enter" not in binding.key
+
+
+# -- how it looks -----------------------------------------------------------------------------
+
+
+async def _show_chart(pilot: Pilot) -> None:
+    await open_chart(pilot.app, pilot)  # type: ignore[arg-type]
+
+
+def test_snapshot_80x24(make_chart_app: MakeApp, snap_compare) -> None:
+    assert snap_compare(make_chart_app(), terminal_size=(80, 24), run_before=_show_chart)
+
+
+def test_snapshot_160x48(make_chart_app: MakeApp, snap_compare) -> None:
+    assert snap_compare(make_chart_app(), terminal_size=(160, 48), run_before=_show_chart)
+
+
+def test_snapshot_160x48_with_a_backtest(make_chart_app: MakeApp, snap_compare) -> None:
+    async def run_before(pilot: Pilot) -> None:
+        from kash_tui.domains.trading import BacktestRequest
+
+        app: KashApp = pilot.app  # type: ignore[assignment]
+        await open_chart(app, pilot)
+        report = app.services.trading.run_backtest(BacktestRequest(
+            symbol="DEMOA", strategy_id="mfi", timeframe="1Day"))
+        workbench(app).show_backtest(report)
+        await settle(app, pilot)
+
+    assert snap_compare(make_chart_app(), terminal_size=(160, 48), run_before=run_before)

@@ -1,0 +1,292 @@
+"""SchemaForm: a form for any JSON Schema, checked as you type against a validator callback."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any, Literal, Self
+
+import pytest
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from textual.app import App, ComposeResult
+from textual.widgets import Input, Select, Static, Switch
+
+from kash_tui.domains.strategy import StrategyError, create_strategy_service
+from kash_tui.tui.widgets.schema_form import (
+    BOOLEAN,
+    CHOICE,
+    INTEGER,
+    NUMBER,
+    TEXT,
+    SchemaForm,
+    assign_errors,
+    field_specs,
+    number_text,
+    parse_range,
+    parse_value,
+    suggest_range,
+)
+
+
+class PriceField(str, Enum):
+    CLOSE = "close"
+    OPEN = "open"
+
+
+class EveryKind(BaseModel):
+    model_config = ConfigDict(extra="forbid", title="Every kind")
+
+    lookback: int = Field(default=20, ge=2, le=100, title="Lookback", description="Bars to look at.")
+    threshold: float = Field(default=0.5, gt=0, le=1, description="How far it must move.")
+    long_only: bool = Field(default=True, title="Long only")
+    price: PriceField = Field(default=PriceField.CLOSE, title="Price", description="Which price.")
+    mode: Literal["fast", "slow"] = "fast"
+    limit: int | None = Field(default=None, ge=1)
+    note: str = "x"
+    weird: Any = None
+
+    @model_validator(mode="after")
+    def _rule(self) -> Self:
+        if self.lookback > 50 and self.threshold > 0.9:
+            raise ValueError(
+                f"threshold must be at most 0.9 when lookback is above 50 (got {self.threshold:g})"
+            )
+        return self
+
+
+def validate_every_kind(params: dict[str, Any]) -> EveryKind:
+    try:
+        return EveryKind.model_validate(params)
+    except ValidationError as exc:
+        sentences = []
+        for error in exc.errors(include_url=False):
+            loc = ".".join(str(p) for p in error["loc"])
+            msg = error["msg"].removeprefix("Value error, ").rstrip(".")
+            sentences.append(f"{loc}: {msg}." if loc else f"{msg}.")
+        raise StrategyError(" ".join(sentences)) from None
+
+
+# -- reading a schema ------------------------------------------------------------------------
+
+
+def test_sma_crossover_schema_becomes_two_integer_fields() -> None:
+    info = {i.id: i for i in create_strategy_service().list()}["sma_crossover"]
+    specs = field_specs(info.params_schema)
+    assert [s.name for s in specs] == ["short_period", "long_period"]
+    short, long = specs
+    assert (short.kind, short.title, short.default, short.bounds) == (
+        INTEGER, "Short period", 10, "2 to 500")
+    assert short.description == "Bars in the fast moving average."
+    assert (long.default, long.bounds) == (30, "3 to 1000")
+
+
+def test_every_kind_of_field() -> None:
+    specs = {s.name: s for s in field_specs(EveryKind.model_json_schema())}
+    assert specs["lookback"].kind == INTEGER
+    assert specs["threshold"].kind == NUMBER
+    assert specs["threshold"].bounds == "above 0, at most 1"
+    assert specs["threshold"].title == "Threshold"  # from the name when the schema has none
+    assert specs["long_only"].kind == BOOLEAN and specs["long_only"].default is True
+    assert specs["price"].kind == CHOICE  # an Enum: a $ref to $defs
+    assert specs["price"].choices == ("close", "open")
+    assert specs["price"].description == "Which price."
+    assert specs["mode"].kind == CHOICE and specs["mode"].choices == ("fast", "slow")
+    assert specs["limit"].kind == INTEGER and specs["limit"].nullable
+    assert specs["limit"].bounds == "at least 1"
+    assert specs["note"].kind == TEXT
+    assert specs["weird"].kind == TEXT  # unknown: a text field
+
+
+def test_any_of_consts_is_a_choice_and_unknown_types_are_text() -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "side": {"anyOf": [{"const": "buy"}, {"const": "sell"}], "default": "buy"},
+            "blob": {"type": "array", "items": {"type": "integer"}},
+        },
+    }
+    side, blob = field_specs(schema)
+    assert (side.kind, side.choices, side.default) == (CHOICE, ("buy", "sell"), "buy")
+    assert blob.kind == TEXT
+    assert field_specs({"type": "object"}) == []
+
+
+@pytest.mark.parametrize(
+    ("kind_field", "text", "value", "problem"),
+    [
+        ("lookback", "12", 12, None),
+        ("lookback", " 7 ", 7, None),
+        ("lookback", "", None, "Give a whole number, 2 to 100."),
+        ("lookback", "1.5", None, "Give a whole number, e.g. 20."),
+        ("threshold", "0.25", 0.25, None),
+        ("threshold", "1e-3", 0.001, None),
+        ("threshold", "abc", None, "Give a number, e.g. 0.5."),
+        ("threshold", "inf", None, "Give a finite number."),
+        ("limit", "", None, None),  # nullable: empty is None
+    ],
+)
+def test_parse_value(kind_field: str, text: str, value: Any, problem: str | None) -> None:
+    spec = {s.name: s for s in field_specs(EveryKind.model_json_schema())}[kind_field]
+    assert parse_value(spec, text) == (value, problem)
+
+
+def test_number_text() -> None:
+    assert number_text(20.0) == "20"
+    assert number_text(0.0005) == "0.0005"
+    assert number_text(10) == "10"
+    assert number_text(None) == ""
+
+
+# -- errors go next to the field they name ---------------------------------------------------
+
+
+def test_cross_field_rule_goes_to_the_first_named_field() -> None:
+    names = ["short_period", "long_period"]
+    message = "short_period must be less than long_period (got 50 and 30)."
+    assert assign_errors(message, names) == {"short_period": message}
+
+
+def test_each_sentence_goes_to_its_field_without_the_name_prefix() -> None:
+    message = (
+        "short_period: Input should be greater than or equal to 2 (got 1). "
+        "long_period: Input should be greater than or equal to 3 (got 2.5)."
+    )
+    assert assign_errors(message, ["short_period", "long_period"]) == {
+        "short_period": "Input should be greater than or equal to 2 (got 1).",
+        "long_period": "Input should be greater than or equal to 3 (got 2.5).",
+    }
+
+
+def test_sentence_naming_no_field_is_for_the_form() -> None:
+    assert assign_errors("Something is off.", ["a"]) == {None: "Something is off."}
+    # a field name inside another word does not count
+    assert assign_errors("period_x is odd.", ["period"]) == {None: "period_x is odd."}
+
+
+# -- sweep ranges ----------------------------------------------------------------------------
+
+
+def test_suggested_ranges_are_round_and_inside_the_bounds() -> None:
+    specs = {s.name: s for s in field_specs(create_strategy_service().get("sma_crossover")
+                                            .params_schema())}
+    assert suggest_range(specs["short_period"]) == "5:20:5"
+    assert suggest_range(specs["long_period"]) == "20:60:10"
+    values, problem = parse_range(specs["long_period"], suggest_range(specs["long_period"]))
+    assert problem is None and values == [20, 30, 40, 50, 60]
+    mfi = {s.name: s for s in field_specs(create_strategy_service().get("mfi").params_schema())}
+    values, problem = parse_range(mfi["overbought"], suggest_range(mfi["overbought"]))
+    assert problem is None and all(0 <= v <= 100 for v in values) and len(values) >= 3
+
+
+def test_parse_range() -> None:
+    spec = field_specs(create_strategy_service().get("sma_crossover").params_schema())[0]
+    assert parse_range(spec, "5:15:5") == ([5, 10, 15], None)
+    assert parse_range(spec, "5:7") == ([5, 6, 7], None)
+    assert parse_range(spec, "5|9|20") == ([5, 9, 20], None)
+    assert parse_range(spec, "12") == ([12], None)
+    assert parse_range(spec, "") == ([], None)
+    assert parse_range(spec, "9:5:1")[1] == "The range runs backwards (9 to 5)."
+    assert parse_range(spec, "5:9:0")[1] == "The step must be more than 0."
+    assert "START:STOP:STEP" in (parse_range(spec, "a:b")[1] or "")
+    assert "use a larger step" in (parse_range(spec, "1:100000:1")[1] or "")
+
+
+# -- the widget ------------------------------------------------------------------------------
+
+
+class FormApp(App[None]):
+    def __init__(self) -> None:
+        super().__init__()
+        self.changes: list[SchemaForm.Changed] = []
+
+    def compose(self) -> ComposeResult:
+        yield SchemaForm(
+            EveryKind.model_json_schema(),
+            values={"lookback": 30},
+            validator=validate_every_kind,
+            refusals=(StrategyError,),
+            id="form",
+        )
+
+    def on_schema_form_changed(self, event: SchemaForm.Changed) -> None:
+        self.changes.append(event)
+
+
+def error_text(app: App, name: str) -> str:
+    error = app.query_one(f"#param-{name}-error", Static)
+    return str(error.render()) if error.display else ""
+
+
+async def test_form_renders_widgets_by_kind_with_values_bounds_and_help() -> None:
+    app = FormApp()
+    async with app.run_test(size=(100, 50)) as pilot:
+        await pilot.pause()
+        assert app.query_one("#param-lookback", Input).value == "30"  # given value over default
+        assert app.query_one("#param-threshold", Input).value == "0.5"
+        assert app.query_one("#param-long_only", Switch).value is True
+        price = app.query_one("#param-price", Select)
+        assert price.value == "close"
+        assert app.query_one("#param-mode", Select).value == "fast"
+        assert app.query_one("#param-note", Input).type == "text"
+        texts = [str(s.render()) for s in app.query(".schema-bounds").results(Static)]
+        assert "2 to 100" in texts and "above 0, at most 1" in texts
+        helps = [str(s.render()) for s in app.query(".schema-help").results(Static)]
+        assert "Bars to look at." in helps
+        form = app.query_one(SchemaForm)
+        assert form.valid
+        assert app.changes and app.changes[-1].valid
+        assert app.changes[-1].values["lookback"] == 30
+        assert app.changes[-1].values["limit"] is None
+
+
+async def test_form_shows_problems_as_you_type_and_clears_them() -> None:
+    app = FormApp()
+    async with app.run_test(size=(100, 50)) as pilot:
+        await pilot.pause()
+        form = app.query_one(SchemaForm)
+        lookback = app.query_one("#param-lookback", Input)
+        lookback.focus()
+        lookback.value = ""
+        await pilot.press("1")  # below the minimum: the validator's sentence, next to the field
+        await pilot.pause()
+        assert not form.valid and not app.changes[-1].valid
+        assert "greater than or equal to 2" in error_text(app, "lookback")
+        assert lookback.has_class("-invalid")
+        await pilot.press("0")
+        await pilot.pause()
+        assert form.valid and error_text(app, "lookback") == ""
+        # a rule across two fields: under the first field the sentence names
+        threshold = app.query_one("#param-threshold", Input)
+        lookback.value = "60"
+        threshold.value = "0.95"
+        await pilot.pause()
+        assert "at most 0.9 when lookback" in error_text(app, "threshold")
+        assert error_text(app, "lookback") == ""
+        assert not form.valid
+        # not a number: said locally, the validator's sentence for that field waits
+        threshold.value = "."
+        await pilot.pause()
+        assert error_text(app, "threshold") == "Give a number, e.g. 0.5."
+        threshold.value = "0.2"
+        await pilot.pause()
+        assert form.valid
+        assert app.changes[-1].values == {**form.values}
+        assert app.changes[-1].values["threshold"] == 0.2
+
+
+async def test_switch_and_select_changes_are_values() -> None:
+    app = FormApp()
+    async with app.run_test(size=(100, 50)) as pilot:
+        await pilot.pause()
+        app.query_one("#param-long_only", Switch).focus()
+        await pilot.press("space")
+        await pilot.pause()
+        assert app.changes[-1].values["long_only"] is False
+        app.query_one("#param-price", Select).value = "open"
+        await pilot.pause()
+        assert app.changes[-1].values["price"] == "open"
+        form = app.query_one(SchemaForm)
+        form.set_values({"lookback": 5, "mode": "slow", "long_only": True})
+        await pilot.pause()
+        assert app.query_one("#param-lookback", Input).value == "5"
+        assert form.values["mode"] == "slow" and form.values["long_only"] is True
+        assert form.valid
