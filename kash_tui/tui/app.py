@@ -37,6 +37,7 @@ from kash_tui.domains.workspace import DEMO_WORKSPACE, Portfolio, Workspace
 from kash_tui.tui.commands import KashCommands
 from kash_tui.tui.keymap import keymap_problems, known_binding_ids, usable_keymap
 from kash_tui.tui.screens import FIRST_PLACE, PLACES
+import kash_tui.tui.screens.chart  # noqa: F401, E402 - registers the chart's palette commands
 from kash_tui.tui.themes import fallback_theme, load_themes, theme_folders
 
 if TYPE_CHECKING:
@@ -53,6 +54,10 @@ USER_ERRORS: list[tuple[str, str]] = [
     ("kash_tui.db", "DatabaseError"),
     ("kash_tui.domains.workspace", "WorkspaceError"),
     ("kash_tui.domains.connection", "BrokerConnectionError"),
+    ("kash_tui.domains.market", "MarketError"),
+    ("kash_tui.domains.strategy", "StrategyError"),
+    ("kash_tui.domains.trading", "TradingError"),
+    ("kash_tui.domains.trading", "BacktestError"),
     ("kash_tui.tui.app", "ServicesNotReady"),
 ]
 

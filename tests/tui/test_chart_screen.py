@@ -430,7 +430,7 @@ def test_snapshot_160x48_with_a_backtest(make_chart_app: MakeApp, snap_compare) 
         app: KashApp = pilot.app  # type: ignore[assignment]
         await open_chart(app, pilot)
         report = app.services.trading.run_backtest(BacktestRequest(
-            symbol="DEMOA", strategy_id="mfi", timeframe="1Day"))
+            symbol="DEMOA", strategy_id="sma_crossover", timeframe="1Day"))
         workbench(app).show_backtest(report)
         await settle(app, pilot)
 

@@ -61,7 +61,7 @@ def _workspaces() -> type[PlaceScreen]:
 
 
 def _chart() -> type[PlaceScreen]:
-    from kash_tui.tui.screens.placeholders import ChartScreen
+    from kash_tui.tui.screens.chart import ChartScreen
 
     return ChartScreen
 

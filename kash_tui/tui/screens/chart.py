@@ -125,6 +125,10 @@ def read_stored_series(provider: ServiceProviderProtocol) -> StoredSeries:
     }
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'s' if n != 1 else ''}"
+
+
 def _format_value(value: object) -> str:
     if isinstance(value, float):
         return f"{value:g}"
@@ -277,8 +281,11 @@ class ChartHeader(Widget):
     }
     ChartHeader > .chart-header--symbol { color: $text; text-style: bold; }
     ChartHeader > .chart-header--problem { color: $text-warning; }
+    ChartHeader > .chart-header--key { color: $text-accent; text-style: bold; }
     """
-    COMPONENT_CLASSES: ClassVar[set[str]] = {"chart-header--symbol", "chart-header--problem"}
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "chart-header--symbol", "chart-header--problem", "chart-header--key",
+    }
 
     def __init__(self, *, id: str | None = None) -> None:  # noqa: A002
         super().__init__(id=id)
@@ -287,6 +294,8 @@ class ChartHeader(Widget):
         self.strategy: tuple[str, str] = ("", "")
         self.tail: list[str] = []
         self.problem = ""
+        self.hints: list[tuple[str, str]] = []
+        """(key, what it does), shown at the right when the line has room."""
 
     def show(
         self,
@@ -322,6 +331,15 @@ class ChartHeader(Widget):
             text.append(self.problem, self.get_component_rich_style("chart-header--problem"))
         else:
             text.append(rest)
+        hints = Text(end="")
+        for key, label in self.hints:
+            hints.append("  " if hints else "")
+            hints.append(key, self.get_component_rich_style("chart-header--key"))
+            hints.append(f" {label}")
+        room = width - text.cell_len - hints.cell_len
+        if self.hints and room >= 3:
+            text.append(" " * room)
+            text.append_text(hints)
         return text
 
 
@@ -359,7 +377,12 @@ class ChartScreen(PlaceScreen):
     def compose_body(self) -> Iterator[Widget]:
         from kash_tui.tui.widgets.candles import CandleChart
 
-        yield ChartHeader(id="chart-header")
+        header = ChartHeader(id="chart-header")
+        header.hints = [
+            (self.kash.key_label(binding.id, binding.key), binding.description.lower())
+            for binding in self.BINDINGS if binding.id
+        ]
+        yield header
         yield CandleChart(id="chart")
 
     @property
@@ -448,11 +471,10 @@ class ChartScreen(PlaceScreen):
             self.header.show(title, problem="no bars")
         else:
             count = len(data)
-            bars = f"last {count:,} bars" if count >= MAX_BARS else f"{count:,} bar{'s' * (count != 1)}"
+            bars = f"last {count:,} bars" if count >= MAX_BARS else _count(count, "bar")
             tail = []
             if result.run_id is not None:
-                n = result.fills_marked
-                tail.append(f"run #{result.run_id}: {n} fill{'s' * (n != 1)}")
+                tail.append(f"run #{result.run_id}: {_count(result.fills_marked, 'fill')}")
             self.header.show(
                 title, [result.bars.tz, bars],
                 strategy=(result.strategy_label, result.strategy_short), tail=tail,
@@ -561,7 +583,7 @@ class SymbolSearch(ModalScreen["str | None"]):
         self._seq = 0
         self._results_for: str | None = None
         self._pick_when_ready = False
-        self._closed = False
+        self._answered = False
 
     @property
     def kash(self) -> KashApp:
@@ -594,7 +616,7 @@ class SymbolSearch(ModalScreen["str | None"]):
         )
 
     def _show_matches(self, seq: int, needle: str, found: list[tuple[str, str]]) -> None:
-        if self._closed or seq != self._seq:
+        if self._answered or seq != self._seq:
             return
         results = self.query_one("#symbol-results", OptionList)
         options = []
@@ -635,12 +657,12 @@ class SymbolSearch(ModalScreen["str | None"]):
         typed = self.query_one("#symbol-query", Input).value.strip().upper()
         choice = option.id if option is not None else typed
         if choice:
-            self._close(choice)
+            self._answer(choice)
 
     @on(OptionList.OptionSelected, "#symbol-results")
     def _clicked(self, event: OptionList.OptionSelected) -> None:
         event.stop()
-        self._close(event.option.id)
+        self._answer(event.option.id)
 
     def action_move(self, step: int) -> None:
         results = self.query_one("#symbol-results", OptionList)
@@ -650,10 +672,10 @@ class SymbolSearch(ModalScreen["str | None"]):
             results.action_cursor_up()
 
     def action_cancel(self) -> None:
-        self._close(None)
+        self._answer(None)
 
-    def _close(self, symbol: str | None) -> None:
-        self._closed = True
+    def _answer(self, symbol: str | None) -> None:
+        self._answered = True
         self.dismiss(symbol)
 
 
