@@ -304,11 +304,11 @@ def cmd_portfolio_delete(args: argparse.Namespace) -> int:
 
 
 def cmd_app(args: argparse.Namespace) -> int:
-    from kash_tui.config import load_settings
+    # Settings are loaded by the app's start-up worker, after the first paint (pydantic-settings
+    # alone costs more than the first-paint budget); config warnings become notifications.
     from kash_tui.tui.app import run_app
 
-    settings, warnings = load_settings(args.db)
-    return run_app(settings, warnings=warnings)
+    return run_app(database_url=args.db)
 
 
 # -- parser ----------------------------------------------------------------------------------
