@@ -38,6 +38,7 @@ from kash_tui.tui.commands import KashCommands
 from kash_tui.tui.keymap import keymap_problems, known_binding_ids, usable_keymap
 from kash_tui.tui.screens import FIRST_PLACE, PLACES
 import kash_tui.tui.screens.chart  # noqa: F401, E402 - registers the chart's palette commands
+import kash_tui.tui.screens.strategies  # noqa: F401, E402 - and the strategies' commands
 from kash_tui.tui.themes import fallback_theme, load_themes, theme_folders
 
 if TYPE_CHECKING:

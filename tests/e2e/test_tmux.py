@@ -85,6 +85,9 @@ def test_backtest_from_the_keyboard_in_a_real_terminal(terminal, run_kash, tmp_p
 
     term.keys("F3")  # Strategies
     term.wait_for("SMA crossover")
+    term.keys("Down")  # the list starts on Money Flow Index; SMA crossover is next
+    term.keys("Enter")
+    term.wait_for("Short period")  # its form, drawn from the JSON Schema
     term.keys("F9")  # run the backtest with the default parameters
     screen = term.wait_for("Total return", timeout=40)
     assert "Sharpe" in screen

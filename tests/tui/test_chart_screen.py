@@ -32,15 +32,9 @@ MakeApp = Callable[[], KashApp]
 
 
 @pytest.fixture
-def make_chart_app(sqlite_db_url: str, monkeypatch: pytest.MonkeyPatch) -> MakeApp:
-    """The real app on a fresh demo database, its chart place pointed at ChartScreen.
-
-    The app adds its modes from PLACES when it is built, so the entry is patched first."""
-    monkeypatch.setitem(
-        PLACES, "chart",
-        Place("chart", "Chart", "2,f2", "Candlestick chart of the current symbol",
-              lambda: ChartScreen),
-    )
+def make_chart_app(sqlite_db_url: str) -> MakeApp:
+    """The real app on a fresh demo database."""
+    assert PLACES["chart"].load() is ChartScreen
     return lambda: make_app(Settings(database_url=sqlite_db_url))
 
 

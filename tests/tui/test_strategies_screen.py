@@ -43,11 +43,8 @@ from kash_tui.tui.widgets.results import (
 from kash_tui.tui.widgets.schema_form import SchemaForm, field_specs
 
 
-@pytest.fixture(autouse=True)
-def strategies_place(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Until the registry points at it: the real screen for the 'strategies' place."""
-    place = dataclasses.replace(PLACES["strategies"], load=lambda: StrategiesScreen)
-    monkeypatch.setitem(PLACES, "strategies", place)
+def test_the_strategies_place_is_this_screen() -> None:
+    assert PLACES["strategies"].load() is StrategiesScreen
 
 
 def new_app(db_url: str) -> KashApp:

@@ -67,7 +67,7 @@ def _chart() -> type[PlaceScreen]:
 
 
 def _strategies() -> type[PlaceScreen]:
-    from kash_tui.tui.screens.placeholders import StrategiesScreen
+    from kash_tui.tui.screens.strategies import StrategiesScreen
 
     return StrategiesScreen
 

@@ -1,7 +1,7 @@
 """Places that have no content yet. Each says plainly what will be there and where to go now.
 
-The chart and strategy places are replaced by their real screens (point the entry in
-``kash_tui.tui.screens.PLACES`` at the new class); Orders arrives with the Alpaca connection.
+Orders arrives with the Alpaca connection (issue 5); until then it says so and points to
+where backtest results live.
 """
 
 from __future__ import annotations
@@ -27,18 +27,6 @@ class EmptyPlace(PlaceScreen):
         with Vertical(classes="empty-place"):
             yield Static(self.HEADLINE, classes="empty-headline", markup=False)
             yield Static(self.MESSAGE, classes="empty-message", markup=False)
-
-
-class ChartScreen(EmptyPlace):
-    PLACE = "chart"
-    HEADLINE = "No chart yet"
-    MESSAGE = "Candlestick charts of your symbols, with strategy signals, will show here."
-
-
-class StrategiesScreen(EmptyPlace):
-    PLACE = "strategies"
-    HEADLINE = "No strategies yet"
-    MESSAGE = "Strategies, their parameters and backtest results will be listed here."
 
 
 class OrdersScreen(EmptyPlace):
