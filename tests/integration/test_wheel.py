@@ -43,9 +43,9 @@ def test_wheel_ships_migrations_and_themes(wheel: Path) -> None:
     assert sorted(Path(n).name for n in versions if n.endswith(".py")) == repo_versions
 
     themes = sorted(p.name for p in (REPO / "themes").glob("*") if p.is_file())
-    if themes:  # the themes folder may still be empty while the themes are being written
-        shipped = sorted(Path(n).name for n in names if n.startswith("kash_tui/_themes/"))
-        assert shipped == themes
+    assert {"kash-dark.toml", "kash-light.toml", "kash-16.toml"} <= set(themes)
+    shipped = sorted(Path(n).name for n in names if n.startswith("kash_tui/_themes/"))
+    assert shipped == themes
     assert "kash_tui/cli.py" in names and "kash_tui/provider.py" in names
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
     assert not [n for n in names if n.startswith("tests/")]
@@ -85,7 +85,6 @@ def test_installed_wheel_migrates_from_its_own_copy(wheel: Path, tmp_path: Path)
     assert facts["code"] == 0
     assert Path(facts["package"]).is_relative_to(target)
     assert Path(facts["migrations"]) == target / "kash_tui" / "_migrations"
-    if (target / "kash_tui" / "_themes").is_dir():
-        assert Path(facts["themes"]) == target / "kash_tui" / "_themes"
+    assert Path(facts["themes"]) == target / "kash_tui" / "_themes"
     assert facts["current"] == facts["head"] is not None
     assert db_path.is_file()
