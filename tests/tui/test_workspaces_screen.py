@@ -346,3 +346,17 @@ def test_snapshot_portfolio_form(snap_compare, seeded: Settings) -> None:  # noq
 def test_snapshot_database_error(snap_compare) -> None:  # noqa: ANN001
     app = make_app(Settings(database_url="sqlite:////nonexistent-dir/x.db"))
     assert snap_compare(app, terminal_size=(80, 24), run_before=_ready)
+
+
+async def _orders_place(pilot) -> None:  # noqa: ANN001
+    await settle(pilot)
+    await pilot.press("f4")
+    await settle(pilot)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)], ids=["80x24", "160x48"])
+def test_snapshot_orders_place(
+    snap_compare, seeded: Settings, size: tuple[int, int]  # noqa: ANN001
+) -> None:
+    """Orders says plainly that order entry arrives with the Alpaca connection."""
+    assert snap_compare(make_app(seeded), terminal_size=size, run_before=_orders_place)
