@@ -348,7 +348,11 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         else:
             print_sweep(sweep)
         return EXIT_OK
-    report = trading.run_backtest(request)
+    bar = ProgressBar("Backtesting")
+    try:
+        report = trading.run_backtest(request, progress=bar)
+    finally:
+        bar.close()
     if args.json:
         print_json(report_json(report))
     else:

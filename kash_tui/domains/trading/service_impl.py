@@ -130,7 +130,9 @@ class SqlTradingService:
         return portfolio
 
     def _prepare(
-        self, request: BacktestRequest
+        self,
+        request: BacktestRequest,
+        progress: Callable[[int, int], None] | None = None,
     ) -> tuple[Strategy, BarSeries, BacktestSettings]:
         strategy = self._strategies.create_with_params(request.strategy_id, request.params)
         timeframe = Timeframe.parse(request.timeframe)
@@ -140,7 +142,9 @@ class SqlTradingService:
                 "swap them."
             )
         self._portfolio(request.portfolio_id)
-        series = self._market.load_bars(request.symbol, timeframe, request.start, request.end)
+        series = self._market.load_bars(
+            request.symbol, timeframe, request.start, request.end, progress=progress
+        )
         settings = replace(
             request.settings, periods_per_year=timeframe.periods_per_year(series.asset_class)
         )
@@ -152,9 +156,9 @@ class SqlTradingService:
         *,
         progress: Callable[[int, int], None] | None = None,
     ) -> BacktestReport:
-        strategy, series, settings = self._prepare(request)
-        if progress:
-            progress(1, 4)
+        # progress: loading the bars is the first half, then signals, engine, storing
+        loading = (lambda done, total: progress(done, 2 * max(total, 1))) if progress else None
+        strategy, series, settings = self._prepare(request, loading)
         signals = np.asarray(strategy.generate_signals(series), dtype=np.int8)
         if progress:
             progress(2, 4)
