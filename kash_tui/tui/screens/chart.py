@@ -276,6 +276,8 @@ class ChartHeader(Widget):
     ChartHeader {
         height: 1;
         padding: 0 1;
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
         color: $text-muted;
         background: $surface;
     }

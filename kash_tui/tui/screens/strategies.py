@@ -1102,7 +1102,8 @@ class StrategiesScreen(PlaceScreen):
         )
         self._load_runs()
         self.action_show_tab("tab-results")
-        self.query_one("#trips", RoundTripsTable).focus()
+        # keep the metrics in view: focusing the trades must not scroll them away at 80x24
+        self.query_one("#trips", RoundTripsTable).focus(scroll_visible=False)
 
     def show_report(self, report: BacktestReport, tz: str) -> None:
         """Results on screen and in the workbench (the chart marks the fills)."""
