@@ -142,7 +142,8 @@ class FormModal(ModalScreen["T | None"], Generic[T]):
         return {}
 
     def service_call(self) -> ServiceCall:
-        raise NotImplementedError
+        """Every form subclass must say which service call saves it (abstract)."""
+        raise NotImplementedError(f"{type(self).__name__} does not say how it saves")
 
     def fields_changed(self, widget_id: str | None) -> None:
         """A field changed (``None``: on mount); adjust dependent fields here."""

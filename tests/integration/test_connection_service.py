@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,8 +20,9 @@ from kash_tui.domains.connection import (
 from kash_tui.domains.workspace import PortfolioMode
 from kash_tui.provider import ServiceProvider
 
-FAKE_KEY_ID = "PKFAKEKEYID7Q2W9E4R1"
-FAKE_SECRET = "sEcReT-FaKe-9f8e7d6c5b4a3f2e1d0c9b8a7f6e5d4c"
+# Made up per run, recognisable if they leaked anywhere; no credential is ever written down.
+FAKE_KEY_ID = f"test-key-id-{uuid.uuid4().hex[:12]}"
+FAKE_SECRET = f"test-secret-{uuid.uuid4().hex}"
 
 
 @pytest.fixture
