@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import subprocess
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,30 +16,13 @@ from kash_tui.config import Settings
 from kash_tui.domains.market import Timeframe
 from kash_tui.domains.trading import BacktestRequest
 from kash_tui.provider import ServiceProvider
+from tests.cli.outcome import as_json, ok, refused
 
 ISO_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 BACKTEST = ("backtest", "--symbol", "DEMOA", "--strategy", "sma_crossover")
 SWEEP = "short_period=5:50:5,long_period=20:200:20"
 
 
-def ok(result: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
-    assert result.returncode == 0, (result.returncode, result.stdout, result.stderr)
-    assert "Traceback" not in result.stdout + result.stderr
-    return result
-
-
-def refused(result: subprocess.CompletedProcess[str]) -> str:
-    """Exit code 2, exactly one line on stderr starting with 'kash:', no traceback."""
-    assert result.returncode == 2, (result.returncode, result.stdout, result.stderr)
-    assert "Traceback" not in result.stdout + result.stderr
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("kash: "), lines[0]
-    return lines[0]
-
-
-def as_json(result: subprocess.CompletedProcess[str]):  # noqa: ANN201
-    return json.loads(ok(result).stdout)
 
 
 def _iso(value: datetime) -> str:

@@ -3,30 +3,12 @@
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
+from tests.cli.outcome import as_json, ok, refused
 
 
-def ok(result: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
-    assert result.returncode == 0, (result.returncode, result.stdout, result.stderr)
-    assert "Traceback" not in result.stdout + result.stderr
-    return result
-
-
-def refused(result: subprocess.CompletedProcess[str]) -> str:
-    """Exit code 2, one line on stderr starting with 'kash:', no traceback; returns the line."""
-    assert result.returncode == 2, (result.returncode, result.stdout, result.stderr)
-    assert "Traceback" not in result.stdout + result.stderr
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("kash: "), lines[0]
-    return lines[0]
-
-
-def as_json(result: subprocess.CompletedProcess[str]):  # noqa: ANN201
-    return json.loads(ok(result).stdout)
 
 
 DAILY = (

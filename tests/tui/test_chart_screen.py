@@ -14,7 +14,7 @@ from textual.pilot import Pilot
 from kash_tui.config import Settings
 from kash_tui.tui.app import KashApp, make_app
 from kash_tui.tui.keymap import only_swallowed_keys
-from kash_tui.tui.screens import PLACES, Place
+from kash_tui.tui.screens import PLACES
 from kash_tui.tui.screens.chart import (
     ChartHeader,
     ChartScreen,

@@ -18,7 +18,6 @@ from kash_tui.domains.trading import BacktestSettings, FillModel
 from kash_tui.tui.app import KashApp, make_app
 from kash_tui.tui.screens import PLACES
 from kash_tui.tui.screens.strategies import (
-    BacktestSettingsForm,
     RunsTable,
     StrategiesScreen,
     SweepForm,
@@ -30,7 +29,6 @@ from kash_tui.tui.screens.strategies import (
 from kash_tui.tui.state import workbench
 from kash_tui.tui.widgets.results import (
     METRIC_ROWS,
-    EquityCurve,
     MetricsPanel,
     RoundTripsTable,
     SweepHeatmap,
