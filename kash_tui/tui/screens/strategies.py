@@ -72,6 +72,7 @@ from kash_tui.tui.widgets.results import (
     RoundTripsTable,
     SweepHeatmap,
     SweepTable,
+    cursor_row_key,
     format_metric,
     params_text,
     run_title,
@@ -599,13 +600,7 @@ class RunsTable(DataTable):
 
     @property
     def highlighted_key(self) -> str | None:
-        if self.row_count == 0:
-            return None
-        try:
-            key, _ = self.coordinate_to_cell_key(self.cursor_coordinate)
-        except Exception:  # noqa: BLE001 - no row under the cursor
-            return None
-        return key.value
+        return cursor_row_key(self)
 
 
 # -- the place -------------------------------------------------------------------------------

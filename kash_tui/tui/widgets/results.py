@@ -23,6 +23,7 @@ from textual.color import Color, ColorParseError
 from textual.containers import Grid, Vertical
 from textual.widget import Widget
 from textual.widgets import DataTable, Label, Static
+from textual.widgets.data_table import CellDoesNotExist
 
 if TYPE_CHECKING:
     from kash_tui.domains.trading import (
@@ -120,6 +121,17 @@ def settings_text(run: BacktestRun) -> str:
 
 # -- metrics ---------------------------------------------------------------------------------
 
+
+
+def cursor_row_key(table: DataTable) -> str | None:
+    """The key of the row under a table's cursor, or None when there is none."""
+    if table.row_count == 0:
+        return None
+    try:
+        key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
+    except CellDoesNotExist:
+        return None
+    return key.value
 
 class MetricsPanel(Vertical):
     """The run's metrics in two columns, and how it filled (flagged when optimistic)."""
@@ -464,13 +476,7 @@ class SweepTable(DataTable):
             self.add_row("", f"… and {len(report.rows) - MAX_TABLE_ROWS} more", key="more")
 
     def row_at_cursor(self) -> SweepRow | None:
-        if self.row_count == 0:
-            return None
-        try:
-            key, _ = self.coordinate_to_cell_key(self.cursor_coordinate)
-        except Exception:  # noqa: BLE001 - no row under the cursor
-            return None
-        return self.row_for_key(key.value)
+        return self.row_for_key(cursor_row_key(self))
 
     def row_for_key(self, key: str | None) -> SweepRow | None:
         if key is None or not key.isdigit():
