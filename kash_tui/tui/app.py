@@ -37,12 +37,11 @@ from kash_tui.domains.workspace import DEMO_WORKSPACE, Portfolio, Workspace
 from kash_tui.tui.commands import KashCommands
 from kash_tui.tui.keymap import keymap_problems, known_binding_ids, usable_keymap
 from kash_tui.tui.screens import FIRST_PLACE, PLACES
-import kash_tui.tui.screens.chart  # noqa: F401, E402 - registers the chart's palette commands
-import kash_tui.tui.screens.strategies  # noqa: F401, E402 - and the strategies' commands
 from kash_tui.tui.themes import fallback_theme, load_themes, theme_folders
 
 if TYPE_CHECKING:
     from kash_tui.config import Settings
+    from kash_tui.domains.strategy import StrategyInfo  # numpy: not before the first paint
     from kash_tui.provider import ServiceProviderProtocol
 
 T = TypeVar("T")
@@ -82,11 +81,13 @@ def user_sentence(error: BaseException) -> str | None:
 
 @dataclass(frozen=True)
 class Catalog:
-    """What the workspace and connection services hold, as plain value objects."""
+    """What the workspace, connection and strategy services hold, as plain value objects
+    (read in a worker; the header, the forms and the palette read it on the UI thread)."""
 
     workspaces: tuple[Workspace, ...] = ()
     portfolios: tuple[Portfolio, ...] = ()
     connections: tuple[ConnectionModel, ...] = ()
+    strategies: tuple[StrategyInfo, ...] = ()
 
     def workspace(self, workspace_id: int | None) -> Workspace | None:
         return next((w for w in self.workspaces if w.id == workspace_id), None)
@@ -110,6 +111,7 @@ def read_catalog(provider: ServiceProviderProtocol) -> Catalog:
         workspaces=tuple(provider.workspace.list_workspaces()),
         portfolios=tuple(provider.workspace.list_portfolios()),
         connections=tuple(provider.connection.list_connections()),
+        strategies=tuple(provider.strategy.list()),
     )
 
 
@@ -326,6 +328,8 @@ class KashApp(App[int]):
                 provider = built = ServiceProvider(settings)
             provider.prepare()
             catalog = read_catalog(provider)
+            for place in PLACES.values():  # after the first paint: their palette commands
+                place.load()
         except Exception as exc:  # noqa: BLE001 - shown on screen by _startup_failed
             if built is not None:
                 built.close()
@@ -356,7 +360,9 @@ class KashApp(App[int]):
 
     @work(thread=True, exclusive=True, group="keymap", exit_on_error=False)
     def _check_keymap(self) -> None:
-        for place in PLACES.values():  # import every place so its bindings are known
+        # import every place (after the first paint) so its bindings are known and its palette
+        # commands registered (chart: symbols and timeframes; strategies: strategies, run, sweep)
+        for place in PLACES.values():
             place.load()
         import kash_tui.tui.modals  # noqa: F401
 

@@ -66,6 +66,9 @@ class GatedProvider:
         self._real = ServiceProvider(settings)
         self.workspace = self._real.workspace
         self.connection = self._real.connection
+        self.market = self._real.market
+        self.strategy = self._real.strategy
+        self.trading = self._real.trading
         self.database_description = self._real.database_description
 
     def prepare(self) -> None:

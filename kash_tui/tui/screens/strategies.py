@@ -607,8 +607,8 @@ class RunsTable(DataTable):
 
 
 def known_strategies(app: Any) -> tuple[StrategyInfo, ...]:
-    """The strategies last listed by the Strategies place (for the palette: no service call)."""
-    return getattr(app, "_kash_strategies", ())
+    """The strategies in the app's catalog (for the palette: no service call)."""
+    return app.catalog.strategies
 
 
 class StrategiesScreen(PlaceScreen):
@@ -850,12 +850,11 @@ class StrategiesScreen(PlaceScreen):
         self.reload()
 
     def _load_strategies(self) -> None:
-        self.kash.call_service(lambda p: p.strategy.list(), done=self._strategies_loaded,
-                               refresh=False)
+        # refresh: the catalog (and so the palette) learns of newly registered strategies too
+        self.kash.call_service(lambda p: p.strategy.list(), done=self._strategies_loaded)
 
     def _strategies_loaded(self, infos: list[StrategyInfo]) -> None:
         self.infos = list(infos)
-        self.app._kash_strategies = tuple(infos)  # noqa: SLF001 - read by the palette
         listing = self.query_one("#strategy-list", OptionList)
         highlighted = listing.highlighted_option.id if listing.highlighted_option else None
         listing.clear_options()
