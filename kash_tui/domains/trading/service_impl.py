@@ -168,10 +168,9 @@ class SqlTradingService:
         )
         if progress:
             progress(3, 4)
-        run_id, created_at = self._store(request, strategy, series, settings, signals, result)
+        run = self._store(request, strategy, series, settings, signals, result)
         if progress:
             progress(4, 4)
-        run = self._run_record(run_id)
         return BacktestReport(
             run=run,
             timestamps=series.timestamps,
@@ -261,15 +260,6 @@ class SqlTradingService:
                         "avg_entry_price": models.to_decimal(entry.entry_price),
                         "last_price": models.to_decimal(float(series.close[-1])),
                     },
-                )
-            return row.id, row.created_at
-
-    def _run_record(self, run_id: int):  # noqa: ANN202
-        with self._db.unit_of_work() as s:
-            row = repo.run(s, run_id)
-            if row is None:
-                raise TradingError(
-                    f"There is no backtest run #{run_id}; list them with `kash runs list`."
                 )
             return models.to_run(row)
 
