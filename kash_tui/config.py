@@ -63,7 +63,13 @@ class Settings(BaseSettings):
         default_factory=dict, description="Binding id -> keys, e.g. {'run_backtest' = 'r'}."
     )
     poll_interval_seconds: float = Field(default=5.0, ge=1.0, le=3600.0)
-    http_timeout_seconds: float = Field(default=10.0, gt=0.0, le=300.0)
+    http_timeout_seconds: float = Field(
+        default=10.0, gt=0.0, le=300.0, description="Timeout of every HTTP call to the broker."
+    )
+    stream_account_updates: bool = Field(
+        default=True,
+        description="Follow the account over the broker's trade-updates stream; false: poll.",
+    )
     demo_data: bool = Field(default=True, description="Seed the Demo workspace on first run.")
 
     @property

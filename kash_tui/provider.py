@@ -53,10 +53,15 @@ class ServiceProvider:
         self.db = Database(settings.resolved_database_url)
         self._connection = create_connection_service(self.db)
         self._workspace = create_workspace_service(self.db, self._connection)
-        self._market = create_market_service(self.db)
+        self._market = create_market_service(
+            self.db, self._connection, http_timeout=settings.http_timeout_seconds
+        )
         self._strategy = create_strategy_service()
         self._trading = create_trading_service(
-            self.db, self._market, self._strategy, self._workspace
+            self.db, self._market, self._strategy, self._workspace, self._connection,
+            http_timeout=settings.http_timeout_seconds,
+            poll_interval=settings.poll_interval_seconds,
+            stream_account=settings.stream_account_updates,
         )
         self._prepared = False
 

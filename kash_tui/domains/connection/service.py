@@ -24,6 +24,35 @@ class ConnectionNotFound(BrokerConnectionError):
     pass
 
 
+class BrokerError(BrokerConnectionError):
+    """A broker call failed; ``str()`` is one sentence for the user (never holds a secret).
+
+    ``kind`` says what went wrong, so callers can react without parsing text: ``auth`` (401),
+    ``forbidden`` (403, e.g. insufficient buying power or pattern day trader), ``rejected``
+    (422), ``not_found`` (404), ``rate_limited`` (429 after backing off), ``server`` (5xx),
+    ``timeout``, ``network`` or ``malformed`` (a reply Kash could not read).
+    ``broker_message`` is the broker's own text, when it sent one.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        kind: str,
+        status: int | None = None,
+        broker_message: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.status = status
+        self.broker_message = broker_message
+
+    @property
+    def outcome_unknown(self) -> bool:
+        """True when the request may have reached the broker (timeout, network drop, 5xx)."""
+        return self.kind in ("timeout", "network", "server", "malformed")
+
+
 class BrokerKind(StrEnum):
     ALPACA = "alpaca"
     INTERNAL = "internal"
@@ -72,6 +101,11 @@ class ConnectionModel:
         return self.broker is BrokerKind.ALPACA and self.environment is Environment.PAPER
 
     @property
+    def cap_trade_stream(self) -> bool:
+        """Account events arrive over a stream (Alpaca's trade_updates) instead of polling."""
+        return self.broker is BrokerKind.ALPACA
+
+    @property
     def cap_trading_live(self) -> bool:
         return (
             self.broker is BrokerKind.ALPACA
@@ -114,6 +148,10 @@ class BacktestConnection(ConnectionModel):
 
     @property
     def cap_trading_live(self) -> bool:
+        return False
+
+    @property
+    def cap_trade_stream(self) -> bool:
         return False
 
     @property

@@ -147,7 +147,15 @@ class SqlConnectionService:
                 f"Connection {conn.name!r} reads its keys from ${conn.key_env} and "
                 f"${conn.secret_env}; set both in the environment (see docs/alpaca.md)."
             )
-        return Credentials(key_id=key_id, secret_key=secret)
+        return _remember(Credentials(key_id=key_id, secret_key=secret))
+
+
+def _remember(credentials: Credentials) -> Credentials:
+    from kash_tui.logs import register_secret
+
+    register_secret(credentials.key_id)
+    register_secret(credentials.secret_key)
+    return credentials
 
 
 def _from_keyring(conn: ConnectionModel) -> Credentials:
@@ -168,4 +176,4 @@ def _from_keyring(conn: ConnectionModel) -> Credentials:
             f"The keyring has no keys under '{KEYRING_SERVICE}' / '{entry}/key_id' and "
             f"'{entry}/secret_key'; store them there (see docs/alpaca.md)."
         )
-    return Credentials(key_id=key_id, secret_key=secret)
+    return _remember(Credentials(key_id=key_id, secret_key=secret))

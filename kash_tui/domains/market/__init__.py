@@ -18,10 +18,18 @@ from kash_tui.domains.market.service import (
     ProgressCallback,
     RowProblem,
     Timeframe,
+    AssetHit,
+    BarWatch,
+    FetchReport,
+    OptionChain,
+    OptionChainRow,
+    OptionQuote,
+    OptionType,
 )
 
 if TYPE_CHECKING:
     from kash_tui.db import Database
+    from kash_tui.domains.connection import ConnectionService
 
 __all__ = [
     "NS_PER_SECOND",
@@ -37,11 +45,20 @@ __all__ = [
     "ProgressCallback",
     "RowProblem",
     "Timeframe",
+    "AssetHit",
+    "BarWatch",
+    "FetchReport",
+    "OptionChain",
+    "OptionChainRow",
+    "OptionQuote",
+    "OptionType",
     "create_market_service",
 ]
 
 
-def create_market_service(db: Database) -> MarketService:
+def create_market_service(
+    db: Database, connections: ConnectionService | None = None, *, http_timeout: float = 10.0
+) -> MarketService:
     from kash_tui.domains.market.service_impl import SqlMarketService
 
-    return SqlMarketService(db)
+    return SqlMarketService(db, connections, http_timeout=http_timeout)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 from typing import Protocol
@@ -165,6 +166,82 @@ ProgressCallback = Callable[[int, int], None]
 """Called with (done, total) while a long operation runs."""
 
 
+@dataclass(frozen=True)
+class FetchReport:
+    """What ``fetch_bars`` downloaded from the broker into the bars cache."""
+
+    symbol: str
+    timeframe: Timeframe
+    asset_class: AssetClass
+    connection: str
+    received: int
+    """Bars the broker sent (over all pages)."""
+    stored: int
+    new: int
+    """Bars that were not in the cache before."""
+    pages: int
+    first: datetime | None
+    last: datetime | None
+
+
+@dataclass(frozen=True)
+class AssetHit:
+    """One tradable asset from the broker's asset list (cached locally)."""
+
+    symbol: str
+    name: str
+    asset_class: AssetClass
+    exchange: str
+    tradable: bool
+    fractionable: bool
+    has_bars: bool = False
+    """True when bars for it are already in the local cache."""
+
+
+class OptionType(StrEnum):
+    CALL = "call"
+    PUT = "put"
+
+
+@dataclass(frozen=True)
+class OptionQuote:
+    """One option contract with its latest market data; any number may be unknown (None)."""
+
+    symbol: str
+    """OCC symbol, e.g. AAPL261218C00190000."""
+    underlying: str
+    expiration: date
+    strike: Decimal
+    type: OptionType
+    bid: Decimal | None = None
+    ask: Decimal | None = None
+    last: Decimal | None = None
+    implied_volatility: float | None = None
+    delta: float | None = None
+    open_interest: int | None = None
+
+
+@dataclass(frozen=True)
+class OptionChainRow:
+    strike: Decimal
+    call: OptionQuote | None
+    put: OptionQuote | None
+
+
+@dataclass(frozen=True)
+class OptionChain:
+    underlying: str
+    expiration: date
+    underlying_price: Decimal | None
+    """Last trade of the underlying; the strikes are centred on it."""
+    rows: tuple[OptionChainRow, ...]
+    """Ascending by strike."""
+
+
+class BarWatch(Protocol):
+    def stop(self) -> None: ...
+
+
 class MarketService(Protocol):
     def list_data(self) -> list[DataSummary]: ...
 
@@ -209,4 +286,64 @@ class MarketService(Protocol):
 
     def seed_demo_data(self) -> bool:
         """Store the generated demo symbols once. Returns True if it stored them."""
+        ...
+
+    # -- from the broker (Alpaca) ------------------------------------------------------------
+    # ``connection`` names an Alpaca connection; None picks the first paper connection, else
+    # the first Alpaca one. Broker failures raise the connection domain's BrokerError.
+
+    def fetch_bars(
+        self,
+        symbol: str,
+        timeframe: Timeframe,
+        start: datetime,
+        end: datetime | None = None,
+        *,
+        connection: str | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> FetchReport:
+        """Download bars (all pages; IEX feed for stocks) into the cache, all or nothing."""
+        ...
+
+    def search_assets(
+        self, text: str, *, connection: str | None = None, limit: int = 20
+    ) -> list[AssetHit]:
+        """Broker assets (equities and crypto) whose symbol or name contains ``text``.
+
+        The asset list is downloaded once and cached in the database; without a connection
+        (or when the broker is unreachable and nothing is cached) only local symbols match.
+        """
+        ...
+
+    def option_expirations(
+        self,
+        underlying: str,
+        *,
+        start: date | None = None,
+        end: date | None = None,
+        connection: str | None = None,
+    ) -> list[date]: ...
+
+    def option_chain(
+        self,
+        underlying: str,
+        expiration: date,
+        *,
+        width: int = 10,
+        connection: str | None = None,
+    ) -> OptionChain:
+        """Calls and puts of one expiration, ``width`` strikes either side of the money."""
+        ...
+
+    def watch_bars(
+        self,
+        symbol: str,
+        timeframe: Timeframe,
+        on_bars: Callable[[int], None],
+        *,
+        connection: str | None = None,
+        poll_interval: float = 5.0,
+    ) -> BarWatch:
+        """Keep the cached bars of ``symbol`` growing while the market trades: new bars are
+        stored and ``on_bars(new_count)`` is called on a background thread."""
         ...

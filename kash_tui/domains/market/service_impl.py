@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from kash_tui.domains.connection import ConnectionService
 from kash_tui.db import Database, utc_now
 from kash_tui.domains.market import models, repo
 from kash_tui.domains.market.csv_import import parse_csv
@@ -36,8 +37,16 @@ def _unknown(symbol: str) -> NoBarsError:
 
 
 class SqlMarketService:
-    def __init__(self, db: Database) -> None:
+    def __init__(
+        self,
+        db: Database,
+        connections: ConnectionService | None = None,
+        *,
+        http_timeout: float = 10.0,
+    ) -> None:
         self._db = db
+        self._connections = connections
+        self._http_timeout = http_timeout
 
     def list_data(self) -> list[DataSummary]:
         with self._db.unit_of_work() as s:

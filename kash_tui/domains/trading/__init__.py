@@ -30,10 +30,26 @@ from kash_tui.domains.trading.service import (
     TradingAdapter,
     TradingError,
     TradingService,
+    AccountSnapshot,
+    AccountWatch,
+    AssetInfo,
+    Capabilities,
+    FeedState,
+    FeedStatus,
+    LiveConfirmationRequired,
+    OPEN_ORDER_STATUSES,
+    OrderPreview,
+    OrderRequest,
+    OrderRuleError,
+    OrderStatusFilter,
+    OrderType,
+    TimeInForce,
+    new_client_order_id,
 )
 
 if TYPE_CHECKING:
     from kash_tui.db import Database
+    from kash_tui.domains.connection import ConnectionService
     from kash_tui.domains.market import MarketService
     from kash_tui.domains.strategy import StrategyService
     from kash_tui.domains.workspace import WorkspaceService
@@ -64,6 +80,21 @@ __all__ = [
     "TradingAdapter",
     "TradingError",
     "TradingService",
+    "AccountSnapshot",
+    "AccountWatch",
+    "AssetInfo",
+    "Capabilities",
+    "FeedState",
+    "FeedStatus",
+    "LiveConfirmationRequired",
+    "OPEN_ORDER_STATUSES",
+    "OrderPreview",
+    "OrderRequest",
+    "OrderRuleError",
+    "OrderStatusFilter",
+    "OrderType",
+    "TimeInForce",
+    "new_client_order_id",
     "create_trading_service",
 ]
 
@@ -73,7 +104,15 @@ def create_trading_service(
     market: MarketService,
     strategies: StrategyService,
     workspaces: WorkspaceService,
+    connections: ConnectionService | None = None,
+    *,
+    http_timeout: float = 10.0,
+    poll_interval: float = 5.0,
+    stream_account: bool = True,
 ) -> TradingService:
     from kash_tui.domains.trading.service_impl import SqlTradingService
 
-    return SqlTradingService(db, market, strategies, workspaces)
+    return SqlTradingService(
+        db, market, strategies, workspaces, connections,
+        http_timeout=http_timeout, poll_interval=poll_interval, stream_account=stream_account,
+    )

@@ -306,6 +306,33 @@ class OrderSide(StrEnum):
     SELL = "sell"
 
 
+class OrderType(StrEnum):
+    MARKET = "market"
+    LIMIT = "limit"
+    STOP = "stop"
+    STOP_LIMIT = "stop_limit"
+    TRAILING_STOP = "trailing_stop"
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", "-")
+
+
+class TimeInForce(StrEnum):
+    DAY = "day"
+    GTC = "gtc"
+    IOC = "ioc"
+    FOK = "fok"
+    OPG = "opg"
+    CLS = "cls"
+
+
+class OrderStatusFilter(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+    ALL = "all"
+
+
 @dataclass(frozen=True)
 class Account:
     """Money in Decimal, as at the broker boundary."""
@@ -314,6 +341,10 @@ class Account:
     equity: Decimal
     buying_power: Decimal
     currency: str = "USD"
+    status: str = ""
+    pattern_day_trader: bool = False
+    daytrade_count: int = 0
+    trading_blocked: bool = False
 
 
 @dataclass(frozen=True)
@@ -324,6 +355,8 @@ class Position:
     current_price: Decimal
     market_value: Decimal
     unrealized_pl: Decimal
+    asset_class: str = "us_equity"
+    side: str = "long"
 
 
 @dataclass(frozen=True)
@@ -331,12 +364,33 @@ class Order:
     id: str
     symbol: str
     side: OrderSide
-    qty: Decimal
+    qty: Decimal | None
+    """None for a notional (dollar amount) order until it fills."""
     order_type: str
     status: str
     submitted_at: datetime
     filled_at: datetime | None
     filled_avg_price: Decimal | None
+    filled_qty: Decimal = Decimal(0)
+    notional: Decimal | None = None
+    limit_price: Decimal | None = None
+    stop_price: Decimal | None = None
+    trail_percent: Decimal | None = None
+    trail_price: Decimal | None = None
+    time_in_force: str = "day"
+    extended_hours: bool = False
+    client_order_id: str = ""
+    asset_class: str = "us_equity"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_ORDER_STATUSES
+
+
+OPEN_ORDER_STATUSES = frozenset({
+    "new", "accepted", "pending_new", "accepted_for_bidding", "partially_filled", "held",
+    "pending_cancel", "pending_replace", "calculated", "stopped", "suspended", "done_for_day",
+})
 
 
 @dataclass(frozen=True)
@@ -353,6 +407,104 @@ class Trade:
     time: datetime
 
 
+def new_client_order_id() -> str:
+    """A fresh id for one order ticket; sending the same ticket twice reuses it."""
+    import uuid
+
+    return f"kash-{uuid.uuid4().hex}"
+
+
+@dataclass(frozen=True)
+class OrderRequest:
+    """What the user asked to trade. ``client_order_id`` is fixed when the ticket is made, so a
+    resend after a timeout is recognised by the broker instead of trading twice."""
+
+    symbol: str
+    side: OrderSide
+    qty: Decimal | None = None
+    notional: Decimal | None = None
+    order_type: OrderType = OrderType.MARKET
+    limit_price: Decimal | None = None
+    stop_price: Decimal | None = None
+    trail_percent: Decimal | None = None
+    trail_price: Decimal | None = None
+    time_in_force: TimeInForce = TimeInForce.DAY
+    extended_hours: bool = False
+    client_order_id: str = field(default_factory=new_client_order_id)
+
+    def describe(self) -> str:
+        """E.g. ``buy 10 AAPL limit 189.50 day`` or ``buy $500 of AAPL market day``."""
+        amount = f"{self.qty} {self.symbol}" if self.qty is not None else (
+            f"${self.notional} of {self.symbol}"
+        )
+        parts = [self.side.value, amount, self.order_type.label]
+        if self.limit_price is not None:
+            parts.append(f"limit {self.limit_price}")
+        if self.stop_price is not None:
+            parts.append(f"stop {self.stop_price}")
+        if self.trail_percent is not None:
+            parts.append(f"trail {self.trail_percent}%")
+        if self.trail_price is not None:
+            parts.append(f"trail ${self.trail_price}")
+        parts.append(self.time_in_force.value)
+        if self.extended_hours:
+            parts.append("extended hours")
+        return " ".join(parts)
+
+
+@dataclass(frozen=True)
+class AssetInfo:
+    """What the broker says about a tradable symbol; the order rules depend on it."""
+
+    symbol: str
+    asset_class: str
+    """us_equity, crypto or us_option."""
+    name: str = ""
+    tradable: bool = True
+    fractionable: bool = False
+    shortable: bool = False
+    exchange: str = ""
+
+
+@dataclass(frozen=True)
+class OrderPreview:
+    """An order checked against the broker's rules and the account, before it is sent."""
+
+    request: OrderRequest
+    asset: AssetInfo
+    reference_price: Decimal | None
+    """The price the estimate uses: the limit price, else the stop price, else the last trade."""
+    estimated_cost: Decimal | None
+    """Quantity x price (x 100 for options), or the notional."""
+    buying_power: Decimal
+    position_qty: Decimal
+    problems: tuple[str, ...]
+    """Rule violations, one sentence each; the order cannot be sent while there are any."""
+    warnings: tuple[str, ...]
+    live: bool
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+class OrderRuleError(TradingError):
+    """The order breaks a broker rule Kash checks before sending; the message says which."""
+
+
+class LiveConfirmationRequired(TradingError):
+    """A live order needs an explicit confirmation for this very order."""
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    can_trade: bool
+    """Orders can be submitted, cancelled and positions closed."""
+    live: bool
+    streams: bool
+    """Account events arrive over a stream rather than by polling."""
+
+
 class TradingAdapter(Protocol):
     """The one interface above which nothing knows whether trading is backtest, paper or live."""
 
@@ -360,6 +512,9 @@ class TradingAdapter(Protocol):
     def mode(self) -> str:
         """BACKTEST, PAPER or LIVE."""
         ...
+
+    @property
+    def capabilities(self) -> Capabilities: ...
 
     def connection(self) -> ConnectionInfo: ...
 
@@ -370,6 +525,64 @@ class TradingAdapter(Protocol):
     def get_orders(self, status: str = "all") -> list[Order]: ...
 
     def get_trades(self) -> list[Trade]: ...
+
+    def get_asset(self, symbol: str) -> AssetInfo: ...
+
+    def preview_order(self, request: OrderRequest) -> OrderPreview:
+        """Check ``request`` against the broker's rules and the account; sends nothing."""
+        ...
+
+    def submit_order(self, request: OrderRequest, *, confirm_live: bool = False) -> Order:
+        """Send the order once. Raises ``OrderRuleError`` before sending when a rule is broken,
+        ``LiveConfirmationRequired`` for a live order without ``confirm_live``."""
+        ...
+
+    def cancel_order(self, order_id: str) -> None: ...
+
+    def close_position(self, symbol: str, *, confirm_live: bool = False) -> Order: ...
+
+
+class FeedState(StrEnum):
+    CONNECTING = "connecting"
+    STREAMING = "streaming"
+    POLLING = "polling"
+    RECONNECTING = "reconnecting"
+    DOWN = "down"
+    STOPPED = "stopped"
+
+
+@dataclass(frozen=True)
+class FeedStatus:
+    """Health of the live account feed, for the status line."""
+
+    state: FeedState
+    updated_at: datetime | None
+    """When the account data last came in (its age is shown)."""
+    attempts: int = 0
+    """Reconnect attempts since the last good connection."""
+    message: str = ""
+    """Why it is down or reconnecting, one sentence."""
+
+
+@dataclass(frozen=True)
+class AccountSnapshot:
+    portfolio_id: int
+    account: Account
+    positions: tuple[Position, ...]
+    orders: tuple[Order, ...]
+    """Open orders."""
+    taken_at: datetime
+
+
+class AccountWatch(Protocol):
+    @property
+    def status(self) -> FeedStatus: ...
+
+    def refresh(self) -> None:
+        """Ask for a fresh snapshot now (after the user placed or cancelled an order)."""
+        ...
+
+    def stop(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -478,4 +691,20 @@ class TradingService(Protocol):
 
     def resolve_trading_adapter(
         self, portfolio_id: int, run_id: int | None = None
-    ) -> TradingAdapter: ...
+    ) -> TradingAdapter:
+        """BACKTEST portfolios: a stored run; PAPER and LIVE: the broker account of the
+        portfolio's connection. Nothing above this call knows which."""
+        ...
+
+    def watch_account(
+        self,
+        portfolio_id: int,
+        on_snapshot: Callable[[AccountSnapshot], None],
+        on_status: Callable[[FeedStatus], None],
+        *,
+        poll_interval: float | None = None,
+    ) -> AccountWatch:
+        """Keep a PAPER/LIVE portfolio's account, positions and open orders fresh: the broker's
+        trade-updates stream when the connection can stream, else polling. Callbacks run on a
+        background thread."""
+        ...

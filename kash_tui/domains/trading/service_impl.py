@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from kash_tui.db import Database, utc_now
-from kash_tui.domains.connection import BacktestConnection
+from kash_tui.domains.connection import BacktestConnection, ConnectionService
 from kash_tui.domains.market import BarSeries, MarketService, Timeframe
 from kash_tui.domains.strategy import Strategy, StrategyError, StrategyService
 from kash_tui.domains.trading import models, repo
@@ -110,7 +110,16 @@ class SqlTradingService:
         market: MarketService,
         strategies: StrategyService,
         workspaces: WorkspaceService,
+        connections: ConnectionService | None = None,
+        *,
+        http_timeout: float = 10.0,
+        poll_interval: float = 5.0,
+        stream_account: bool = True,
     ) -> None:
+        self._connections = connections
+        self._http_timeout = http_timeout
+        self._poll_interval = poll_interval
+        self._stream_account = stream_account
         self._db = db
         self._market = market
         self._strategies = strategies
