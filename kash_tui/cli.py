@@ -399,6 +399,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workspace")
 
     _register_more(sub, command, group)
+    from kash_tui import cli_trading
+
+    cli_trading.register(sub, command, group)
     return parser
 
 
@@ -426,12 +429,19 @@ def _user_error_types() -> tuple[type[BaseException], ...]:
         extra = cli_market.user_error_types()
     except ImportError:
         pass
+    from kash_tui import cli_trading
+
+    extra = (*extra, *cli_trading.user_error_types())
     return (UserError, ConfigError, DatabaseError, WorkspaceError, BrokerConnectionError, *extra)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.func is not cmd_app:  # the app sets up its own logging after the first paint
+        from kash_tui.logs import setup_logging
+
+        setup_logging()
     try:
         return int(args.func(args) or EXIT_OK)
     except KeyboardInterrupt:
@@ -457,7 +467,9 @@ def _report_bug(exc: BaseException) -> int:
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("a", encoding="utf-8") as fh:
             fh.write(f"--- {datetime.now().isoformat()} kash {' '.join(sys.argv[1:2])}\n")
-            fh.write("".join(traceback.format_exception(exc)))
+            from kash_tui.logs import redact
+
+            fh.write(redact("".join(traceback.format_exception(exc))))
         where = f"; details are in {path}"
     except OSError:
         where = ""

@@ -406,7 +406,9 @@ class KashApp(App[int]):
             path.parent.mkdir(parents=True, exist_ok=True)
             with path.open("a", encoding="utf-8") as fh:
                 fh.write(f"--- {datetime.now().isoformat()} kash (app)\n")
-                fh.write("".join(traceback.format_exception(error)))
+                from kash_tui.logs import redact
+
+                fh.write(redact("".join(traceback.format_exception(error))))
             where = f"; details are in {path}"
         except OSError:
             where = ""
@@ -521,6 +523,9 @@ def run_app(
     database_url: str | None = None,
 ) -> int:
     """Run Kash in the terminal; returns the process exit code."""
+    from kash_tui.logs import setup_logging
+
+    setup_logging()  # library warnings go to kash.log, never over the screen
     app = make_app(settings, warnings=warnings, database_url=database_url)
     app.run()
     return app.return_code or 0

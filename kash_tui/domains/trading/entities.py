@@ -114,3 +114,33 @@ class BacktestPositionRow(Base):
     qty: Mapped[Decimal] = mapped_column(MONEY)
     avg_entry_price: Mapped[Decimal] = mapped_column(MONEY)
     last_price: Mapped[Decimal] = mapped_column(MONEY)
+
+
+class OrderJournalRow(Base):
+    """One order ticket Kash sent (or tried to send) to a broker, keyed by its client order id.
+
+    Written before the order leaves and updated with the outcome, so a crash or a timeout never
+    leads to a blind second send: the next attempt with the same ticket asks the broker first.
+    Holds no secret; ``summary`` is the human description of the order.
+    """
+
+    __tablename__ = "order_journal"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('sending', 'sent', 'rejected', 'failed', 'unknown')", name="status"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    portfolio_id: Mapped[int | None] = mapped_column(
+        ForeignKey("portfolios.id", ondelete="SET NULL"), index=True
+    )
+    client_order_id: Mapped[str] = mapped_column(String(64), unique=True)
+    symbol: Mapped[str] = mapped_column(String(64))
+    summary: Mapped[str] = mapped_column(Text)
+    live: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(16))
+    broker_order_id: Mapped[str | None] = mapped_column(String(64))
+    message: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -5,11 +5,14 @@ from __future__ import annotations
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from kash_tui.db import utc_now
+
 from kash_tui.domains.trading.entities import (
     BacktestFillRow,
     BacktestOrderRow,
     BacktestPositionRow,
     BacktestRunRow,
+    OrderJournalRow,
 )
 
 
@@ -63,4 +66,54 @@ def fills(session: Session, run_id: int) -> list[BacktestFillRow]:
 
 def positions(session: Session, run_id: int) -> list[BacktestPositionRow]:
     stmt = select(BacktestPositionRow).where(BacktestPositionRow.run_id == run_id)
+    return list(session.scalars(stmt))
+
+
+# -- order journal ---------------------------------------------------------------------------
+
+
+def journal_entry(session: Session, client_order_id: str) -> OrderJournalRow | None:
+    return session.scalars(
+        select(OrderJournalRow).where(OrderJournalRow.client_order_id == client_order_id)
+    ).first()
+
+
+def journal_upsert(
+    session: Session, *, portfolio_id: int, client_order_id: str, symbol: str, summary: str,
+    live: bool,
+) -> OrderJournalRow:
+    now = utc_now()
+    row = journal_entry(session, client_order_id)
+    if row is None:
+        row = OrderJournalRow(
+            portfolio_id=portfolio_id, client_order_id=client_order_id, symbol=symbol,
+            summary=summary, live=live, status="sending", created_at=now, updated_at=now,
+        )
+        session.add(row)
+    else:
+        row.status = "sending"
+        row.updated_at = now
+    session.flush()
+    return row
+
+
+def journal_finish(
+    session: Session, client_order_id: str, status: str, *, broker_order_id: str | None,
+    message: str | None,
+) -> None:
+    row = journal_entry(session, client_order_id)
+    if row is None:
+        return
+    row.status = status
+    row.updated_at = utc_now()
+    if broker_order_id is not None:
+        row.broker_order_id = broker_order_id
+    row.message = message
+    session.flush()
+
+
+def journal(session: Session, portfolio_id: int | None = None) -> list[OrderJournalRow]:
+    stmt = select(OrderJournalRow).order_by(OrderJournalRow.id.desc())
+    if portfolio_id is not None:
+        stmt = stmt.where(OrderJournalRow.portfolio_id == portfolio_id)
     return list(session.scalars(stmt))

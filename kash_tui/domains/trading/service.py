@@ -433,19 +433,23 @@ class OrderRequest:
     client_order_id: str = field(default_factory=new_client_order_id)
 
     def describe(self) -> str:
-        """E.g. ``buy 10 AAPL limit 189.50 day`` or ``buy $500 of AAPL market day``."""
+        """E.g. ``buy 10 AAPL limit 189.50 day`` or ``buy $500 of AAPL at market day``."""
         amount = f"{self.qty} {self.symbol}" if self.qty is not None else (
             f"${self.notional} of {self.symbol}"
         )
-        parts = [self.side.value, amount, self.order_type.label]
-        if self.limit_price is not None:
-            parts.append(f"limit {self.limit_price}")
+        parts = [self.side.value, amount]
+        if self.order_type is OrderType.MARKET:
+            parts.append("at market")
         if self.stop_price is not None:
             parts.append(f"stop {self.stop_price}")
+        if self.limit_price is not None:
+            parts.append(f"limit {self.limit_price}")
+        if self.order_type is OrderType.TRAILING_STOP:
+            parts.append("trailing stop")
         if self.trail_percent is not None:
-            parts.append(f"trail {self.trail_percent}%")
+            parts.append(f"{self.trail_percent}%")
         if self.trail_price is not None:
-            parts.append(f"trail ${self.trail_price}")
+            parts.append(f"${self.trail_price}")
         parts.append(self.time_in_force.value)
         if self.extended_hours:
             parts.append("extended hours")

@@ -21,13 +21,20 @@ from kash_tui.domains.trading.entities import BacktestRunRow
 from kash_tui.domains.trading.service import (
     RANKABLE_METRICS,
     Account,
+    AccountSnapshot,
+    AccountWatch,
+    AssetInfo,
     BacktestReport,
     BacktestRequest,
     BacktestSettings,
+    Capabilities,
     ConnectionInfo,
+    FeedStatus,
     Fill,
     FillModel,
     Order,
+    OrderPreview,
+    OrderRequest,
     OrderSide,
     Position,
     RoundTrip,
@@ -383,10 +390,12 @@ class SqlTradingService:
     ) -> TradingAdapter:
         portfolio = self._workspaces.get_portfolio(portfolio_id)
         if portfolio.mode is not PortfolioMode.BACKTEST:
-            raise TradingError(
-                f"Portfolio {portfolio.name!r} is {portfolio.mode.value}: trading through Alpaca "
-                "is not part of this Kash version yet; use a BACKTEST portfolio."
-            )
+            if run_id is not None:
+                raise TradingError(
+                    f"Portfolio {portfolio.name!r} is {portfolio.mode.value}; only BACKTEST "
+                    "portfolios have backtest runs."
+                )
+            return self._broker_adapter(portfolio)
         with self._db.unit_of_work() as s:
             row = repo.run(s, run_id) if run_id is not None else repo.latest_run(s, portfolio_id)
             if row is None or row.portfolio_id != portfolio_id:
@@ -396,6 +405,50 @@ class SqlTradingService:
                 )
             run_id = row.id
         return BacktestTradingAdapter(self, run_id)
+
+
+    def _broker_adapter(self, portfolio: Portfolio) -> TradingAdapter:
+        from kash_tui.domains.connection import Environment
+        from kash_tui.domains.connection.alpaca import open_session
+        from kash_tui.domains.trading.alpaca_adapter import AlpacaTradingAdapter
+
+        if portfolio.connection_name is None or self._connections is None:
+            raise TradingError(
+                f"Portfolio {portfolio.name!r} is {portfolio.mode.value} but has no broker "
+                "connection; attach one in the Workspaces place (see docs/alpaca.md)."
+            )
+        conn = self._connections.get(portfolio.connection_name)
+        wants_live = portfolio.mode is PortfolioMode.LIVE
+        if wants_live != (conn.environment is Environment.LIVE):
+            raise TradingError(
+                f"Portfolio {portfolio.name!r} is {portfolio.mode.value} but connection "
+                f"{conn.name!r} is a {conn.environment.value} connection; attach a "
+                f"{'live' if wants_live else 'paper'} connection to it."
+            )
+        credentials = self._connections.credentials(conn.name)
+        session = open_session(conn, credentials, self._http_timeout)
+        return AlpacaTradingAdapter(
+            session, db=self._db, portfolio_id=portfolio.id, mode=portfolio.mode.value
+        )
+
+    def watch_account(
+        self,
+        portfolio_id: int,
+        on_snapshot: Callable[[AccountSnapshot], None],
+        on_status: Callable[[FeedStatus], None],
+        *,
+        poll_interval: float | None = None,
+    ) -> AccountWatch:
+        from kash_tui.domains.trading.watch import AccountWatcher
+
+        adapter = self.resolve_trading_adapter(portfolio_id)
+        if not adapter.capabilities.can_trade:
+            raise TradingError("A backtest portfolio has nothing live to watch.")
+        return AccountWatcher(
+            adapter, portfolio_id, on_snapshot, on_status,
+            poll_interval=poll_interval or self._poll_interval,
+            use_stream=self._stream_account and adapter.capabilities.streams,
+        ).start()
 
 
 class BacktestTradingAdapter:
@@ -409,8 +462,34 @@ class BacktestTradingAdapter:
     def mode(self) -> str:
         return PortfolioMode.BACKTEST.value
 
+    @property
+    def capabilities(self) -> Capabilities:
+        return Capabilities(can_trade=False, live=False, streams=False)
+
     def connection(self) -> ConnectionInfo:
         return BacktestConnection()
+
+    def _refuse(self) -> TradingError:
+        return TradingError(
+            "A backtest portfolio cannot place or cancel orders; use a PAPER portfolio "
+            "(see docs/alpaca.md)."
+        )
+
+    def get_asset(self, symbol: str) -> AssetInfo:
+        run, *_rest = self._rows()
+        return AssetInfo(symbol=run.symbol, asset_class="us_equity", tradable=False)
+
+    def preview_order(self, request: OrderRequest) -> OrderPreview:
+        raise self._refuse()
+
+    def submit_order(self, request: OrderRequest, *, confirm_live: bool = False) -> Order:
+        raise self._refuse()
+
+    def cancel_order(self, order_id: str) -> None:
+        raise self._refuse()
+
+    def close_position(self, symbol: str, *, confirm_live: bool = False) -> Order:
+        raise self._refuse()
 
     def _rows(self):  # noqa: ANN202
         db = self._service._db  # noqa: SLF001

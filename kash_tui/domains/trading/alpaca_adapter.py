@@ -1,0 +1,508 @@
+"""``AlpacaTradingAdapter``: a PAPER or LIVE portfolio's broker account through alpaca-py.
+
+Only :meth:`SqlTradingService.resolve_trading_adapter` builds one; everything above that call
+sees a :class:`TradingAdapter`. Every broker call goes through
+:func:`kash_tui.domains.connection.alpaca.broker_call`, so failures arrive as one sentence
+(``BrokerError``) and every HTTP request has a timeout and a share of the connection's rate
+budget.
+
+Orders are sent at most once. Each ticket carries a ``client_order_id`` made when the ticket
+was made; before sending, the order is written to the local order journal (``order_journal``),
+and after the broker answers the journal records the outcome. When the outcome is unknown (a
+timeout, a dropped connection, a 5xx) the broker is asked for the order by its
+``client_order_id``; if it cannot say either, the journal keeps the order as *unknown* and a
+later attempt with the same ticket first asks the broker again instead of sending blindly.
+Alpaca itself refuses a second order with the same ``client_order_id``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+from kash_tui.db import Database
+from kash_tui.domains.connection import BrokerError, ConnectionModel
+from kash_tui.domains.connection.alpaca import AlpacaSession, broker_call
+from kash_tui.domains.trading import repo
+from kash_tui.domains.trading.order_rules import check_order, is_option_symbol
+from kash_tui.domains.trading.service import (
+    Account,
+    AssetInfo,
+    Capabilities,
+    ConnectionInfo,
+    LiveConfirmationRequired,
+    Order,
+    OrderRequest,
+    OrderRuleError,
+    OrderSide,
+    OrderType,
+    Position,
+    Trade,
+    TradingError,
+)
+
+log = logging.getLogger("kash.trading")
+
+T = TypeVar("T")
+
+FILL_PAGE_SIZE = 100
+MAX_FILL_PAGES = 20
+
+
+def _dec(value: Any) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        return None
+
+
+def _dec0(value: Any) -> Decimal:
+    d = _dec(value)
+    return d if d is not None else Decimal(0)
+
+
+def _enum(value: Any) -> str:
+    return str(getattr(value, "value", value) or "")
+
+
+def _time(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    text = str(value).replace("Z", "+00:00")
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def position_key(symbol: str) -> str:
+    """Alpaca names crypto positions without the slash (BTCUSD for BTC/USD)."""
+    return symbol.replace("/", "").upper()
+
+
+def to_order(o: Any) -> Order:
+    return Order(
+        id=str(o.id),
+        symbol=o.symbol or "",
+        side=OrderSide(_enum(o.side) or "buy"),
+        qty=_dec(o.qty),
+        order_type=_enum(o.order_type or o.type),
+        status=_enum(o.status),
+        submitted_at=_time(o.submitted_at) or _time(o.created_at) or datetime.now(UTC),
+        filled_at=_time(o.filled_at),
+        filled_avg_price=_dec(o.filled_avg_price),
+        filled_qty=_dec0(o.filled_qty),
+        notional=_dec(o.notional),
+        limit_price=_dec(o.limit_price),
+        stop_price=_dec(o.stop_price),
+        trail_percent=_dec(o.trail_percent),
+        trail_price=_dec(o.trail_price),
+        time_in_force=_enum(o.time_in_force),
+        extended_hours=bool(o.extended_hours),
+        client_order_id=o.client_order_id or "",
+        asset_class=_enum(o.asset_class) or "us_equity",
+    )
+
+
+class AlpacaTradingAdapter:
+    """The broker account of one PAPER or LIVE portfolio."""
+
+    def __init__(
+        self,
+        session: AlpacaSession,
+        *,
+        db: Database,
+        portfolio_id: int,
+        mode: str,
+    ) -> None:
+        self._session = session
+        self._db = db
+        self._portfolio_id = portfolio_id
+        self._mode = mode
+        self._client = session.trading_client()
+        self._data_clients: dict[str, Any] = {}
+
+    # -- identity ---------------------------------------------------------------------------
+
+    @property
+    def mode(self) -> str:
+        return self._mode
+
+    @property
+    def live(self) -> bool:
+        return self._mode == "LIVE"
+
+    @property
+    def capabilities(self) -> Capabilities:
+        conn = self._session.connection
+        return Capabilities(can_trade=True, live=self.live, streams=conn.cap_trade_stream)
+
+    def connection(self) -> ConnectionInfo:
+        return self._session.connection
+
+    @property
+    def session(self) -> AlpacaSession:
+        return self._session
+
+    def _call(self, action: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        return broker_call(action, fn, *args, credentials=self._session.credentials, **kwargs)
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def get_account(self) -> Account:
+        a = self._call("loading the account", self._client.get_account)
+        return Account(
+            cash=_dec0(a.cash),
+            equity=_dec0(a.equity),
+            buying_power=_dec0(a.buying_power),
+            currency=a.currency or "USD",
+            status=_enum(a.status),
+            pattern_day_trader=bool(a.pattern_day_trader),
+            daytrade_count=int(a.daytrade_count or 0),
+            trading_blocked=bool(a.trading_blocked),
+        )
+
+    def get_positions(self) -> list[Position]:
+        rows = self._call("loading positions", self._client.get_all_positions)
+        return [
+            Position(
+                symbol=p.symbol,
+                qty=_dec0(p.qty),
+                avg_entry_price=_dec0(p.avg_entry_price),
+                current_price=_dec0(p.current_price),
+                market_value=_dec0(p.market_value),
+                unrealized_pl=_dec0(p.unrealized_pl),
+                asset_class=_enum(p.asset_class) or "us_equity",
+                side=_enum(p.side) or "long",
+            )
+            for p in rows
+        ]
+
+    def get_orders(self, status: str = "all") -> list[Order]:
+        from alpaca.trading.enums import QueryOrderStatus
+        from alpaca.trading.requests import GetOrdersRequest
+
+        if status not in ("open", "closed", "all"):
+            raise TradingError(f"Unknown order status {status!r}; use open, closed or all.")
+        request = GetOrdersRequest(status=QueryOrderStatus(status), limit=500, nested=False)
+        rows = self._call("loading orders", self._client.get_orders, filter=request)
+        return [to_order(o) for o in rows]
+
+    def get_order(self, order_id: str) -> Order:
+        return to_order(self._call("loading the order", self._client.get_order_by_id, order_id))
+
+    def get_trades(self) -> list[Trade]:
+        """FILL activities, newest first (alpaca-py has no method; the REST path is called)."""
+        trades: list[Trade] = []
+        page_token: str | None = None
+        for _ in range(MAX_FILL_PAGES):
+            params: dict[str, Any] = {"page_size": FILL_PAGE_SIZE, "direction": "desc"}
+            if page_token:
+                params["page_token"] = page_token
+            rows = self._call(
+                "loading fills", self._client.get, "/account/activities/FILL", params
+            )
+            if not isinstance(rows, list):
+                raise BrokerError(
+                    "Alpaca sent a reply Kash could not read while loading fills; try again.",
+                    kind="malformed",
+                )
+            for r in rows:
+                try:
+                    trades.append(
+                        Trade(
+                            id=str(r["id"]),
+                            order_id=str(r.get("order_id", "")),
+                            symbol=str(r["symbol"]),
+                            side=OrderSide(str(r["side"]).lower()),
+                            qty=_dec0(r["qty"]),
+                            price=_dec0(r["price"]),
+                            commission=_dec0(r.get("commission")),
+                            time=_time(r.get("transaction_time")) or datetime.now(UTC),
+                        )
+                    )
+                except (KeyError, TypeError, ValueError):
+                    raise BrokerError(
+                        "Alpaca sent a fill Kash could not read (a field is missing); try "
+                        "again, and report it if it persists.",
+                        kind="malformed",
+                    ) from None
+            if len(rows) < FILL_PAGE_SIZE:
+                break
+            page_token = str(rows[-1]["id"])
+        return trades
+
+    def get_asset(self, symbol: str) -> AssetInfo:
+        symbol = symbol.strip().upper()
+        if not symbol:
+            raise TradingError("Give a symbol.")
+        if is_option_symbol(symbol):
+            c = self._call(f"looking up {symbol}", self._client.get_option_contract, symbol)
+            return AssetInfo(
+                symbol=symbol, asset_class="us_option", name=c.name or symbol,
+                tradable=bool(c.tradable), fractionable=False, shortable=False, exchange="OPRA",
+            )
+        try:
+            a = self._call(f"looking up {symbol}", self._client.get_asset, quote(symbol, safe=""))
+        except BrokerError as exc:
+            if exc.kind == "not_found":
+                raise TradingError(
+                    f"Alpaca does not know the symbol {symbol}; check it (crypto is written "
+                    "like BTC/USD, options as OCC symbols like AAPL261218C00190000)."
+                ) from None
+            raise
+        return AssetInfo(
+            symbol=a.symbol or symbol,
+            asset_class=_enum(a.asset_class) or "us_equity",
+            name=a.name or "",
+            tradable=bool(a.tradable),
+            fractionable=bool(a.fractionable),
+            shortable=bool(a.shortable),
+            exchange=_enum(a.exchange),
+        )
+
+    def _reference_price(self, asset: AssetInfo) -> Decimal | None:
+        """The last trade, or None when the data API cannot tell (the preview says so)."""
+        try:
+            if asset.asset_class == "crypto":
+                from alpaca.data.requests import CryptoLatestTradeRequest
+
+                client = self._data("crypto", self._session.crypto_data_client)
+                got = self._call(
+                    f"getting the last price of {asset.symbol}", client.get_crypto_latest_trade,
+                    CryptoLatestTradeRequest(symbol_or_symbols=asset.symbol),
+                )
+            elif asset.asset_class == "us_option":
+                from alpaca.data.requests import OptionLatestTradeRequest
+
+                client = self._data("option", self._session.option_data_client)
+                got = self._call(
+                    f"getting the last price of {asset.symbol}", client.get_option_latest_trade,
+                    OptionLatestTradeRequest(symbol_or_symbols=asset.symbol),
+                )
+            else:
+                from alpaca.data.enums import DataFeed
+                from alpaca.data.requests import StockLatestTradeRequest
+
+                client = self._data("stock", self._session.stock_data_client)
+                got = self._call(
+                    f"getting the last price of {asset.symbol}", client.get_stock_latest_trade,
+                    StockLatestTradeRequest(symbol_or_symbols=asset.symbol, feed=DataFeed.IEX),
+                )
+        except BrokerError as exc:
+            log.info("no reference price for %s: %s", asset.symbol, exc)
+            return None
+        trade = got.get(asset.symbol) if isinstance(got, dict) else None
+        return _dec(getattr(trade, "price", None)) if trade is not None else None
+
+    def _data(self, kind: str, make: Callable[[], Any]) -> Any:
+        client = self._data_clients.get(kind)
+        if client is None:
+            client = self._data_clients[kind] = make()
+        return client
+
+    def _position_qty(self, symbol: str) -> tuple[Decimal, Decimal | None]:
+        """Signed quantity held and its current price (0, None when flat)."""
+        key = position_key(symbol)
+        for p in self.get_positions():
+            if position_key(p.symbol) == key:
+                return p.qty, p.current_price
+        return Decimal(0), None
+
+    # -- orders -----------------------------------------------------------------------------
+
+    def preview_order(self, request: OrderRequest):  # noqa: ANN201 - OrderPreview
+        from kash_tui.domains.trading.service import OrderPreview
+
+        request = _normalised(request)
+        asset = self.get_asset(request.symbol)
+        account = self.get_account()
+        held, held_price = self._position_qty(request.symbol)
+        price = self._reference_price(asset) or held_price
+        problems, warnings, estimated = check_order(
+            request, asset, account=account, position_qty=held, reference_price=price,
+            live=self.live,
+        )
+        return OrderPreview(
+            request=request, asset=asset, reference_price=price, estimated_cost=estimated,
+            buying_power=account.buying_power, position_qty=held, problems=problems,
+            warnings=warnings, live=self.live,
+        )
+
+    def submit_order(self, request: OrderRequest, *, confirm_live: bool = False) -> Order:
+        request = _normalised(request)
+        if self.live and not confirm_live:
+            raise LiveConfirmationRequired(
+                f"This is a LIVE order on {self._session.connection.name!r} ({request.describe()}); "
+                "confirm it explicitly to send it."
+            )
+        existing = self._already_sent(request)
+        if existing is not None:
+            return existing
+        preview = self.preview_order(request)
+        if preview.problems:
+            raise OrderRuleError(" ".join(preview.problems))
+        self._journal_start(request)
+        try:
+            placed = self._call(
+                f"sending the order to {request.describe()}",
+                self._client.submit_order, _alpaca_request(request),
+            )
+        except BrokerError as exc:
+            if not exc.outcome_unknown:
+                self._journal_finish(request, "rejected", message=str(exc))
+                raise
+            found = self._lookup_client_id(request.client_order_id)
+            if found is False:
+                self._journal_finish(request, "failed", message=str(exc))
+                raise BrokerError(
+                    f"{exc} Alpaca confirms it did not receive the order; nothing was placed.",
+                    kind=exc.kind, status=exc.status, broker_message=exc.broker_message,
+                ) from None
+            if found is None:
+                self._journal_finish(request, "unknown", message=str(exc))
+                raise BrokerError(
+                    f"{exc} It is not known whether Alpaca received the order; Kash did not "
+                    "resend it. Check the open orders; sending the same ticket again is safe "
+                    "(Alpaca recognises it and never places it twice).",
+                    kind=exc.kind, status=exc.status, broker_message=exc.broker_message,
+                ) from None
+            placed = found
+        order = to_order(placed)
+        self._journal_finish(request, "sent", broker_order_id=order.id)
+        return order
+
+    def _lookup_client_id(self, client_order_id: str) -> Any | None:
+        try:
+            return self._call(
+                "checking whether the order arrived", self._client.get_order_by_client_id,
+                client_order_id,
+            )
+        except BrokerError as exc:
+            if exc.kind == "not_found":
+                return False  # the broker knows it did not get it
+            return None
+
+    def _already_sent(self, request: OrderRequest) -> Order | None:
+        """The broker's order if this very ticket was sent before (by a crash or a retry)."""
+        with self._db.unit_of_work() as s:
+            row = repo.journal_entry(s, request.client_order_id)
+            status = row.status if row is not None else None
+        if status is None or status in ("rejected", "failed"):
+            return None
+        found = self._lookup_client_id(request.client_order_id)
+        if found:
+            order = to_order(found)
+            self._journal_finish(request, "sent", broker_order_id=order.id)
+            return order
+        if found is None:
+            raise BrokerError(
+                "Kash cannot tell whether this order reached Alpaca (the broker does not answer), "
+                "so it is not sent again; try again when the connection is back.",
+                kind="network",
+            )
+        return None  # the broker never got it: sending is safe
+
+    def _journal_start(self, request: OrderRequest) -> None:
+        with self._db.unit_of_work() as s:
+            repo.journal_upsert(
+                s, portfolio_id=self._portfolio_id, client_order_id=request.client_order_id,
+                symbol=request.symbol, summary=request.describe(), live=self.live,
+            )
+
+    def _journal_finish(
+        self, request: OrderRequest, status: str, *, broker_order_id: str | None = None,
+        message: str | None = None,
+    ) -> None:
+        with self._db.unit_of_work() as s:
+            repo.journal_finish(
+                s, request.client_order_id, status, broker_order_id=broker_order_id,
+                message=message,
+            )
+
+    def cancel_order(self, order_id: str) -> None:
+        order_id = order_id.strip()
+        if not order_id:
+            raise TradingError("Give the id of the order to cancel (see `kash orders`).")
+        try:
+            self._call("cancelling the order", self._client.cancel_order_by_id, order_id)
+        except BrokerError as exc:
+            if exc.kind == "not_found":
+                raise TradingError(
+                    f"There is no order {order_id} at Alpaca; list them with "
+                    "`kash orders --status open`."
+                ) from None
+            raise
+
+    def close_position(self, symbol: str, *, confirm_live: bool = False) -> Order:
+        symbol = symbol.strip().upper()
+        if self.live and not confirm_live:
+            raise LiveConfirmationRequired(
+                f"Closing {symbol} is a LIVE order; confirm it explicitly to send it."
+            )
+        held, _price = self._position_qty(symbol)
+        if held == 0:
+            raise TradingError(f"There is no open position in {symbol}.")
+        placed = self._call(
+            f"closing the {symbol} position", self._client.close_position,
+            quote(position_key(symbol), safe=""),
+        )
+        return to_order(placed)
+
+
+def _normalised(request: OrderRequest) -> OrderRequest:
+    from dataclasses import replace
+
+    symbol = request.symbol.strip().upper()
+    if not symbol:
+        raise TradingError("Give a symbol.")
+    return replace(request, symbol=symbol) if symbol != request.symbol else request
+
+
+def _alpaca_request(request: OrderRequest) -> Any:
+    from alpaca.trading import enums as e
+    from alpaca.trading import requests as r
+
+    common: dict[str, Any] = {
+        "symbol": request.symbol,
+        "side": e.OrderSide(request.side.value),
+        "time_in_force": e.TimeInForce(request.time_in_force.value),
+        "client_order_id": request.client_order_id,
+        "extended_hours": request.extended_hours or None,
+    }
+    if request.qty is not None:
+        common["qty"] = float(request.qty)
+    else:
+        common["notional"] = float(request.notional) if request.notional is not None else None
+    t = request.order_type
+    if t is OrderType.MARKET:
+        return r.MarketOrderRequest(**common)
+    if t is OrderType.LIMIT:
+        return r.LimitOrderRequest(**common, limit_price=float(request.limit_price))  # type: ignore[arg-type]
+    if t is OrderType.STOP:
+        return r.StopOrderRequest(**common, stop_price=float(request.stop_price))  # type: ignore[arg-type]
+    if t is OrderType.STOP_LIMIT:
+        return r.StopLimitOrderRequest(
+            **common, limit_price=float(request.limit_price),  # type: ignore[arg-type]
+            stop_price=float(request.stop_price),  # type: ignore[arg-type]
+        )
+    return r.TrailingStopOrderRequest(
+        **common,
+        trail_percent=float(request.trail_percent) if request.trail_percent is not None else None,
+        trail_price=float(request.trail_price) if request.trail_price is not None else None,
+    )
+
+
+def session_for(connection: ConnectionModel, credentials: Any, timeout: float) -> AlpacaSession:
+    from kash_tui.domains.connection.alpaca import open_session
+
+    return open_session(connection, credentials, timeout)
