@@ -14,7 +14,7 @@ import sys
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
-from kash_tui.cli import EXIT_OK, EXIT_USER_ERROR, UserError, build_provider, print_json, print_table
+from kash_tui.cli import EXIT_OK, UserError, build_provider, print_json, print_table
 
 if TYPE_CHECKING:
     from kash_tui.domains.trading import OrderPreview, TradingAdapter
@@ -225,11 +225,13 @@ def _print_preview(preview: OrderPreview, out: Any) -> None:
         out.write(f"  problem: {p}\n")
 
 
-def _confirm(prompt: str) -> bool:
+def _confirm(prompt: str, *, json_mode: bool = False) -> bool:
+    """Ask on the terminal; the prompt goes with the preview (stdout), or stderr under --json."""
     if not sys.stdin or not sys.stdin.readable():
         return False
-    sys.stderr.write(prompt)
-    sys.stderr.flush()
+    out = sys.stderr if json_mode else sys.stdout
+    out.write(prompt)
+    out.flush()
     try:
         answer = sys.stdin.readline()
     except (OSError, ValueError):
@@ -241,24 +243,24 @@ def cmd_order_submit(args: argparse.Namespace) -> int:
     request = _request(args)
     _kash, folio, adapter = _adapter(args)
     preview = adapter.preview_order(request)
-    out = sys.stderr if args.json else sys.stdout
-    _print_preview(preview, out)
+    if not args.json:
+        _print_preview(preview, sys.stdout)
+        sys.stdout.flush()
     if preview.problems:
-        sys.stderr.write("kash: the order was not sent; fix the problems above.\n")
-        return EXIT_USER_ERROR
+        raise UserError("The order was not sent: " + " ".join(preview.problems))
     if preview.live and not args.confirm_live:
         raise UserError(
             f"Portfolio {folio.name!r} trades LIVE money; add --confirm-live (and --yes) to "
             "send this order."
         )
-    if not args.yes and not _confirm("Send this order? [y/N] "):
+    if not args.yes and not _confirm("Send this order? [y/N] ", json_mode=args.json):
         raise UserError("The order was not sent (not confirmed); add --yes to send without the prompt.")
     order = adapter.submit_order(preview.request, confirm_live=bool(args.confirm_live))
     if args.json:
         print_json(order)
     else:
-        print(f"Order {order.id} {order.status}: {order.side.value} {_order_amount(order)} "
-              f"{order.symbol} (client id {order.client_order_id}).")
+        print(f"Sent: order {order.id}, status {order.status} ({order.side.value} "
+              f"{_order_amount(order)} {order.symbol}, client id {order.client_order_id}).")
     return EXIT_OK
 
 
@@ -281,7 +283,9 @@ def cmd_position_close(args: argparse.Namespace) -> int:
             "close the position."
         )
     symbol = args.symbol.strip().upper()
-    if not args.yes and not _confirm(f"Close the whole {symbol} position at market? [y/N] "):
+    if not args.yes and not _confirm(
+        f"Close the whole {symbol} position at market? [y/N] ", json_mode=args.json
+    ):
         raise UserError("The position was not closed (not confirmed); add --yes to skip the prompt.")
     order = adapter.close_position(symbol, confirm_live=bool(args.confirm_live))
     if args.json:

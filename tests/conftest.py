@@ -208,3 +208,15 @@ def run_kash(kash_bin: Path, isolated_env: dict[str, str], tmp_path: Path) -> Ru
 
     return run
 
+
+# ---------------------------------------------------------------------------------------------
+# a fake Alpaca (trading + market data + streams) on 127.0.0.1 (see tests/fakes/alpaca)
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def fake_alpaca():
+    from tests.fakes.alpaca import FakeAlpaca
+
+    with FakeAlpaca() as fake:
+        yield fake

@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 from urllib.parse import quote
+from uuid import UUID
 
 from kash_tui.db import Database
 from kash_tui.domains.connection import BrokerError, ConnectionModel
@@ -89,7 +90,19 @@ def position_key(symbol: str) -> str:
     return symbol.replace("/", "").upper()
 
 
+def _require(obj: Any, action: str, *fields: str) -> None:
+    """A reply that lacks a field Kash shows must not turn into a silent zero."""
+    for name in fields:
+        if getattr(obj, name, None) in (None, ""):
+            raise BrokerError(
+                f"Alpaca sent a reply Kash could not read while {action} (field {name!r} is "
+                "missing); try again, and report it if it persists.",
+                kind="malformed",
+            )
+
+
 def to_order(o: Any) -> Order:
+    _require(o, "reading an order", "id", "symbol", "status", "side")
     return Order(
         id=str(o.id),
         symbol=o.symbol or "",
@@ -160,6 +173,7 @@ class AlpacaTradingAdapter:
 
     def get_account(self) -> Account:
         a = self._call("loading the account", self._client.get_account)
+        _require(a, "loading the account", "cash", "equity", "buying_power")
         return Account(
             cash=_dec0(a.cash),
             equity=_dec0(a.equity),
@@ -173,6 +187,8 @@ class AlpacaTradingAdapter:
 
     def get_positions(self) -> list[Position]:
         rows = self._call("loading positions", self._client.get_all_positions)
+        for p in rows:
+            _require(p, "loading positions", "symbol", "qty", "avg_entry_price", "market_value")
         return [
             Position(
                 symbol=p.symbol,
@@ -433,6 +449,13 @@ class AlpacaTradingAdapter:
         order_id = order_id.strip()
         if not order_id:
             raise TradingError("Give the id of the order to cancel (see `kash orders`).")
+        try:
+            UUID(order_id)
+        except ValueError:
+            raise TradingError(
+                f"There is no order {order_id} at Alpaca (order ids look like "
+                "1f2e3d4c-...); list them with `kash orders --status open`."
+            ) from None
         try:
             self._call("cancelling the order", self._client.cancel_order_by_id, order_id)
         except BrokerError as exc:

@@ -1,0 +1,1 @@
+"""Test doubles that stand in for external services (see ``tests/fakes/alpaca``)."""
