@@ -17,6 +17,7 @@ from kash_tui.config import Settings
 from kash_tui.domains.connection import NewConnection
 from kash_tui.domains.market import MarketError, NoBarsError, Timeframe
 from kash_tui.domains.strategy import StrategyError
+from kash_tui.domains.connection import BrokerConnectionError
 from kash_tui.domains.trading import (
     BacktestError,
     BacktestReport,
@@ -584,7 +585,10 @@ def test_backtest_adapter_needs_a_run_of_that_backtest_portfolio(kash: ServicePr
     with pytest.raises(TradingError):
         kash.trading.resolve_trading_adapter(empty, report.run.id)
     paper = _paper_portfolio(kash)
-    with pytest.raises(TradingError, match="PAPER"):
+    with pytest.raises(TradingError, match="is PAPER; only BACKTEST portfolios have backtest runs"):
+        kash.trading.resolve_trading_adapter(paper, report.run.id)
+    # a PAPER portfolio resolves to its broker account, which needs the connection's keys
+    with pytest.raises(BrokerConnectionError, match="reads its keys from"):
         kash.trading.resolve_trading_adapter(paper)
 
 
