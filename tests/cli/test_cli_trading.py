@@ -164,3 +164,24 @@ def test_missing_keys_are_a_sentence_not_a_traceback(run_kash, fake_alpaca) -> N
                 "--connection", "paper"))
     line = refused(run_kash("account"))
     assert "reads its keys from $APCA_API_KEY_ID and $APCA_API_SECRET_KEY" in line
+
+
+def test_secrets_are_nowhere_on_disk_after_failures(kash, fake_alpaca, tmp_path) -> None:  # noqa: ANN001
+    """Config, database, log: after orders, rejections and a refused key, no file under the
+    user's folders holds the key id or the secret."""
+    ok(kash("order", "submit", "--symbol", "AAPL", "--side", "buy", "--qty", "1", "--yes"))
+    fake_alpaca.fail("/v2/orders", 422, method="POST")
+    refused(kash("order", "submit", "--symbol", "AAPL", "--side", "buy", "--qty", "1", "--yes"))
+    fake_alpaca.fail("/v2/account", 401)
+    refused(kash("account"))
+    fake_alpaca.fail("/v2/account", "malformed")
+    refused(kash("account"))
+    logs = list(tmp_path.rglob("kash.log"))
+    assert logs, "the failures above should have been logged"
+    assert "broker call failed" in logs[0].read_text(encoding="utf-8")
+    secrets = (fake_alpaca.key_id.encode(), fake_alpaca.secret_key.encode())
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            for secret in secrets:
+                assert secret not in data, f"a key is in {path}"
