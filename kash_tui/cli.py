@@ -407,9 +407,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _register_more(sub, command, group) -> None:  # noqa: ANN001
     """Commands of the market, strategy and trading domains (see cli_backtest)."""
-    from kash_tui import cli_market
+    from kash_tui import cli_market, cli_options
 
     cli_market.register(sub, command, group)
+    cli_options.register(sub, command, group)
 
 
 def _missing_subcommand(p: argparse.ArgumentParser) -> int:

@@ -104,6 +104,34 @@ def cmd_data_list(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_data_fetch(args: argparse.Namespace) -> int:
+    from kash_tui.domains.market import Timeframe
+
+    timeframe = Timeframe.parse(args.timeframe)
+    start = parse_date(args.start)
+    end = parse_date(args.end, end=True)
+    assert start is not None  # --start is required
+    provider = build_provider(args)
+    bar = ProgressBar(f"Fetching {args.symbol.strip().upper()} {timeframe.value}")
+    try:
+        report = provider.market.fetch_bars(
+            args.symbol, timeframe, start, end, connection=args.connection, progress=bar,
+        )
+    finally:
+        bar.close()
+    if args.json:
+        print_json(report)
+        return EXIT_OK
+    pages = f" in {report.pages} pages" if report.pages > 1 else ""
+    print(
+        f"Fetched {report.received} {report.timeframe.value} bars of {report.symbol} from "
+        f"Alpaca ({report.connection}){pages}: {report.new} new, "
+        f"{report.stored - report.new} updated, {report.first:%Y-%m-%d %H:%M} to "
+        f"{report.last:%Y-%m-%d %H:%M} UTC."
+    )
+    return EXIT_OK
+
+
 def parse_date(text: str | None, *, end: bool = False) -> datetime | None:
     """``2024-01-31`` or an ISO date-time; a date-only end means the whole of that day (UTC)."""
     if text is None:
@@ -121,7 +149,7 @@ def parse_date(text: str | None, *, end: bool = False) -> datetime | None:
 
 
 def register(sub, command: Callable, group: Callable) -> None:  # noqa: ANN001
-    data = group("data", "market data: import and list bars")
+    data = group("data", "market data: import, fetch and list bars")
     p = command(data, "import", cmd_data_import, "import OHLCV bars from a CSV file")
     p.add_argument("file")
     p.add_argument("--symbol", required=True)
@@ -135,6 +163,16 @@ def register(sub, command: Callable, group: Callable) -> None:  # noqa: ANN001
                    help="import the good rows and list the bad ones instead of refusing")
     p.add_argument("--json", action="store_true")
     p = command(data, "list", cmd_data_list, "list stored bars per symbol and timeframe")
+    p.add_argument("--json", action="store_true")
+    p = command(data, "fetch", cmd_data_fetch,
+                "download bars from Alpaca into the local cache (IEX feed for stocks)")
+    p.add_argument("symbol", help="AAPL, BTC/USD or an OCC option symbol")
+    p.add_argument("--timeframe", default="1Day",
+                   help="1Min 5Min 15Min 30Min 1Hour 4Hour 1Day 1Week (default 1Day)")
+    p.add_argument("--start", required=True, metavar="DATE", help="YYYY-MM-DD (UTC)")
+    p.add_argument("--end", metavar="DATE", help="YYYY-MM-DD, inclusive (default: now)")
+    p.add_argument("--connection", metavar="NAME",
+                   help="Alpaca connection (default: the first paper one)")
     p.add_argument("--json", action="store_true")
 
     try:

@@ -12,6 +12,7 @@ import pytest
 from textual.pilot import Pilot
 
 from kash_tui.config import Settings
+from kash_tui.domains.market import Timeframe
 from kash_tui.tui.app import KashApp, make_app
 from kash_tui.tui.keymap import only_swallowed_keys
 from kash_tui.tui.screens import PLACES
@@ -21,6 +22,7 @@ from kash_tui.tui.screens.chart import (
     SymbolSearch,
     TimeframePicker,
     chart_commands,
+    stored_series,
     timeframe_to_show,
 )
 from kash_tui.tui.state import StrategyChoice, workbench
@@ -400,6 +402,207 @@ def test_every_binding_has_an_id_a_tooltip_and_a_usable_key(screen: type) -> Non
         assert binding.tooltip, binding
         assert not only_swallowed_keys(binding), binding
         assert "ctrl+enter" not in binding.key
+
+
+# -- from Alpaca (the fake server) ------------------------------------------------------------
+
+ALPACA_START = datetime(2025, 1, 2, tzinfo=UTC)
+
+
+@pytest.fixture
+def make_alpaca_app(sqlite_db_url: str, fake_alpaca, monkeypatch: pytest.MonkeyPatch) -> MakeApp:  # noqa: ANN001
+    """The real app on a demo database with a paper Alpaca connection to the fake."""
+    from kash_tui.domains.connection import NewConnection
+    from kash_tui.provider import ServiceProvider
+    from tests.broker_setup import connect_env
+
+    connect_env(fake_alpaca, monkeypatch)
+    settings = Settings(database_url=sqlite_db_url, http_timeout_seconds=2.0)
+    setup = ServiceProvider(settings)
+    setup.prepare()
+    setup.connection.add(NewConnection(name="paper", trading_url=fake_alpaca.base_url,
+                                       data_url=fake_alpaca.base_url))
+    setup.close()
+    fake_alpaca.add_asset("ACME", name="Acme Corporation Common Stock", price="50")
+    fake_alpaca.generate_bars("ACME", "1Day", start=ALPACA_START, count=300, seed=7)
+    return lambda: make_app(settings)
+
+
+def notes(app: KashApp) -> list[str]:
+    return [n.message for n in app._notifications]  # noqa: SLF001
+
+
+def bar_requests(fake, path: str = "/v2/stocks/bars") -> list:  # noqa: ANN001
+    return [r for r in fake.requests if r.path == path]
+
+
+def kash_threads() -> list[str]:
+    import threading
+
+    return [t.name for t in threading.enumerate() if t.name.startswith("kash-bars")]
+
+
+async def until(app: KashApp, pilot: Pilot, predicate: Callable[[], bool], timeout: float = 5) -> None:
+    """Wait for something a background thread (the bar watch) brings about."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        await pilot.pause(0.05)
+    await settle(app, pilot)
+
+
+async def test_a_symbol_without_bars_is_fetched_from_alpaca(
+    make_alpaca_app: MakeApp, fake_alpaca  # noqa: ANN001
+) -> None:
+    app = make_alpaca_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_chart(app, pilot)
+        screen.show_symbol("acme")
+        await settle(app, pilot)
+        data = chart_of(app).data
+        assert data is not None and (data.symbol, data.timeframe, len(data)) == ("ACME", "1Day", 300)
+        assert header_text(app).startswith("ACME 1Day · America/New_York · 300 bars")
+        assert "Fetching ACME 1Day bars from Alpaca…" in notes(app)
+        assert "Fetched 300 1Day bars of ACME from Alpaca (300 new)." in notes(app)
+        assert [r.query["symbols"] for r in bar_requests(fake_alpaca)][:1] == ["ACME"]
+        assert app.services.market.get_instrument("ACME").source == "alpaca"
+        assert "ACME" in (stored_series(app) or {})
+    assert kash_threads() == []
+
+
+async def test_a_failed_fetch_says_why_and_r_tries_again(
+    make_alpaca_app: MakeApp, fake_alpaca  # noqa: ANN001
+) -> None:
+    app = make_alpaca_app()
+    async with app.run_test(size=(120, 30)) as pilot:
+        await open_chart(app, pilot)
+        fake_alpaca.fail("/v2/stocks/bars", 500)
+        workbench(app).show_market("ACME")
+        await settle(app, pilot)
+        chart = chart_of(app)
+        assert chart.data is not None and len(chart.data) == 0
+        sentence = "Alpaca had a server error while fetching 1Day bars of ACME (500)"
+        assert sentence in screen_text(chart) and "Press r to try again." in screen_text(chart)
+        assert any(sentence in n for n in notes(app))
+        assert "could not fetch" in header_text(app)
+        assert len(bar_requests(fake_alpaca)) == 1  # not again by itself
+        assert "ACME" not in {i.symbol for i in app.services.market.list_instruments()}
+        await pilot.press("r")
+        await settle(app, pilot)
+        assert chart.data is not None and len(chart.data) == 300
+    assert kash_threads() == []
+
+
+async def test_search_offers_the_brokers_assets(make_alpaca_app: MakeApp, fake_alpaca) -> None:  # noqa: ANN001
+    app = make_alpaca_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_chart(app, pilot)
+        await pilot.press("s")
+        await settle(app, pilot)
+        search = app.screen
+        assert isinstance(search, SymbolSearch)
+        await pilot.press(*"acm")
+        await settle(app, pilot)
+        results = search.query_one("#symbol-results")
+        first = results.get_option_at_index(0)
+        assert first.id == "ACME"
+        assert "Acme Corporation" in str(first.prompt) and "Alpaca" in str(first.prompt)
+        await pilot.press("enter")
+        await settle(app, pilot)
+        data = chart_of(app).data
+        assert data is not None and (data.symbol, len(data)) == ("ACME", 300)
+        listed = [r for r in fake_alpaca.requests if r.path == "/v2/assets"]
+        await pilot.press("s", *"demo")
+        await settle(app, pilot)
+        assert [r for r in fake_alpaca.requests if r.path == "/v2/assets"] == listed  # cached
+
+
+async def test_with_alpaca_every_timeframe_is_offered(make_alpaca_app: MakeApp) -> None:
+    app = make_alpaca_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_chart(app, pilot)
+        await pilot.press("t")  # DEMOA is demo data: Alpaca cannot fill its gaps
+        await settle(app, pilot)
+        picker = app.screen
+        assert isinstance(picker, TimeframePicker)
+        assert picker.timeframes == ["1Min", "1Day"]
+        await pilot.press("escape")
+        workbench(app).show_market("ACME")
+        await settle(app, pilot)
+        await pilot.press("t")
+        await settle(app, pilot)
+        picker = app.screen
+        assert isinstance(picker, TimeframePicker)
+        assert picker.timeframes == [tf.value for tf in Timeframe]
+        assert "fetched from Alpaca" in picker.note
+
+
+async def test_demo_data_is_never_fetched(make_alpaca_app: MakeApp, fake_alpaca) -> None:  # noqa: ANN001
+    app = make_alpaca_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_chart(app, pilot)
+        workbench(app).show_market("DEMOB", "1Min")
+        await settle(app, pilot)
+        assert "Stored for DEMOB: 1Day; press t to pick one." in screen_text(chart_of(app))
+        assert bar_requests(fake_alpaca) == []
+
+
+async def test_new_bars_appear_and_the_view_stays(make_alpaca_app: MakeApp, fake_alpaca) -> None:  # noqa: ANN001
+    from datetime import timedelta
+
+    start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=200)
+    fake_alpaca.add_bars("AAPL", "1Min", [
+        (start + timedelta(minutes=i), 190 + i % 7, 191 + i % 7, 189 + i % 7, 190.5 + i % 7, 100)
+        for i in range(150)
+    ])
+    app = make_alpaca_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_chart(app, pilot)
+        screen.show_symbol("AAPL", "1Min")
+        await settle(app, pilot)
+        chart = chart_of(app)
+        assert chart.data is not None and len(chart.data) == 150
+        fake_alpaca.wait_for_subscription("AAPL", path="/v2/iex")
+        await pilot.press("plus", "plus", "h", "h")  # zoomed in, away from the latest bar
+        before = visible_times(chart)
+
+        fake_alpaca.push_bar("AAPL", (start + timedelta(minutes=150), 1, 2, 0.5, 1.5, 10))
+        await until(app, pilot, lambda: chart.data is not None and len(chart.data) == 151)
+        assert visible_times(chart) == before
+        assert header_text(app).startswith("AAPL 1Min · America/New_York · 151 bars")
+
+        await pilot.press("end")  # following the latest bar: a new one scrolls into view
+        fake_alpaca.push_bar("AAPL", (start + timedelta(minutes=151), 1, 2, 0.5, 1.5, 10))
+        await until(app, pilot, lambda: chart.data is not None and len(chart.data) == 152)
+        assert chart.visible[1] == 152
+
+        workbench(app).show_market("DEMOA")  # another series: the watch ends
+        await settle(app, pilot)
+        await until(app, pilot, lambda: kash_threads() == [])
+        await until(app, pilot, lambda: fake_alpaca.open_streams("/v2/iex") == 0)
+    assert kash_threads() == []
+
+
+async def test_an_option_contract_is_chartable(make_alpaca_app: MakeApp, fake_alpaca) -> None:  # noqa: ANN001
+    from datetime import date, timedelta
+
+    occ = "ACME250321C00050000"
+    fake_alpaca.add_option_contract(occ, underlying="ACME", expiration=date(2025, 3, 21),
+                                    strike="50", type="call")
+    fake_alpaca.add_bars(occ, "1Day", [
+        (ALPACA_START + timedelta(days=i), 2.0, 2.5, 1.5, 2.2, 10) for i in range(40)
+    ])
+    app = make_alpaca_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_chart(app, pilot)
+        screen.show_symbol(occ, "1Day")
+        await settle(app, pilot)
+        data = chart_of(app).data
+        assert data is not None and (data.symbol, len(data)) == (occ, 40)
+        assert bar_requests(fake_alpaca, "/v1beta1/options/bars")
+    assert kash_threads() == []
 
 
 # -- how it looks -----------------------------------------------------------------------------

@@ -3,23 +3,101 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 
-from kash_tui.domains.market.entities import InstrumentRow
+from kash_tui.domains.market.entities import BrokerAssetRow, InstrumentRow
 from kash_tui.domains.market.repo import BAR_DTYPE
 from kash_tui.domains.market.service import (
     NS_PER_SECOND,
     AssetClass,
     BarSeries,
     Instrument,
+    AssetHit,
     MarketError,
+    OptionType,
     Timeframe,
 )
 
 _SYMBOL = re.compile(r"^[A-Z0-9][A-Z0-9.\-/]{0,63}$")
+_OCC = re.compile(r"^([A-Z][A-Z0-9.]{0,5})(\d{6})([CP])(\d{8})$")
+"""An OCC option symbol: root (1-6), YYMMDD, C/P, strike x 1000 in 8 digits."""
+
+
+@dataclass(frozen=True)
+class OccSymbol:
+    root: str
+    expiration: date
+    type: OptionType
+    strike: Decimal
+
+    @property
+    def label(self) -> str:
+        """``AAPL 2026-12-18 190 call``: the instrument name shown for a charted contract."""
+        return f"{self.root} {self.expiration:%Y-%m-%d} {self.strike:f} {self.type.value}"
+
+
+def parse_occ(symbol: str) -> OccSymbol | None:
+    """The parts of an OCC option symbol (``AAPL261218C00190000``), or None if it is not one."""
+    m = _OCC.match(symbol)
+    if m is None:
+        return None
+    root, ymd, kind, strike = m.groups()
+    try:
+        expiration = datetime.strptime(ymd, "%y%m%d").date()
+    except ValueError:
+        return None
+    value = (Decimal(strike) / 1000).normalize()
+    if value == value.to_integral_value():
+        value = value.quantize(Decimal(1))
+    return OccSymbol(root, expiration, OptionType.CALL if kind == "C" else OptionType.PUT, value)
+
+
+def guess_asset_class(symbol: str, cached: str | None = None) -> AssetClass:
+    """What kind of asset a symbol is, for choosing Alpaca's endpoint.
+
+    ``/`` means a crypto pair (BTC/USD), an OCC symbol an option; otherwise the broker's asset
+    list decides (``cached``), and an unknown symbol is taken for an equity.
+    """
+    if "/" in symbol:
+        return AssetClass.CRYPTO
+    if parse_occ(symbol) is not None:
+        return AssetClass.US_OPTION
+    if cached:
+        try:
+            return AssetClass(cached)
+        except ValueError:
+            pass
+    return AssetClass.US_EQUITY
+
+
+def to_hit(row: BrokerAssetRow, has_bars: bool) -> AssetHit:
+    return AssetHit(
+        symbol=row.symbol,
+        name=row.name or "",
+        asset_class=AssetClass(row.asset_class),
+        exchange=row.exchange or "",
+        tradable=bool(row.tradable),
+        fractionable=bool(row.fractionable),
+        has_bars=has_bars,
+    )
+
+
+def local_hit(instrument: Instrument) -> AssetHit:
+    """A symbol with bars in the cache that the broker's list does not name (CSV, demo)."""
+    return AssetHit(
+        symbol=instrument.symbol,
+        name=instrument.name,
+        asset_class=instrument.asset_class,
+        exchange="",
+        tradable=False,
+        fractionable=False,
+        has_bars=True,
+    )
 
 
 def to_instrument(row: InstrumentRow) -> Instrument:

@@ -1,4 +1,4 @@
-"""Data access for instruments and bars.
+"""Data access for instruments, bars and the cached broker asset list.
 
 Bars move in bulk: loading goes straight from the DBAPI cursor into a numpy structured array;
 storing is an upsert (SQLite ``ON CONFLICT``; PostgreSQL ``COPY`` into a temporary table, then
@@ -8,12 +8,18 @@ storing is an upsert (SQLite ``ON CONFLICT``; PostgreSQL ``COPY`` into a tempora
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
-from kash_tui.domains.market.entities import BarRow, InstrumentRow
+from kash_tui.domains.market.entities import (
+    BarRow,
+    BrokerAssetListRow,
+    BrokerAssetRow,
+    InstrumentRow,
+)
 
 BAR_DTYPE = np.dtype(
     [("ts", np.int64), ("open", np.float64), ("high", np.float64), ("low", np.float64),
@@ -177,3 +183,70 @@ def upsert(
             "volume = EXCLUDED.volume",
             (instrument_id, timeframe),
         )
+
+
+# -- the broker's asset list -----------------------------------------------------------------
+
+
+def asset_list_fetched_at(session: Session, asset_class: str) -> datetime | None:
+    """When the list of ``asset_class`` was last downloaded (None: never)."""
+    row = session.get(BrokerAssetListRow, asset_class)
+    return row.fetched_at if row is not None else None
+
+
+def replace_assets(
+    session: Session, asset_class: str, rows: list[dict[str, object]], fetched_at: datetime
+) -> None:
+    """Swap the cached list of one asset class for a fresh download, inside the caller's
+    transaction (a failed download never leaves half a list)."""
+    session.execute(delete(BrokerAssetRow).where(BrokerAssetRow.asset_class == asset_class))
+    # a symbol cached under another class (unique across classes): the fresh list wins
+    for start in range(0, len(rows), 1000):
+        chunk = [r["symbol"] for r in rows[start : start + 1000]]
+        session.execute(delete(BrokerAssetRow).where(BrokerAssetRow.symbol.in_(chunk)))
+    if rows:
+        session.execute(insert(BrokerAssetRow), [{**r, "fetched_at": fetched_at} for r in rows])
+    marker = session.get(BrokerAssetListRow, asset_class)
+    if marker is None:
+        session.add(BrokerAssetListRow(asset_class=asset_class, fetched_at=fetched_at,
+                                       count=len(rows)))
+    else:
+        marker.fetched_at, marker.count = fetched_at, len(rows)
+
+
+def _like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def search_assets(session: Session, needle: str, limit: int) -> list[BrokerAssetRow]:
+    """Assets whose symbol starts with ``needle`` (shortest first), then those whose name
+    contains it. ``needle`` is upper case."""
+    pattern = _like(needle)
+    by_symbol = list(session.scalars(
+        select(BrokerAssetRow)
+        .where(BrokerAssetRow.symbol.like(f"{pattern}%", escape="\\"))
+        .order_by(func.length(BrokerAssetRow.symbol), BrokerAssetRow.symbol)
+        .limit(limit)
+    ))
+    if len(by_symbol) >= limit or not needle:
+        return by_symbol
+    taken = {r.symbol for r in by_symbol}
+    by_name = session.scalars(
+        select(BrokerAssetRow)
+        .where(func.upper(BrokerAssetRow.name).like(f"%{pattern}%", escape="\\"))
+        .order_by(func.length(BrokerAssetRow.symbol), BrokerAssetRow.symbol)
+        .limit(limit + len(taken))
+    )
+    return (by_symbol + [r for r in by_name if r.symbol not in taken])[:limit]
+
+
+def asset(session: Session, symbol: str) -> BrokerAssetRow | None:
+    return session.scalar(select(BrokerAssetRow).where(BrokerAssetRow.symbol == symbol))
+
+
+def last_ts(session: Session, instrument_id: int, timeframe: str) -> int | None:
+    stmt = select(func.max(BarRow.ts)).where(
+        BarRow.instrument_id == instrument_id, BarRow.timeframe == timeframe
+    )
+    value = session.scalar(stmt)
+    return int(value) if value is not None else None

@@ -345,5 +345,8 @@ class MarketService(Protocol):
         poll_interval: float = 5.0,
     ) -> BarWatch:
         """Keep the cached bars of ``symbol`` growing while the market trades: new bars are
-        stored and ``on_bars(new_count)`` is called on a background thread."""
+        stored and ``on_bars(new_count)`` is called on a background thread whenever the stored
+        bars changed (``new_count`` is 0 when only the latest bar grew). Minute bars streamed
+        by Alpaca trigger a REST catch-up of ``timeframe``; without the stream it polls every
+        ``poll_interval`` seconds. ``stop()`` returns once its threads have ended."""
         ...

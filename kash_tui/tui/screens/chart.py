@@ -1,6 +1,12 @@
 """The chart place: candles of the workbench's symbol and timeframe, the chosen strategy's
 indicators and signals, and the fills of the backtest on screen.
 
+With an Alpaca connection the chart also reaches the broker: the symbol search offers the
+broker's assets (cached), a symbol or timeframe without stored bars is fetched from Alpaca in a
+worker (once per series; ``r`` tries again), and a series that came from Alpaca is watched
+(``MarketService.watch_bars``): new bars are stored as they trade and the chart redraws them,
+keeping the user's zoom and pan.
+
 Everything that reads the database or computes with numpy runs in a thread worker
 (:func:`load_chart`), which hands back a ready :class:`ChartLoad`; the UI thread only calls
 ``CandleChart.set_data``. The screen keeps the bars it last loaded, so a new strategy or backtest
@@ -36,7 +42,7 @@ from kash_tui.tui.state import StrategyChoice, WorkbenchState, workbench
 if TYPE_CHECKING:
     import numpy as np
 
-    from kash_tui.domains.market import BarSeries
+    from kash_tui.domains.market import BarSeries, BarWatch, FetchReport
     from kash_tui.domains.trading import BacktestReport
     from kash_tui.provider import ServiceProviderProtocol
     from kash_tui.tui.app import KashApp
@@ -44,6 +50,12 @@ if TYPE_CHECKING:
 
 MAX_BARS = 10_000
 """The chart loads at most the latest this many bars."""
+
+FETCH_LOOKBACK_DAYS: dict[str, int] = {
+    "1Min": 7, "5Min": 30, "15Min": 60, "30Min": 120, "1Hour": 365, "4Hour": 730,
+    "1Day": 3650, "1Week": 7300,
+}
+"""How far back the chart fetches a series it does not have: a few thousand bars each."""
 
 StoredSeries = dict[str, tuple[str, ...]]
 """Symbol -> the timeframes stored for it, shortest first."""
@@ -109,6 +121,30 @@ class ChartLoad:
     """The backtest whose fills are marked (None: no backtest matches the chart)."""
     fills_marked: int = 0
     stored: StoredSeries | None = None
+    fetchable: bool = False
+    """No bars are stored for this symbol and timeframe, and Alpaca could send them."""
+    watchable: bool = False
+    """The bars came from Alpaca and a connection exists: new ones can be watched for."""
+
+
+def has_alpaca(provider: ServiceProviderProtocol) -> bool:
+    """An Alpaca connection is set up (the chart may fetch and watch). Worker only."""
+    from kash_tui.domains.connection import BrokerKind
+
+    return any(c.broker is BrokerKind.ALPACA for c in provider.connection.list_connections())
+
+
+def can_fetch(provider: ServiceProviderProtocol, symbol: str) -> bool:
+    """Missing bars of ``symbol`` may come from Alpaca: there is a connection and the symbol
+    is not generated demo data (which Alpaca has never heard of). Worker only."""
+    from kash_tui.domains.market import MarketError
+
+    try:
+        if provider.market.get_instrument(symbol).source == "demo":
+            return False
+    except MarketError:
+        pass  # not stored at all: Alpaca may well have it
+    return has_alpaca(provider)
 
 
 def read_stored_series(provider: ServiceProviderProtocol) -> StoredSeries:
@@ -167,7 +203,7 @@ def load_chart(
     """
     import numpy as np
 
-    from kash_tui.domains.market import MarketError, Timeframe
+    from kash_tui.domains.market import MarketError, NoBarsError, Timeframe
     from kash_tui.domains.strategy import StrategyError
     from kash_tui.tui.widgets.candles import ChartData, Marker, Series
 
@@ -188,10 +224,11 @@ def load_chart(
             others = [tf.value for tf in provider.market.timeframes_for(symbol)]
         except MarketError:
             others = []
-        if others and request.timeframe not in others:
+        fetchable = isinstance(exc, NoBarsError) and can_fetch(provider, symbol)
+        if others and request.timeframe not in others and not fetchable:
             problem += f" Stored for {symbol}: {', '.join(others)}; press t to pick one."
         empty = ChartData.empty(symbol, request.timeframe)
-        return ChartLoad(request, empty, problem=problem, stored=stored)
+        return ChartLoad(request, empty, problem=problem, stored=stored, fetchable=fetchable)
 
     overlays: list[Series] = []
     lower: list[LowerPanel] = []
@@ -246,21 +283,47 @@ def load_chart(
         tz=bars.tz, symbol=bars.symbol, timeframe=timeframe.value,
         overlays=tuple(overlays), lower=tuple(lower), markers=tuple(markers),
     )
+    watchable = False
+    try:
+        instrument = provider.market.get_instrument(bars.symbol)
+        watchable = instrument.source == "alpaca" and has_alpaca(provider)
+    except MarketError:
+        pass
     return ChartLoad(
         request, data, bars, strategy_label=label, strategy_short=short,
         strategy_problem=strategy_problem, run_id=run_id, fills_marked=fills_marked,
-        stored=stored,
+        stored=stored, watchable=watchable,
     )
 
 
-def stored_timeframes(provider: ServiceProviderProtocol, symbol: str) -> tuple[list[str], str]:
-    """The timeframes stored for ``symbol``, or none and the sentence why. Worker only."""
-    from kash_tui.domains.market import MarketError
+def fetch_series(provider: ServiceProviderProtocol, symbol: str, timeframe: str) -> FetchReport:
+    """Fetch a series the chart does not have from Alpaca (``FETCH_LOOKBACK_DAYS`` back).
+    Worker only; raises the broker's sentence."""
+    from datetime import UTC, datetime, timedelta
 
+    from kash_tui.domains.market import Timeframe
+
+    tf = Timeframe.parse(timeframe)
+    start = datetime.now(UTC) - timedelta(days=FETCH_LOOKBACK_DAYS.get(tf.value, 365))
+    return provider.market.fetch_bars(symbol, tf, start)
+
+
+def stored_timeframes(
+    provider: ServiceProviderProtocol, symbol: str
+) -> tuple[list[str], str, bool]:
+    """The timeframes to offer for ``symbol``, the sentence why there are none, and whether
+    the missing ones come from Alpaca. Worker only.
+
+    Those stored; every timeframe when Alpaca can send the missing ones (:func:`can_fetch`).
+    """
+    from kash_tui.domains.market import MarketError, Timeframe
+
+    if can_fetch(provider, symbol):
+        return [tf.value for tf in Timeframe], "", True
     try:
-        return [tf.value for tf in provider.market.timeframes_for(symbol)], ""
+        return [tf.value for tf in provider.market.timeframes_for(symbol)], "", False
     except MarketError as exc:
-        return [], str(exc)
+        return [], str(exc), False
 
 
 # -- the header line -------------------------------------------------------------------------
@@ -375,6 +438,12 @@ class ChartScreen(PlaceScreen):
         self._state_seen: WorkbenchState | None = None
         self._subscribed = False
         self._asking = False
+        self._fetch_tried: set[tuple[str, str]] = set()
+        """Series fetched (or tried) from Alpaca: not fetched again by themselves."""
+        self._watch: BarWatch | None = None
+        self._watch_key: tuple[str, str] | None = None
+        """The series being watched (or whose watch is starting)."""
+        self._closed = False
 
     def compose_body(self) -> Iterator[Widget]:
         from kash_tui.tui.widgets.candles import CandleChart
@@ -421,8 +490,18 @@ class ChartScreen(PlaceScreen):
 
     # -- loading ------------------------------------------------------------------------------
 
-    def load(self, *, fresh: bool = False) -> None:
-        """Chart the workbench's view; keeps the visible range when the series stays the same."""
+    def show_symbol(self, symbol: str, timeframe: str | None = None) -> None:
+        """Chart ``symbol`` (a stock, a crypto pair or an OCC option contract) in ``timeframe``
+        (None: a stored one, else the current one). Bars missing locally are fetched from
+        Alpaca when a connection exists. Call on the UI thread."""
+        show_symbol(self.app, symbol, timeframe)
+
+    def load(self, *, fresh: bool = False, quiet: bool = False) -> None:
+        """Chart the workbench's view; keeps the visible range when the series stays the same.
+
+        ``quiet`` (new bars from the watch) redraws without the loading state and without
+        re-reading the list of stored series.
+        """
         from kash_tui.tui.widgets.candles import ChartData
 
         state = workbench(self.app).state
@@ -431,16 +510,17 @@ class ChartScreen(PlaceScreen):
         stored = stored_series(self.app)
         request = ChartRequest(
             market.symbol, market.timeframe, state.strategy, state.backtest, fresh=fresh,
-            list_stored=fresh or stored is None or market.symbol not in stored,
+            list_stored=(fresh and not quiet) or stored is None or market.symbol not in stored,
         )
         self._load_seq += 1
         seq = self._load_seq
         chart = self.chart
         shown = chart.data
-        if not self._shows(shown, market.symbol, market.timeframe):
-            chart.set_data(ChartData.empty(market.symbol, market.timeframe), keep_view=False)
-        chart.set_loading()
-        self.header.show(f"{market.symbol} {market.timeframe}", ["loading…"])
+        if not quiet:
+            if not self._shows(shown, market.symbol, market.timeframe):
+                chart.set_data(ChartData.empty(market.symbol, market.timeframe), keep_view=False)
+            chart.set_loading()
+            self.header.show(f"{market.symbol} {market.timeframe}", ["loading…"])
         held = self._bars
         self.kash.call_service(
             lambda provider: load_chart(provider, request, held),
@@ -484,6 +564,103 @@ class ChartScreen(PlaceScreen):
         if result.strategy_problem:
             self.notify(result.strategy_problem, severity="warning", timeout=8)
         self.refresh_bindings()
+        key = (data.symbol, data.timeframe)
+        if result.watchable:
+            self._start_watch(*key)
+        elif self._watch_key != key:
+            self._stop_watch()
+        if result.fetchable and key not in self._fetch_tried:
+            self._fetch(*key)
+
+    # -- from Alpaca --------------------------------------------------------------------------
+
+    def _fetch(self, symbol: str, timeframe: str) -> None:
+        """Fetch a series that has no stored bars; the chart says so while it runs."""
+        self._fetch_tried.add((symbol, timeframe))
+        self.notify(f"Fetching {symbol} {timeframe} bars from Alpaca…", timeout=4)
+        self.chart.set_loading(f"Fetching {symbol} {timeframe} bars from Alpaca…")
+        self.header.show(f"{symbol} {timeframe}", ["fetching from Alpaca…"])
+        self.kash.call_service(
+            lambda provider: fetch_series(provider, symbol, timeframe),
+            done=partial(self._fetched, symbol, timeframe),
+            failed=partial(self._fetch_failed, symbol, timeframe),
+            refresh=False,
+        )
+
+    def _showing(self, symbol: str, timeframe: str) -> bool:
+        market = workbench(self.app).state.market
+        return self._body_ready() and (market.symbol, market.timeframe) == (symbol, timeframe)
+
+    def _fetched(self, symbol: str, timeframe: str, report: FetchReport) -> None:
+        self.notify(
+            f"Fetched {report.received:,} {timeframe} bars of {symbol} from Alpaca "
+            f"({report.new:,} new).", timeout=5,
+        )
+        if self._showing(symbol, timeframe):
+            self.load(fresh=True)
+
+    def _fetch_failed(self, symbol: str, timeframe: str, sentence: str) -> None:
+        from kash_tui.tui.widgets.candles import ChartData
+
+        self.notify(sentence, severity="error", timeout=10)
+        if not self._showing(symbol, timeframe):
+            return
+        self._bars = None
+        self.chart.empty_hint = f"{sentence} Press r to try again."
+        self.chart.set_data(ChartData.empty(symbol, timeframe), keep_view=False)
+        self.header.show(f"{symbol} {timeframe}", problem="could not fetch")
+
+    def _start_watch(self, symbol: str, timeframe: str) -> None:
+        """Watch the series on screen for new bars (one watch at a time)."""
+        key = (symbol, timeframe)
+        if self._watch_key == key:
+            return
+        self._stop_watch()
+        self._watch_key = key
+        app = self.app
+
+        def arrived(new: int) -> None:  # on the watch's thread
+            app.call_from_thread(self._bars_arrived, symbol, timeframe, new)
+
+        def start(provider: ServiceProviderProtocol) -> BarWatch:
+            from kash_tui.domains.market import Timeframe
+
+            watch = provider.market.watch_bars(symbol, Timeframe.parse(timeframe), arrived)
+            if self._closed:  # the screen went away while the watch started
+                watch.stop()
+            return watch
+
+        def started(watch: BarWatch) -> None:
+            if self._watch_key == key and self.is_mounted:
+                self._watch = watch
+            else:  # the chart moved on meanwhile
+                self._stop_in_background(watch)
+
+        def failed(sentence: str) -> None:
+            if self._watch_key == key:
+                self._watch_key = None
+            self.notify(f"New bars of {symbol} will not appear by themselves: {sentence}",
+                        severity="warning", timeout=8)
+
+        self.kash.call_service(start, done=started, failed=failed, refresh=False)
+
+    def _stop_in_background(self, watch: BarWatch) -> None:
+        self.app.run_worker(watch.stop, thread=True, group="chart-watch", exit_on_error=False)
+
+    def _stop_watch(self) -> None:
+        watch, self._watch, self._watch_key = self._watch, None, None
+        if watch is not None:
+            self._stop_in_background(watch)
+
+    def _bars_arrived(self, symbol: str, timeframe: str, _new: int) -> None:
+        if self._watch_key == (symbol, timeframe) and self._showing(symbol, timeframe):
+            self.load(fresh=True, quiet=True)
+
+    def on_unmount(self) -> None:
+        self._closed = True
+        watch, self._watch, self._watch_key = self._watch, None, None
+        if watch is not None:
+            watch.stop()  # the app is closing: its threads end with it
 
     def _failed(self, seq: int, request: ChartRequest, sentence: str) -> None:
         if seq != self._load_seq or not self._body_ready():
@@ -514,15 +691,20 @@ class ChartScreen(PlaceScreen):
             if timeframe:
                 workbench(self.app).show_timeframe(timeframe)
 
-        def offer(answer: tuple[list[str], str]) -> None:
+        def offer(answer: tuple[list[str], str, bool]) -> None:
             self._asking = False
-            timeframes, problem = answer
+            timeframes, problem, from_alpaca = answer
             if not timeframes:
                 self.notify(problem or f"No bars are stored for {market.symbol}.",
                             severity="warning", timeout=6)
                 return
-            self.app.push_screen(TimeframePicker(market.symbol, timeframes, market.timeframe),
-                                 picked)
+            picker = (
+                TimeframePicker(market.symbol, timeframes, market.timeframe,
+                                note="Timeframes not stored yet are fetched from Alpaca.")
+                if from_alpaca
+                else TimeframePicker(market.symbol, timeframes, market.timeframe)
+            )
+            self.app.push_screen(picker, picked)
 
         def failed(sentence: str) -> None:
             self._asking = False
@@ -534,6 +716,8 @@ class ChartScreen(PlaceScreen):
         )
 
     def action_reload(self) -> None:
+        market = workbench(self.app).state.market
+        self._fetch_tried.discard((market.symbol, market.timeframe))  # r tries Alpaca again
         self.load(fresh=True)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -546,7 +730,8 @@ class ChartScreen(PlaceScreen):
 
 
 class SymbolSearch(ModalScreen["str | None"]):
-    """Type part of a symbol or name; the stored matches show as you type. Enter charts the
+    """Type part of a symbol or name; the stored symbols and the broker's assets (marked
+    "Alpaca": their bars are fetched when charted) show as you type. Enter charts the
     highlighted one (or what was typed, when nothing matches)."""
 
     DEFAULT_CSS = """
@@ -612,24 +797,30 @@ class SymbolSearch(ModalScreen["str | None"]):
         self._seq += 1
         seq, needle = self._seq, text.strip()
         self.kash.call_service(
-            lambda provider: [(i.symbol, i.name) for i in provider.market.search_symbols(needle)],
+            lambda provider: [
+                (h.symbol, h.name, h.has_bars) for h in provider.market.search_assets(needle)
+            ],
             done=partial(self._show_matches, seq, needle),
             refresh=False,
         )
 
-    def _show_matches(self, seq: int, needle: str, found: list[tuple[str, str]]) -> None:
+    def _show_matches(
+        self, seq: int, needle: str, found: list[tuple[str, str, bool]]
+    ) -> None:
         if self._answered or seq != self._seq:
             return
         results = self.query_one("#symbol-results", OptionList)
         options = []
-        for symbol, name in found:
+        for symbol, name, has_bars in found:
             prompt = Text.assemble((symbol, "bold"), "  ", (name, "dim") if name else "")
+            if not has_bars:
+                prompt.append("  Alpaca", "italic dim")
             options.append(Option(prompt, id=symbol))
         results.set_options(options)
         results.display = bool(options)
         if options:
             highlight = next(
-                (i for i, (symbol, _n) in enumerate(found) if symbol == needle.upper()), 0
+                (i for i, (symbol, _n, _b) in enumerate(found) if symbol == needle.upper()), 0
             )
             results.highlighted = highlight
         status = self.query_one("#symbol-status", Static)
@@ -682,7 +873,8 @@ class SymbolSearch(ModalScreen["str | None"]):
 
 
 class TimeframePicker(ModalScreen["str | None"]):
-    """The timeframes stored for a symbol; Enter picks the highlighted one."""
+    """The timeframes stored for a symbol (all of them with an Alpaca connection: the missing
+    ones are fetched); Enter picks the highlighted one."""
 
     DEFAULT_CSS = """
     TimeframePicker > .chart-dialog {
@@ -704,11 +896,15 @@ class TimeframePicker(ModalScreen["str | None"]):
                 tooltip="Close without changing the timeframe"),
     ]
 
-    def __init__(self, symbol: str, timeframes: list[str], current: str) -> None:
+    def __init__(
+        self, symbol: str, timeframes: list[str], current: str,
+        note: str = "Only the timeframes stored for this symbol are offered.",
+    ) -> None:
         super().__init__(classes="kash-modal")
         self.symbol = symbol
         self.timeframes = list(timeframes)
         self.current = current
+        self.note = note
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="chart-dialog"):
@@ -719,8 +915,7 @@ class TimeframePicker(ModalScreen["str | None"]):
                 for tf in self.timeframes
             ]
             yield OptionList(*options, id="timeframes")
-            yield Static("Only the timeframes stored for this symbol are offered.",
-                         id="timeframe-note", markup=False)
+            yield Static(self.note, id="timeframe-note", markup=False)
         yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:
