@@ -255,7 +255,17 @@ def cmd_order_submit(args: argparse.Namespace) -> int:
         )
     if not args.yes and not _confirm("Send this order? [y/N] ", json_mode=args.json):
         raise UserError("The order was not sent (not confirmed); add --yes to send without the prompt.")
-    order = adapter.submit_order(preview.request, confirm_live=bool(args.confirm_live))
+    from kash_tui.domains.connection import BrokerError
+
+    try:
+        order = adapter.submit_order(preview.request, confirm_live=bool(args.confirm_live))
+    except BrokerError as exc:
+        if exc.outcome_unknown and not args.client_order_id:
+            raise UserError(
+                f"{exc} To retry without risking a second order, run the same command with "
+                f"--client-order-id {preview.request.client_order_id}."
+            ) from None
+        raise
     if args.json:
         print_json(order)
     else:

@@ -185,3 +185,19 @@ def test_secrets_are_nowhere_on_disk_after_failures(kash, fake_alpaca, tmp_path)
             data = path.read_bytes()
             for secret in secrets:
                 assert secret not in data, f"a key is in {path}"
+
+
+def test_an_unknown_outcome_tells_how_to_retry_without_a_second_order(kash, fake_alpaca) -> None:  # noqa: ANN001
+    import re
+
+    fake_alpaca.fail("/v2/orders", "hang_after", method="POST")
+    fake_alpaca.fail("/v2/orders:by_client_order_id", 500)
+    order = ("order", "submit", "--symbol", "AAPL", "--side", "buy", "--qty", "1", "--yes")
+    line = refused(kash(*order, env={"KASH_HTTP_TIMEOUT_SECONDS": "1"}))
+    assert "It is not known whether Alpaca received the order" in line
+    cid = re.search(r"--client-order-id (kash-[0-9a-f]+)\.$", line)
+    assert cid, line
+    assert len(fake_alpaca.orders) == 1
+    retried = as_json(kash(*order, "--client-order-id", cid.group(1), "--json"))
+    assert retried["id"] == fake_alpaca.orders[0]["id"]
+    assert len(fake_alpaca.orders) == 1

@@ -299,6 +299,8 @@ def test_watch_account_streams_fills_and_survives_a_dropped_stream(paper, fake_a
     finally:
         watch.stop()
     assert watch.status.state is FeedState.STOPPED
+    assert statuses[-1].state is FeedState.STOPPED  # nothing after STOPPED
+    assert watch.join(15)
     assert not [t for t in threading.enumerate() if t.name.startswith(("kash-account", "kash-trade"))]
 
 
@@ -318,6 +320,7 @@ def test_watch_account_polls_when_streaming_is_off(sqlite_db_url, fake_alpaca, m
         _wait(lambda: watch.status.state is FeedState.POLLING, "recovered")
     finally:
         watch.stop()
+    assert watch.join(15)
     assert fake_alpaca.stream_connects.get("/stream", 0) == 0
     kash.close()
 
@@ -332,3 +335,103 @@ def _wait(condition, what: str, timeout: float = 15.0) -> None:  # noqa: ANN001
             pass
         time.sleep(0.05)
     raise AssertionError(f"timed out waiting for: {what}")
+
+
+def test_an_unknown_outcome_names_the_ticket_and_a_resend_stays_one_order(paper, fake_alpaca) -> None:  # noqa: ANN001
+    """The order is placed but its reply is lost and the follow-up question fails too."""
+    kash, _folio, adapter = paper
+    fake_alpaca.set_price("AAPL", 100.0)
+    fake_alpaca.fail("/v2/orders", "hang_after", method="POST")
+    fake_alpaca.fail("/v2/orders:by_client_order_id", 500)
+    request = buy(qty="1")
+    with pytest.raises(BrokerError) as caught:
+        adapter.submit_order(request)
+    assert f"client order id {request.client_order_id}" in str(caught.value)
+    assert "Kash did not resend it" in str(caught.value)
+    assert len(fake_alpaca.orders) == 1
+    again = adapter.submit_order(request)
+    assert again.id == fake_alpaca.orders[0]["id"]
+    assert len(fake_alpaca.orders) == 1
+    assert len(posted_orders(fake_alpaca)) == 1
+
+
+def test_two_submits_of_one_ticket_at_once_place_one_order(paper, fake_alpaca) -> None:  # noqa: ANN001
+    kash, folio, _adapter = paper
+    fake_alpaca.set_price("AAPL", 100.0)
+    request = buy(qty="1")
+    adapters = [kash.trading.resolve_trading_adapter(folio.id) for _ in range(3)]
+    results, errors = [], []
+
+    def send(adapter) -> None:  # noqa: ANN001
+        try:
+            results.append(adapter.submit_order(request).id)
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=send, args=(a,)) for a in adapters]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert len(fake_alpaca.orders) == 1
+    assert all(isinstance(e, BrokerError) for e in errors), errors
+    assert set(results) <= {fake_alpaca.orders[0]["id"]} and results
+
+
+def test_an_order_that_arrives_late_is_recognised_on_the_resend(paper, fake_alpaca) -> None:  # noqa: ANN001
+    _kash, _folio, adapter = paper
+    fake_alpaca.set_price("AAPL", 100.0)
+    request = buy(qty="1")
+    fake_alpaca.fail("/v2/orders", "hang", method="POST")
+    with pytest.raises(BrokerError):
+        adapter.submit_order(request)
+    # meanwhile the order reaches Alpaca after all (e.g. through a slow proxy)
+    import requests
+
+    requests.post(f"{fake_alpaca.base_url}/v2/orders", json={
+        "symbol": "AAPL", "side": "buy", "type": "market", "time_in_force": "day", "qty": "1",
+        "client_order_id": request.client_order_id,
+    }, headers={"APCA-API-KEY-ID": fake_alpaca.key_id,
+                "APCA-API-SECRET-KEY": fake_alpaca.secret_key}, timeout=5)
+    assert adapter.submit_order(request).client_order_id == request.client_order_id
+    assert len(fake_alpaca.orders) == 1
+
+
+def test_a_client_order_id_cannot_be_reused_for_another_order(paper, fake_alpaca) -> None:  # noqa: ANN001
+    from dataclasses import replace
+
+    _kash, _folio, adapter = paper
+    fake_alpaca.set_price("AAPL", 100.0)
+    first = buy(qty="1", client_order_id="mine-1")
+    adapter.submit_order(first)
+    with pytest.raises(TradingError, match="client order id mine-1 was already used for another order"):
+        adapter.submit_order(replace(first, side=OrderSide.SELL))
+    assert len(fake_alpaca.orders) == 1
+
+
+def test_quantities_go_to_the_broker_exactly_as_typed(paper, fake_alpaca) -> None:  # noqa: ANN001
+    _kash, _folio, adapter = paper
+    request = OrderRequest(symbol="BTC/USD", side=OrderSide.BUY, qty=D("0.000050001"),
+                           time_in_force=TimeInForce.GTC)
+    adapter.submit_order(request)
+    [post] = posted_orders(fake_alpaca)
+    assert post.json["qty"] == "0.000050001"
+
+
+def test_stopping_a_watch_from_its_own_callback_is_prompt_and_final(paper, fake_alpaca) -> None:  # noqa: ANN001
+    kash, folio, _adapter = paper
+    statuses: list = []
+    holder: dict = {}
+    ready = threading.Event()
+
+    def on_snapshot(_snap) -> None:  # noqa: ANN001
+        ready.wait(5)
+        holder["watch"].stop()
+
+    started = time.monotonic()
+    holder["watch"] = watch = kash.trading.watch_account(folio.id, on_snapshot, statuses.append)
+    ready.set()
+    assert watch.join(15)
+    assert time.monotonic() - started < 10
+    assert statuses[-1].state is FeedState.STOPPED
+    assert not [t for t in threading.enumerate() if t.name.startswith(("kash-account", "kash-trade"))]

@@ -190,3 +190,21 @@ def test_a_ticket_keeps_its_client_order_id_and_describes_itself() -> None:
     assert buy().client_order_id != buy().client_order_id
     assert request.describe() == "buy 10 AAPL limit 189.50 day"
     assert buy(qty=None, notional=D(500)).describe() == "buy $500 of AAPL at market day"
+
+
+def test_crypto_prices_are_not_held_to_the_penny_and_huge_prices_do_not_crash() -> None:
+    shib = AssetInfo("SHIB/USD", "crypto", tradable=True, fractionable=True)
+    order = OrderRequest(symbol="SHIB/USD", side=OrderSide.BUY, qty=D(1000),
+                         order_type=OrderType.LIMIT, limit_price=D("0.00002345"),
+                         time_in_force=TimeInForce.GTC)
+    assert check(order, shib)[0] == ()
+    huge = buy(order_type=OrderType.LIMIT, limit_price=D("1e30"))
+    assert "more than your buying power" in check(huge)[0][0]
+
+
+def test_crypto_is_bought_with_non_marginable_buying_power() -> None:
+    account = replace(ACCOUNT, non_marginable_buying_power=D(1000))
+    order = buy("BTC/USD", qty=D("0.1"), time_in_force=TimeInForce.GTC)
+    assert check(order, BTC, price="60000", account=account)[0] == (
+        "The estimated cost $6,000.00 is more than your non-marginable buying power $1,000.00.",
+    )

@@ -18,12 +18,24 @@ class Clock:
 
 def test_a_full_bucket_lets_a_burst_through_then_paces_requests() -> None:
     clock = Clock()
-    budget = RateBudget(per_minute=120, clock=clock)  # 2 per second
-    assert [budget.reserve() for _ in range(120)] == [0.0] * 120
-    assert budget.reserve() == pytest.approx(0.5)  # the 121st waits for a refill
-    clock.now += 30  # half a minute refills 60 tokens
-    waits = [budget.reserve() for _ in range(59)]
+    budget = RateBudget(per_minute=120, clock=clock)  # 2 per second, bursts of 30
+    assert [budget.reserve() for _ in range(30)] == [0.0] * 30
+    assert budget.reserve() == pytest.approx(0.5)  # the 31st waits for a refill
+    assert budget.reserve() == pytest.approx(1.0)
+    clock.now += 60  # refills to the burst size, not beyond
+    waits = [budget.reserve() for _ in range(30)]
     assert max(waits) <= 1e-9
+    assert budget.reserve() > 0
+
+
+def test_a_refused_caller_does_not_run_the_budget_into_debt() -> None:
+    clock = Clock()
+    budget = RateBudget(per_minute=60, clock=clock)
+    budget.penalise(20.0)
+    for _ in range(50):  # a screen polling while blocked
+        assert budget.reserve(max_wait=5.0) > 5.0
+    clock.now += 20.5
+    assert budget.reserve(max_wait=5.0) == 0.0
 
 
 def test_a_429_blocks_everyone_until_retry_after() -> None:

@@ -58,7 +58,8 @@ class RateBudget:
     """
 
     def __init__(self, per_minute: int = REQUESTS_PER_MINUTE, clock: Callable[[], float] = time.monotonic) -> None:
-        self.capacity = float(per_minute)
+        # a quarter-minute burst: with a full bucket the first minute stays near the limit
+        self.capacity = max(1.0, per_minute / 4.0)
         self.rate = per_minute / 60.0
         self._clock = clock
         self._tokens = self.capacity
@@ -72,17 +73,23 @@ class RateBudget:
         self._tokens = min(self.capacity, self._tokens + (now - self._updated) * self.rate)
         self._updated = now
 
-    def reserve(self) -> float:
-        """Take a token; return how many seconds the caller must wait before using it."""
+    def reserve(self, max_wait: float = float("inf")) -> float:
+        """Take a token and return how many seconds the caller must wait before using it.
+
+        When that wait would exceed ``max_wait`` no token is taken (so refused callers do not
+        run the budget into debt) and the wait is returned for the caller to report.
+        """
         with self._lock:
             now = self._clock()
             self._refill(now)
-            self._tokens -= 1.0
-            wait = 0.0 if self._tokens >= 0 else -self._tokens / self.rate
-            return max(wait, self._blocked_until - now, 0.0)
+            after = self._tokens - 1.0
+            wait = max(0.0 if after >= 0 else -after / self.rate, self._blocked_until - now, 0.0)
+            if wait <= max_wait:
+                self._tokens = after
+            return wait
 
     def acquire(self, max_wait: float) -> None:
-        wait = self.reserve()
+        wait = self.reserve(max_wait)
         if wait > max_wait:
             raise BrokerError(
                 f"Alpaca's rate limit is used up for the next {wait:.0f} s; wait a moment and "
@@ -250,6 +257,30 @@ class AlpacaSession:
         return _ws(self.connection.data_url.rstrip("/")) + path
 
 
+_import_lock = threading.Lock()
+_imported = False
+
+
+def _load_alpaca() -> None:
+    """Import alpaca-py's client modules once, under a lock: two threads importing them lazily
+    at the same time can see a partially initialised module."""
+    global _imported
+    if _imported:
+        return
+    with _import_lock:
+        if _imported:
+            return
+        import alpaca.data.historical.crypto
+        import alpaca.data.historical.option
+        import alpaca.data.historical.stock
+        import alpaca.data.live
+        import alpaca.data.requests
+        import alpaca.trading.client
+        import alpaca.trading.requests
+        import alpaca.trading.stream  # noqa: F401
+        _imported = True
+
+
 def open_session(connection: ConnectionModel, credentials: Credentials, timeout: float) -> AlpacaSession:
     """An :class:`AlpacaSession`; refuses a live connection that was not opted in."""
     if connection.environment is Environment.LIVE and not connection.live_enabled:
@@ -258,6 +289,7 @@ def open_session(connection: ConnectionModel, credentials: Credentials, timeout:
             f"`kash connection enable-live {connection.name}` (see docs/alpaca.md).",
             kind="forbidden",
         )
+    _load_alpaca()
     return AlpacaSession(connection, credentials, timeout)
 
 
@@ -295,6 +327,7 @@ def translate(exc: BaseException, action: str, credentials: Credentials | None =
         status = exc.status_code
         body = str(exc)
         said = _broker_text(body)
+        said = _scrub(said, credentials) if said else said
         said_clause = f": {_scrub(said, credentials)}" if said else ""
         if status == 401:
             return BrokerError(
@@ -331,6 +364,13 @@ def translate(exc: BaseException, action: str, credentials: Credentials | None =
         return BrokerError(
             f"Alpaca answered {status} while {action}{said_clause}.",
             kind="rejected", status=status, broker_message=said,
+        )
+    if isinstance(exc, (requests.exceptions.InvalidHeader, requests.exceptions.InvalidURL,
+                        requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema)):
+        return BrokerError(
+            f"The request to Alpaca could not be made while {action} ({type(exc).__name__}): "
+            "check the connection's URLs and its keys (a stray space or line break?).",
+            kind="config",
         )
     if isinstance(exc, requests.Timeout):
         return BrokerError(
@@ -374,8 +414,10 @@ def broker_call(action: str, fn: Callable[..., T], *args: Any, credentials: Cred
         raise
     except Exception as exc:  # noqa: BLE001  (translate re-raises what it does not know)
         error = translate(exc, action, credentials)
-        log.info("broker call failed while %s: %s", action, error)
-        raise error from None
+    # raised outside the except block, so the original exception (whose text may quote a
+    # header, i.e. a key) is not even kept as __context__
+    log.info("broker call failed while %s: %s", action, error)
+    raise error
 
 
 __all__ = [

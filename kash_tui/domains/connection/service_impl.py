@@ -171,6 +171,7 @@ def _from_keyring(conn: ConnectionModel) -> Credentials:
             f"The OS keyring could not be read for connection {conn.name!r} "
             f"({type(exc).__name__}); unlock it or use environment variables instead."
         ) from None
+    key_id, secret = (key_id or "").strip(), (secret or "").strip()
     if not key_id or not secret:
         raise BrokerConnectionError(
             f"The keyring has no keys under '{KEYRING_SERVICE}' / '{entry}/key_id' and "

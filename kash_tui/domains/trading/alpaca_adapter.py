@@ -18,12 +18,15 @@ Alpaca itself refuses a second order with the same ``client_order_id``.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 from urllib.parse import quote
 from uuid import UUID
+
+from sqlalchemy.exc import IntegrityError
 
 from kash_tui.db import Database
 from kash_tui.domains.connection import BrokerError, ConnectionModel
@@ -183,6 +186,8 @@ class AlpacaTradingAdapter:
             pattern_day_trader=bool(a.pattern_day_trader),
             daytrade_count=int(a.daytrade_count or 0),
             trading_blocked=bool(a.trading_blocked),
+            non_marginable_buying_power=_dec(a.non_marginable_buying_power),
+            options_buying_power=_dec(getattr(a, "options_buying_power", None)),
         )
 
     def get_positions(self) -> list[Position]:
@@ -361,79 +366,130 @@ class AlpacaTradingAdapter:
                 f"This is a LIVE order on {self._session.connection.name!r} ({request.describe()}); "
                 "confirm it explicitly to send it."
             )
-        existing = self._already_sent(request)
-        if existing is not None:
-            return existing
-        preview = self.preview_order(request)
-        if preview.problems:
-            raise OrderRuleError(" ".join(preview.problems))
-        self._journal_start(request)
+        # one ticket at a time in this process; other processes are kept out by the journal's
+        # unique client order id and, at the broker, by Alpaca's own uniqueness check
+        with _ticket_lock(request.client_order_id):
+            existing = self._already_sent(request)
+            if existing is not None:
+                return existing
+            preview = self.preview_order(request)
+            if preview.problems:
+                raise OrderRuleError(" ".join(preview.problems))
+            if not self._journal_claim(request):
+                found = self._lookup_client_id(request)
+                if found:
+                    return found
+                raise self._unknown(request, None)
+            return self._send(request)
+
+    def _send(self, request: OrderRequest) -> Order:
         try:
             placed = self._call(
                 f"sending the order to {request.describe()}",
-                self._client.submit_order, _alpaca_request(request),
+                self._client.post, "/orders", _order_body(request),
             )
         except BrokerError as exc:
+            if exc.kind == "rejected" and "client_order_id" in (exc.broker_message or ""):
+                # Alpaca already has an order with this id: this ticket was placed before
+                found = self._lookup_client_id(request)
+                if found:
+                    return found
             if not exc.outcome_unknown:
                 self._journal_finish(request, "rejected", message=str(exc))
                 raise
-            found = self._lookup_client_id(request.client_order_id)
-            if found is False:
-                self._journal_finish(request, "failed", message=str(exc))
-                raise BrokerError(
-                    f"{exc} Alpaca confirms it did not receive the order; nothing was placed.",
-                    kind=exc.kind, status=exc.status, broker_message=exc.broker_message,
-                ) from None
-            if found is None:
-                self._journal_finish(request, "unknown", message=str(exc))
-                raise BrokerError(
-                    f"{exc} It is not known whether Alpaca received the order; Kash did not "
-                    "resend it. Check the open orders; sending the same ticket again is safe "
-                    "(Alpaca recognises it and never places it twice).",
-                    kind=exc.kind, status=exc.status, broker_message=exc.broker_message,
-                ) from None
-            placed = found
-        order = to_order(placed)
+            found = self._lookup_client_id(request)
+            if found:
+                return found
+            # Not found (yet) or not answering: the order may still arrive, so it stays
+            # "unknown" and the next attempt with this ticket asks the broker first.
+            self._journal_finish(request, "unknown", message=str(exc))
+            raise self._unknown(request, exc) from None
+        order_id = placed.get("id") if isinstance(placed, dict) else None
+        if order_id:
+            self._journal_finish(request, "sent", broker_order_id=str(order_id))
+        from alpaca.trading.models import Order as AlpacaOrder
+
+        try:
+            order = to_order(AlpacaOrder(**placed))
+        except BrokerError:
+            raise
+        except Exception:  # noqa: BLE001 - a reply alpaca-py cannot read: ask for the order
+            found = self._lookup_client_id(request)
+            if found:
+                return found
+            self._journal_finish(request, "unknown", message="unreadable reply")
+            raise self._unknown(request, None) from None
         self._journal_finish(request, "sent", broker_order_id=order.id)
         return order
 
-    def _lookup_client_id(self, client_order_id: str) -> Any | None:
+    def _unknown(self, request: OrderRequest, exc: BrokerError | None) -> BrokerError:
+        first = f"{exc} " if exc is not None else ""
+        return BrokerError(
+            f"{first}It is not known whether Alpaca received the order (client order id "
+            f"{request.client_order_id}); Kash did not resend it. Check the open orders; sending "
+            "the same ticket again is safe: Alpaca never places one client order id twice.",
+            kind=exc.kind if exc is not None else "network",
+            status=exc.status if exc is not None else None,
+            broker_message=exc.broker_message if exc is not None else None,
+        )
+
+    def _lookup_client_id(self, request: OrderRequest) -> Order | None | bool:
+        """The broker's order for this ticket; False when the broker says it has none; None
+        when the broker cannot be asked."""
         try:
-            return self._call(
+            found = self._call(
                 "checking whether the order arrived", self._client.get_order_by_client_id,
-                client_order_id,
+                request.client_order_id,
             )
         except BrokerError as exc:
-            if exc.kind == "not_found":
-                return False  # the broker knows it did not get it
-            return None
+            return False if exc.kind == "not_found" else None
+        order = to_order(found)
+        if order.symbol.replace("/", "") != request.symbol.replace("/", "") or (
+            order.side is not request.side
+        ):
+            raise TradingError(
+                f"The client order id {request.client_order_id} belongs to another order at "
+                f"Alpaca ({order.side.value} {order.symbol}); use a new id for this one."
+            )
+        self._journal_finish(request, "sent", broker_order_id=order.id)
+        return order
 
     def _already_sent(self, request: OrderRequest) -> Order | None:
         """The broker's order if this very ticket was sent before (by a crash or a retry)."""
         with self._db.unit_of_work() as s:
             row = repo.journal_entry(s, request.client_order_id)
             status = row.status if row is not None else None
-        if status is None or status in ("rejected", "failed"):
+            summary = row.summary if row is not None else None
+        if status is None:
             return None
-        found = self._lookup_client_id(request.client_order_id)
+        if summary != request.describe():
+            raise TradingError(
+                f"The client order id {request.client_order_id} was already used for another "
+                f"order ({summary}); use a new id for this one."
+            )
+        if status == "rejected":
+            return None  # the broker refused it: sending again is a new attempt, same id
+        found = self._lookup_client_id(request)
         if found:
-            order = to_order(found)
-            self._journal_finish(request, "sent", broker_order_id=order.id)
-            return order
+            return found
         if found is None:
             raise BrokerError(
                 "Kash cannot tell whether this order reached Alpaca (the broker does not answer), "
                 "so it is not sent again; try again when the connection is back.",
                 kind="network",
             )
-        return None  # the broker never got it: sending is safe
+        return None  # the broker has no order with this id: sending is safe
 
-    def _journal_start(self, request: OrderRequest) -> None:
-        with self._db.unit_of_work() as s:
-            repo.journal_upsert(
-                s, portfolio_id=self._portfolio_id, client_order_id=request.client_order_id,
-                symbol=request.symbol, summary=request.describe(), live=self.live,
-            )
+    def _journal_claim(self, request: OrderRequest) -> bool:
+        """Record the ticket as being sent; False when another process holds it already."""
+        try:
+            with self._db.unit_of_work() as s:
+                return repo.journal_claim(
+                    s, portfolio_id=self._portfolio_id, client_order_id=request.client_order_id,
+                    symbol=request.symbol, summary=request.describe(), live=self.live,
+                )
+        except IntegrityError:
+            return False  # another process inserted this ticket a moment ago
 
     def _journal_finish(
         self, request: OrderRequest, status: str, *, broker_order_id: str | None = None,
@@ -491,38 +547,47 @@ def _normalised(request: OrderRequest) -> OrderRequest:
     return replace(request, symbol=symbol) if symbol != request.symbol else request
 
 
-def _alpaca_request(request: OrderRequest) -> Any:
-    from alpaca.trading import enums as e
-    from alpaca.trading import requests as r
+def _wire(value: Decimal) -> str:
+    """A decimal as Alpaca's JSON wants it: plain digits, exactly as typed (no float)."""
+    text = format(value, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
-    common: dict[str, Any] = {
+
+def _order_body(request: OrderRequest) -> dict[str, Any]:
+    """The POST /v2/orders body. Built here rather than with alpaca-py's request models, whose
+    float fields would turn 0.00005 into 5e-05 and round a 9-decimal crypto quantity."""
+    body: dict[str, Any] = {
         "symbol": request.symbol,
-        "side": e.OrderSide(request.side.value),
-        "time_in_force": e.TimeInForce(request.time_in_force.value),
+        "side": request.side.value,
+        "type": request.order_type.value,
+        "time_in_force": request.time_in_force.value,
         "client_order_id": request.client_order_id,
-        "extended_hours": request.extended_hours or None,
     }
     if request.qty is not None:
-        common["qty"] = float(request.qty)
-    else:
-        common["notional"] = float(request.notional) if request.notional is not None else None
-    t = request.order_type
-    if t is OrderType.MARKET:
-        return r.MarketOrderRequest(**common)
-    if t is OrderType.LIMIT:
-        return r.LimitOrderRequest(**common, limit_price=float(request.limit_price))  # type: ignore[arg-type]
-    if t is OrderType.STOP:
-        return r.StopOrderRequest(**common, stop_price=float(request.stop_price))  # type: ignore[arg-type]
-    if t is OrderType.STOP_LIMIT:
-        return r.StopLimitOrderRequest(
-            **common, limit_price=float(request.limit_price),  # type: ignore[arg-type]
-            stop_price=float(request.stop_price),  # type: ignore[arg-type]
-        )
-    return r.TrailingStopOrderRequest(
-        **common,
-        trail_percent=float(request.trail_percent) if request.trail_percent is not None else None,
-        trail_price=float(request.trail_price) if request.trail_price is not None else None,
-    )
+        body["qty"] = _wire(request.qty)
+    if request.notional is not None:
+        body["notional"] = _wire(request.notional)
+    for name in ("limit_price", "stop_price", "trail_percent", "trail_price"):
+        value = getattr(request, name)
+        if value is not None:
+            body[name] = _wire(value)
+    if request.extended_hours:
+        body["extended_hours"] = True
+    return body
+
+
+_ticket_locks: dict[str, threading.Lock] = {}
+_ticket_locks_guard = threading.Lock()
+
+
+def _ticket_lock(client_order_id: str) -> threading.Lock:
+    with _ticket_locks_guard:
+        lock = _ticket_locks.get(client_order_id)
+        if lock is None:
+            if len(_ticket_locks) > 1000:
+                _ticket_locks.clear()
+            lock = _ticket_locks[client_order_id] = threading.Lock()
+        return lock
 
 
 def session_for(connection: ConnectionModel, credentials: Any, timeout: float) -> AlpacaSession:

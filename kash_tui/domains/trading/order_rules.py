@@ -57,7 +57,7 @@ def _whole(value: Decimal) -> bool:
     return value == value.to_integral_value()
 
 
-def _price_problems(request: OrderRequest) -> list[str]:
+def _price_problems(request: OrderRequest, asset_class: str) -> list[str]:
     t = request.order_type
     out: list[str] = []
     needs_limit = t in (OrderType.LIMIT, OrderType.STOP_LIMIT)
@@ -84,11 +84,14 @@ def _price_problems(request: OrderRequest) -> list[str]:
     ):
         if value is not None and value <= 0:
             out.append(f"The {label} must be greater than zero.")
+    if asset_class == "crypto":
+        return out  # crypto prices follow each pair's own increment, not the penny rule
     for label, value in (("limit price", request.limit_price), ("stop price", request.stop_price)):
         if value is None or value <= 0:
             continue
         places = 2 if value >= 1 else 4
-        if value != round(value, places):
+        exponent = value.normalize().as_tuple().exponent
+        if isinstance(exponent, int) and exponent < -places:
             out.append(
                 f"The {label} {value} has sub-penny digits; use at most {places} decimals "
                 f"for prices {'of $1 and above' if places == 2 else 'below $1'}."
@@ -129,7 +132,7 @@ def check_order(
         problems.append("The quantity must be greater than zero.")
     if notional is not None and notional <= 0:
         problems.append("The notional amount must be greater than zero.")
-    problems.extend(_price_problems(request))
+    problems.extend(_price_problems(request, asset_class))
 
     fractional = qty is not None and qty > 0 and not _whole(qty)
     if asset_class == "us_option":
@@ -202,10 +205,15 @@ def check_order(
         opens = request.side is OrderSide.BUY or (
             qty is not None and qty > max(position_qty, Decimal(0))
         )
-        if opens and estimated > account.buying_power:
+        power, which = account.buying_power, "buying power"
+        if asset_class == "crypto" and account.non_marginable_buying_power is not None:
+            power, which = account.non_marginable_buying_power, "non-marginable buying power"
+        elif asset_class == "us_option" and account.options_buying_power is not None:
+            power, which = account.options_buying_power, "options buying power"
+        if opens and estimated > power:
             problems.append(
-                f"The estimated cost {_money(estimated)} is more than your buying power "
-                f"{_money(account.buying_power)}."
+                f"The estimated cost {_money(estimated)} is more than your {which} "
+                f"{_money(power)}."
             )
     if t is OrderType.MARKET and request.side is OrderSide.BUY and estimated is not None:
         warnings.append("A market order fills at the market price, which can differ from the estimate.")

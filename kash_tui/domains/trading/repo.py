@@ -78,23 +78,30 @@ def journal_entry(session: Session, client_order_id: str) -> OrderJournalRow | N
     ).first()
 
 
-def journal_upsert(
+def journal_claim(
     session: Session, *, portfolio_id: int, client_order_id: str, symbol: str, summary: str,
     live: bool,
-) -> OrderJournalRow:
+) -> bool:
+    """Mark the ticket as being sent. A new ticket is inserted; a ticket the broker refused, or
+    one whose fate was unknown and that the broker has just said it does not have, may be sent
+    again (Alpaca refuses a second order with the same id should the first still arrive).
+    Returns False when the row exists in any other state (or another process
+    inserted it first: the unique constraint raises and the caller treats that as False)."""
     now = utc_now()
     row = journal_entry(session, client_order_id)
     if row is None:
-        row = OrderJournalRow(
+        session.add(OrderJournalRow(
             portfolio_id=portfolio_id, client_order_id=client_order_id, symbol=symbol,
             summary=summary, live=live, status="sending", created_at=now, updated_at=now,
-        )
-        session.add(row)
-    else:
-        row.status = "sending"
-        row.updated_at = now
+        ))
+        session.flush()
+        return True
+    if row.status not in ("rejected", "unknown"):
+        return False
+    row.status = "sending"
+    row.updated_at = now
     session.flush()
-    return row
+    return True
 
 
 def journal_finish(
@@ -102,8 +109,8 @@ def journal_finish(
     message: str | None,
 ) -> None:
     row = journal_entry(session, client_order_id)
-    if row is None:
-        return
+    if row is None or (row.status == "sent" and status != "sent"):
+        return  # an order known to be placed never goes back to another state
     row.status = status
     row.updated_at = utc_now()
     if broker_order_id is not None:

@@ -345,6 +345,9 @@ class Account:
     pattern_day_trader: bool = False
     daytrade_count: int = 0
     trading_blocked: bool = False
+    non_marginable_buying_power: Decimal | None = None
+    """What crypto can be bought with (crypto is never bought on margin)."""
+    options_buying_power: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -586,7 +589,13 @@ class AccountWatch(Protocol):
         """Ask for a fresh snapshot now (after the user placed or cancelled an order)."""
         ...
 
-    def stop(self) -> None: ...
+    def stop(self) -> None:
+        """Stop watching; returns at once and no callback runs after it."""
+        ...
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait until the watch's threads have ended; True when they have."""
+        ...
 
 
 @dataclass(frozen=True)

@@ -102,6 +102,9 @@ class AccountWatcher:
         self._stream_thread: threading.Thread | None = None
         self._stream_up = False
         self._ever_connected = False
+        self._stream_dropped_once = False
+        self._status_dirty = False
+        self._stream_lock = threading.Lock()
         self._stream_attempts = 0
         self._failures = 0
         self._last_error = ""
@@ -125,14 +128,23 @@ class AccountWatcher:
         self._event()
 
     def stop(self) -> None:
+        """Stop watching. Returns at once: no callback runs after this call; the watch thread
+        closes the stream and ends by itself (``join`` waits for that)."""
         if self._stopped.is_set():
             return
         self._stopped.set()
         self._wake.set()
-        self._stop_stream()
+        self._status = FeedStatus(FeedState.STOPPED, self._updated_at)
+        try:
+            self._on_status(self._status)
+        except Exception:  # noqa: BLE001
+            log.exception("on_status callback failed")
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait for the watch's threads to end; True when they did."""
         if threading.current_thread() is not self._thread:
-            self._thread.join(timeout=10)
-        self._set_status(FeedState.STOPPED)
+            self._thread.join(timeout)
+        return not self._thread.is_alive()
 
     # -- stream callbacks (stream thread) ----------------------------------------------------
 
@@ -144,40 +156,42 @@ class AccountWatcher:
     def _stream_attempt(self) -> None:
         with self._lock:
             self._stream_attempts += 1
-            attempts = self._stream_attempts
-        if attempts > 1 or self._ever_connected:
-            if not self._last_error:
-                self._last_error = "The account stream is down; reconnecting."
-            self._publish()
+            if self._stream_attempts > 1 or self._ever_connected:
+                self._status_dirty = True
+        self._wake.set()
 
     def _stream_connected(self) -> None:
         with self._lock:
             self._stream_up = True
             self._ever_connected = True
+            self._stream_dropped_once = False
             self._stream_attempts = 0
             self._dirty = True  # resync: events while down were lost
         self._wake.set()
 
     def _stream_dropped(self) -> None:
         with self._lock:
-            was_up = self._stream_up
+            if self._stream_up:
+                self._stream_dropped_once = True
+                self._status_dirty = True
             self._stream_up = False
-        if was_up and not self._stopped.is_set():
-            self._last_error = "The account stream dropped; reconnecting."
-            self._publish()
-            self._wake.set()
+        self._wake.set()
 
     # -- the loop ---------------------------------------------------------------------------
 
     def _start_stream(self) -> None:
+        """Only ever called on the watch thread, which alone owns the stream."""
+        if self._stopped.is_set():
+            return
         try:
-            self._stream = _make_stream(self._adapter.session, self)
+            stream = _make_stream(self._adapter.session, self)
         except Exception as exc:  # noqa: BLE001 - a stream is optional; polling goes on
             log.warning("account stream unavailable: %s", type(exc).__name__)
             self._use_stream = False
             return
+        self._stream = stream
         self._stream_thread = threading.Thread(
-            target=self._stream.run, name=f"kash-trade-stream-{self._portfolio_id}", daemon=True
+            target=stream.run, name=f"kash-trade-stream-{self._portfolio_id}", daemon=True
         )
         self._stream_thread.start()
 
@@ -202,6 +216,12 @@ class AccountWatcher:
             thread.join(timeout=10)
 
     def _run(self) -> None:
+        try:
+            self._loop()
+        finally:
+            self._stop_stream()
+
+    def _loop(self) -> None:
         if self._use_stream:
             self._start_stream()
         last_snapshot = 0.0
@@ -219,6 +239,9 @@ class AccountWatcher:
             with self._lock:
                 dirty, self._dirty = self._dirty, False
                 streaming = self._stream_up
+                status_dirty, self._status_dirty = self._status_dirty, False
+            if status_dirty:
+                self._publish()
             interval = RESYNC_SECONDS if streaming else self._poll
             if self._failures:
                 interval = min(MAX_BACKOFF, self._poll * 2 ** min(self._failures, 8))
@@ -271,7 +294,9 @@ class AccountWatcher:
             attempts = max(attempts, self._failures)
         elif streaming:
             state = FeedState.STREAMING
-        elif self._use_stream and attempts > 0 and self._updated_at is not None:
+        elif self._use_stream and (attempts > 0 or self._stream_dropped_once) and (
+            self._updated_at is not None
+        ):
             state = FeedState.RECONNECTING
         elif self._updated_at is None:
             state = FeedState.CONNECTING
@@ -280,9 +305,16 @@ class AccountWatcher:
         self._set_status(state, attempts=attempts)
 
     def _set_status(self, state: FeedState, *, attempts: int = 0) -> None:
+        if self._stopped.is_set():
+            return  # stop() published STOPPED; nothing comes after it
+        if state is FeedState.DOWN:
+            message = self._last_error
+        elif state is FeedState.RECONNECTING:
+            message = "The account stream is down; reconnecting (polling meanwhile)."
+        else:
+            message = ""
         status = FeedStatus(
-            state=state, updated_at=self._updated_at, attempts=attempts,
-            message=self._last_error if state is not FeedState.STREAMING else "",
+            state=state, updated_at=self._updated_at, attempts=attempts, message=message
         )
         if status == self._status:
             return
