@@ -185,6 +185,12 @@ class KashApp(App[int]):
     NOTIFICATION_TIMEOUT = 6
 
     BINDINGS: ClassVar = [
+        # first: F5 retries only when the start failed (check_action); otherwise it falls
+        # through to the place bound to F5
+        Binding(
+            "f5", "retry_startup", "Retry", id="retry_startup",
+            tooltip="Try again to load the settings and open the database",
+        ),
         *(place.binding() for place in PLACES.values()),
         Binding(
             "ctrl+p", "command_palette", "Commands", show=False, priority=True,
@@ -197,10 +203,6 @@ class KashApp(App[int]):
         Binding(
             "ctrl+q,f10", "quit", "Quit", show=False, priority=True, id="quit",
             tooltip="Quit Kash",
-        ),
-        Binding(
-            "f5", "retry_startup", "Retry", id="retry_startup",
-            tooltip="Try again to load the settings and open the database",
         ),
     ]
 

@@ -130,14 +130,14 @@ async def test_number_and_function_keys_switch_places(
         assert [t.place.id for t in current] == [place]
 
 
-async def test_orders_place_says_what_is_coming(settings: Settings) -> None:
+async def test_orders_place_says_how_to_start_trading(settings: Settings) -> None:
     app = make_app(settings)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await pilot.press("4")
-        await pilot.pause()
-        texts = " ".join(str(s.render()) for s in app.screen.query(".empty-message"))
-        assert "Order entry arrives with the Alpaca connection" in texts
+        await settle(pilot)
+        text = str(app.screen.query_one("#orders-empty", Static).render())
+        assert "kash connection add paper --broker alpaca --paper" in text
 
 
 async def test_keymap_from_settings_rebinds_an_action(sqlite_db_url: str) -> None:

@@ -358,5 +358,5 @@ async def _orders_place(pilot) -> None:  # noqa: ANN001
 def test_snapshot_orders_place(
     snap_compare, seeded: Settings, size: tuple[int, int]  # noqa: ANN001
 ) -> None:
-    """Orders says plainly that order entry arrives with the Alpaca connection."""
+    """Orders on the Demo backtest (no runs yet) says so and how to pick a paper portfolio."""
     assert snap_compare(make_app(seeded), terminal_size=size, run_before=_orders_place)

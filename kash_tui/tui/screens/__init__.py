@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container, Horizontal
-from textual.events import Click
+from textual.events import Click, Resize
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
@@ -35,6 +35,7 @@ class Place:
     keys: str  # default keys, comma separated; remappable through the binding id
     tooltip: str
     load: Callable[[], type[PlaceScreen]]
+    short: str = ""  # the tab's title in a narrow terminal (default: the title)
 
     @property
     def binding_id(self) -> str:
@@ -73,23 +74,34 @@ def _strategies() -> type[PlaceScreen]:
 
 
 def _orders() -> type[PlaceScreen]:
-    from kash_tui.tui.screens.placeholders import OrdersScreen
+    from kash_tui.tui.screens.orders import OrdersScreen
 
     return OrdersScreen
+
+
+def _options() -> type[PlaceScreen]:
+    from kash_tui.tui.screens.options import OptionsScreen
+
+    return OptionsScreen
 
 
 PLACES: dict[str, Place] = {
     p.id: p
     for p in (
         Place("workspaces", "Workspaces", "1,f1",
-              "Workspaces, portfolios and broker connections", _workspaces),
+              "Workspaces, portfolios and broker connections", _workspaces, short="Work"),
         Place("chart", "Chart", "2,f2", "Candlestick chart of the current symbol", _chart),
         Place("strategies", "Strategies", "3,f3",
-              "Strategies, their parameters and backtest results", _strategies),
+              "Strategies, their parameters and backtest results", _strategies, short="Strat"),
         Place("orders", "Orders", "4,f4", "Orders, positions and the account", _orders),
+        Place("options", "Options", "5,f5",
+              "Option chains: expirations and strikes around the money", _options),
     )
 }
 FIRST_PLACE = "workspaces"
+NARROW = 100
+"""Below this many columns the header's tabs use the places' short titles, so the current
+workspace and portfolio stay readable."""
 
 
 def percent(value: Decimal) -> str:
@@ -107,7 +119,12 @@ class PlaceTab(Static):
     def __init__(self, place: Place, key_label: str, *, current: bool) -> None:
         super().__init__(f"{key_label} {place.title}", classes="-current" if current else "")
         self.place = place
+        self.key_label = key_label
         self.tooltip = f"{place.tooltip} ({key_label})"
+
+    def fit(self, narrow: bool) -> None:
+        title = (self.place.short or self.place.title) if narrow else self.place.title
+        self.update(f"{self.key_label} {title}")
 
     async def on_click(self, event: Click) -> None:
         event.stop()
@@ -134,6 +151,11 @@ class KashHeader(Horizontal):
             for place in PLACES.values():
                 label = self.kash.key_label(place.binding_id, place.keys)
                 yield PlaceTab(place, label, current=place.id == self.place_id)
+
+    def on_resize(self, event: Resize) -> None:
+        narrow = event.size.width < NARROW
+        for tab in self.query(PlaceTab).results(PlaceTab):
+            tab.fit(narrow)
 
     def on_mount(self) -> None:
         self.watch(self.app, "catalog", self._refresh_context)
