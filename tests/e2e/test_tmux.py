@@ -101,3 +101,49 @@ def test_backtest_from_the_keyboard_in_a_real_terminal(terminal, run_kash, tmp_p
     term.wait_for("DEMOA")
     term.keys("C-q")
     term.wait_for("Demo backtest", absent=True, timeout=15)
+
+
+def test_a_paper_order_from_the_keyboard_in_a_real_terminal(
+    terminal, run_kash, tmp_path: Path, fake_alpaca, monkeypatch  # noqa: ANN001
+) -> None:
+    """The installed kash, a paper connection to the fake Alpaca on loopback, an order placed
+    with keys only: the ticket previews it, sends it once, and the position appears by itself."""
+    from tests.broker_setup import connect_env
+
+    connect_env(fake_alpaca, monkeypatch)  # the tmux server inherits this environment
+    db = str(tmp_path / "e2e.db")
+    for args in (
+        ("connection", "add", "paper", "--broker", "alpaca", "--paper",
+         "--trading-url", fake_alpaca.base_url, "--data-url", fake_alpaca.base_url),
+        ("portfolio", "create", "Paper", "--workspace", "Demo", "--mode", "paper",
+         "--connection", "paper"),
+    ):
+        done = run_kash(*args, "--db", db)
+        assert done.returncode == 0, done.stderr
+    term = terminal("--db", db)
+    term.wait_for("Demo backtest", timeout=40)
+    term.keys("F4")  # Orders, still on the backtest portfolio
+    term.wait_for("press p to choose one")
+    term.keys("p")
+    term.wait_for("Choose a portfolio")
+    term.keys("Up", "Enter")  # Demo › Paper
+    screen = term.wait_for("Buying power", timeout=30)
+    assert "PAPER" in screen and "100,000.00" in screen
+    term.wait_for("Live (stream)", timeout=30)
+
+    term.keys("n")
+    term.wait_for("New order · Paper")
+    term.keys("AAPL")
+    term.keys("Tab", "Tab", "Tab")  # side, amount kind, quantity
+    term.keys("3")
+    term.keys("Enter")  # preview
+    screen = term.wait_for("Estimated cost $570.00", timeout=30)
+    assert fake_alpaca.orders == []  # a preview sends nothing
+    term.keys("Enter")  # send
+    term.wait_for("Order sent to Paper", timeout=30)
+    screen = term.wait_for("570.00", timeout=30)  # the position's value, with no key pressed
+    assert len(fake_alpaca.orders) == 1
+    assert fake_alpaca.orders[0]["symbol"] == "AAPL" and fake_alpaca.orders[0]["qty"] == "3"
+    assert fake_alpaca.key_id not in screen and fake_alpaca.secret_key not in screen
+    term.keys("C-q")
+    term.wait_for("Buying power", absent=True, timeout=15)
