@@ -153,10 +153,20 @@ async def test_chart_the_highlighted_contract(chain: BrokerSetup) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await browse(pilot)
         contract = table(app).picked().quote.symbol
+        # the contract traded for the last 20 sessions
+        chain.fake.generate_bars(contract, "1Day", count=20, seed=3,
+                                 end=datetime(2026, 3, 2, tzinfo=UTC), end_price="2.40")
         await pilot.press("c")
         await settle(pilot)
         assert app.current_mode == "chart"
         assert workbench(app).state.market.symbol == contract
+        from kash_tui.tui.widgets.candles import CandleChart
+
+        def drawn() -> bool:
+            data = app.screen.query_one("#chart", CandleChart).data
+            return data is not None and len(data) == 20
+
+        await wait_for(pilot, drawn, what="the contract's 20 daily bars on the chart")
 
 
 async def test_order_the_highlighted_put_from_a_prefilled_ticket(chain: BrokerSetup) -> None:
