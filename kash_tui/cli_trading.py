@@ -85,7 +85,8 @@ def cmd_account(args: argparse.Namespace) -> int:
     ]
     if account.status:
         rows.append(("Status", account.status))
-    rows.append(("Day trades (5 days)", str(account.daytrade_count)))
+    if account.daytrade_count is not None:
+        rows.append(("Day trades (5 days)", str(account.daytrade_count)))
     if account.pattern_day_trader:
         rows.append(("Pattern day trader", "yes"))
     width = max(len(k) for k, _v in rows)

@@ -133,9 +133,15 @@ def test_a_paper_order_from_the_keyboard_in_a_real_terminal(
 
     term.keys("n")
     term.wait_for("New order · Paper")
+    time.sleep(0.5)  # a person reads the ticket before typing
     term.keys("AAPL")
-    term.keys("Tab", "Tab", "Tab")  # side, amount kind, quantity
+    term.wait_for("AAPL ")
+    for _ in range(3):  # side, amount kind, quantity
+        time.sleep(0.3)
+        term.keys("Tab")
+    time.sleep(0.3)
     term.keys("3")
+    time.sleep(0.3)
     term.keys("Enter")  # preview
     screen = term.wait_for("Estimated cost $570.00", timeout=30)
     assert fake_alpaca.orders == []  # a preview sends nothing

@@ -183,8 +183,10 @@ class AlpacaTradingAdapter:
             buying_power=_dec0(a.buying_power),
             currency=a.currency or "USD",
             status=_enum(a.status),
-            pattern_day_trader=bool(a.pattern_day_trader),
-            daytrade_count=int(a.daytrade_count or 0),
+            pattern_day_trader=(
+                None if a.pattern_day_trader is None else bool(a.pattern_day_trader)
+            ),
+            daytrade_count=None if a.daytrade_count is None else int(a.daytrade_count),
             trading_blocked=bool(a.trading_blocked),
             non_marginable_buying_power=_dec(a.non_marginable_buying_power),
             options_buying_power=_dec(getattr(a, "options_buying_power", None)),

@@ -342,8 +342,9 @@ class Account:
     buying_power: Decimal
     currency: str = "USD"
     status: str = ""
-    pattern_day_trader: bool = False
-    daytrade_count: int = 0
+    pattern_day_trader: bool | None = False
+    """None when the broker does not report it (Alpaca stopped sending it in 2026)."""
+    daytrade_count: int | None = 0
     trading_blocked: bool = False
     non_marginable_buying_power: Decimal | None = None
     """What crypto can be bought with (crypto is never bought on margin)."""

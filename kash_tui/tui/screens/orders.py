@@ -504,11 +504,13 @@ class OrdersScreen(PlaceScreen):
             text.append(note, style="dim")
         else:
             text.append("Pattern day trader ", style="dim")
-            text.append("YES" if account.pattern_day_trader else "no",
-                        style="bold red" if account.pattern_day_trader else "")
+            pdt = account.pattern_day_trader
+            text.append("n/a" if pdt is None else "YES" if pdt else "no",
+                        style="bold red" if pdt else "dim" if pdt is None else "")
             text.append("  Day trades (5 days) ", style="dim")
-            text.append(str(account.daytrade_count),
-                        style="bold yellow" if account.daytrade_count >= 3 else "")
+            trades = account.daytrade_count
+            text.append("n/a" if trades is None else str(trades),
+                        style="dim" if trades is None else "bold yellow" if trades >= 3 else "")
             if account.status:
                 text.append("  Account ", style="dim")
                 text.append(account.status)
