@@ -22,6 +22,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from kash_tui.logs import log_file  # noqa: F401 - defined there (no pydantic), used via config
+
 APP_NAME = "kash"
 
 
@@ -166,6 +168,3 @@ def save_config_values(**values: Any) -> Path:
     os.replace(tmp, path)
     return path
 
-
-def log_file() -> Path:
-    return Path(platformdirs.user_log_dir(APP_NAME)) / "kash.log"

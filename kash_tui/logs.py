@@ -51,6 +51,14 @@ class RedactSecrets(logging.Filter):
 _configured = False
 
 
+def log_file() -> Path:
+    """``kash.log`` in the user log folder. Here, not in config, so that setting up logging
+    before the first paint does not import pydantic-settings."""
+    import platformdirs
+
+    return Path(platformdirs.user_log_dir("kash")) / "kash.log"
+
+
 def setup_logging(path: Path | None = None, level: int = logging.INFO) -> Path | None:
     """Send all logging to ``path`` (default: the user's kash.log); idempotent.
 
@@ -62,8 +70,6 @@ def setup_logging(path: Path | None = None, level: int = logging.INFO) -> Path |
         return None
     _configured = True
     if path is None:
-        from kash_tui.config import log_file
-
         path = log_file()
     root = logging.getLogger()
     root.setLevel(level)

@@ -29,7 +29,7 @@ from uuid import UUID
 from sqlalchemy.exc import IntegrityError
 
 from kash_tui.db import Database
-from kash_tui.domains.connection import BrokerError, ConnectionModel
+from kash_tui.domains.connection import BrokerError
 from kash_tui.domains.connection.alpaca import AlpacaSession, broker_call
 from kash_tui.domains.trading import repo
 from kash_tui.domains.trading.order_rules import check_order, is_option_symbol
@@ -219,9 +219,6 @@ class AlpacaTradingAdapter:
         request = GetOrdersRequest(status=QueryOrderStatus(status), limit=500, nested=False)
         rows = self._call("loading orders", self._client.get_orders, filter=request)
         return [to_order(o) for o in rows]
-
-    def get_order(self, order_id: str) -> Order:
-        return to_order(self._call("loading the order", self._client.get_order_by_id, order_id))
 
     def get_trades(self) -> list[Trade]:
         """FILL activities, newest first (alpaca-py has no method; the REST path is called)."""
@@ -590,9 +587,3 @@ def _ticket_lock(client_order_id: str) -> threading.Lock:
                 _ticket_locks.clear()
             lock = _ticket_locks[client_order_id] = threading.Lock()
         return lock
-
-
-def session_for(connection: ConnectionModel, credentials: Any, timeout: float) -> AlpacaSession:
-    from kash_tui.domains.connection.alpaca import open_session
-
-    return open_session(connection, credentials, timeout)

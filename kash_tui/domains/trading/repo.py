@@ -117,10 +117,3 @@ def journal_finish(
         row.broker_order_id = broker_order_id
     row.message = message
     session.flush()
-
-
-def journal(session: Session, portfolio_id: int | None = None) -> list[OrderJournalRow]:
-    stmt = select(OrderJournalRow).order_by(OrderJournalRow.id.desc())
-    if portfolio_id is not None:
-        stmt = stmt.where(OrderJournalRow.portfolio_id == portfolio_id)
-    return list(session.scalars(stmt))
