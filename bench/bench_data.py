@@ -11,7 +11,7 @@ in a throwaway folder (database, CSV files, XDG folders).
   cli      the whole ``kash backtest --symbol DAILY --strategy sma_crossover`` process on
            10,000 daily bars (installed binary, --db at the temp database), one warm-up run
            then the median of 5                                                 target < 1 s
-  imports  ``python -c "import kash_tui.cli_backtest"`` must not import Textual
+  imports  ``python -c "import kash_tui.cli.backtest"`` must not import Textual
 
 Prints a table with PASS/FAIL per target; exit code 1 when any target fails.
 """
@@ -183,7 +183,7 @@ def main() -> int:
 
         probe = subprocess.run(
             [sys.executable, "-c",
-             "import sys, kash_tui.cli_backtest; "
+             "import sys, kash_tui.cli.backtest; "
              "print(','.join(sorted(m for m in sys.modules if m.split('.')[0] == 'textual')))"],
             env=env, cwd=ROOT, capture_output=True, text=True, check=False,
         )
@@ -203,7 +203,7 @@ def main() -> int:
         print(f"{name:<40} {seconds:>8.3f} {'< ' + format(target, 'g'):>8}  "
               f"{'PASS' if passed else 'FAIL':<6}  {info}")
     failed |= not imports_ok
-    print(f"{'import kash_tui.cli_backtest: no textual':<40} {'-':>8} {'-':>8}  "
+    print(f"{'import kash_tui.cli.backtest: no textual':<40} {'-':>8} {'-':>8}  "
           f"{'PASS' if imports_ok else 'FAIL':<6}  {detail}")
     print()
     print("FAIL" if failed else "PASS")

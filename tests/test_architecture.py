@@ -98,7 +98,7 @@ def test_service_module_imports_only_stdlib_and_external_packages(domain: str) -
 
 def test_core_pulls_in_no_textual() -> None:
     result = _python(
-        "import kash_tui.provider, kash_tui.cli_market; import sys; "
+        "import kash_tui.provider, kash_tui.cli.data; import sys; "
         "print(sorted(m for m in sys.modules if m.startswith('textual')))"
     )
     assert result.returncode == 0, result.stderr

@@ -46,7 +46,7 @@ def test_wheel_ships_migrations_and_themes(wheel: Path) -> None:
     assert {"kash-dark.toml", "kash-light.toml", "kash-16.toml"} <= set(themes)
     shipped = sorted(Path(n).name for n in names if n.startswith("kash_tui/_themes/"))
     assert shipped == themes
-    assert "kash_tui/cli.py" in names and "kash_tui/provider.py" in names
+    assert "kash_tui/cli/__init__.py" in names and "kash_tui/provider.py" in names
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
     assert not [n for n in names if n.startswith("tests/")]
     entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))

@@ -1,0 +1,233 @@
+"""Every ``kash`` subcommand, registered in one place.
+
+The command modules are imported here, and each of them imports only ``kash_tui.cli.common`` at
+import time (their domains come in lazily inside the command), so building the parser stays
+cheap: standard library only.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from typing import Any
+
+from kash_tui.cli import app, backtest, connection, data, db, options, trading, workspace
+from kash_tui.cli.common import (
+    Parser,
+    UserError,
+    add_connection,
+    add_db,
+    add_json,
+    add_target,
+    add_timeframe,
+    chain_width,
+)
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def _missing_subcommand(p: argparse.ArgumentParser) -> int:
+    raise UserError(f"`{p.prog}` needs a command; run `{p.prog} --help` to list them.")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from kash_tui import __version__
+
+    parser = Parser(prog="kash", description="Kash: a trading workstation for the terminal.")
+    parser.add_argument("--version", action="version", version=f"kash {__version__}")
+    parser.add_argument("--db", metavar="URL", help="database URL or SQLite path")
+    parser.set_defaults(func=app.cmd_app)
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=Parser)
+
+    def command(parent: Any, name: str, func: Command, help: str) -> argparse.ArgumentParser:  # noqa: A002
+        p = parent.add_parser(name, help=help, description=help)
+        p.set_defaults(func=func)
+        add_db(p)
+        return p
+
+    def group(name: str, help: str) -> Any:  # noqa: A002
+        p = sub.add_parser(name, help=help, description=help)
+        p.set_defaults(func=lambda _a, p=p: _missing_subcommand(p))
+        add_db(p)
+        return p.add_subparsers(title="commands", metavar="COMMAND", parser_class=Parser)
+
+    # -- db ------------------------------------------------------------------------------------
+    g = group("db", "database schema")
+    command(g, "upgrade", db.cmd_db_upgrade, "apply pending migrations")
+    add_json(command(g, "current", db.cmd_db_current, "show the database's schema revision"))
+
+    # -- workspaces ----------------------------------------------------------------------------
+    g = group("workspace", "workspaces")
+    command(g, "create", workspace.cmd_workspace_create, "create a workspace").add_argument("name")
+    add_json(command(g, "list", workspace.cmd_workspace_list, "list workspaces"))
+    p = command(g, "rename", workspace.cmd_workspace_rename, "rename a workspace")
+    p.add_argument("name")
+    p.add_argument("new_name")
+    p = command(g, "delete", workspace.cmd_workspace_delete, "delete a workspace")
+    p.add_argument("name")
+    p.add_argument("--force", action="store_true", help="also delete its portfolios")
+
+    # -- connections ---------------------------------------------------------------------------
+    g = group("connection", "broker connections")
+    p = command(g, "add", connection.cmd_connection_add,
+                "add a broker connection (stores no secret)")
+    p.add_argument("name")
+    p.add_argument("--broker", choices=["alpaca"], required=True)
+    env = p.add_mutually_exclusive_group(required=True)
+    env.add_argument("--paper", action="store_true", help="paper trading account")
+    env.add_argument("--live", action="store_true", help="live account (needs enable-live)")
+    p.add_argument("--trading-url", metavar="URL", help="trading API base URL (proxy, tests)")
+    p.add_argument("--data-url", metavar="URL", help="market data API base URL")
+    keys = p.add_argument_group("keys (default: $APCA_API_KEY_ID and $APCA_API_SECRET_KEY)")
+    keys.add_argument("--key-env", metavar="VAR", help="environment variable with the key id")
+    keys.add_argument("--secret-env", metavar="VAR", help="environment variable with the secret")
+    keys.add_argument("--keyring", metavar="ENTRY", help="OS keyring entry holding both keys")
+    add_json(command(g, "list", connection.cmd_connection_list, "list connections"))
+    p = command(g, "enable-live", connection.cmd_connection_enable_live, "opt in to live trading")
+    p.add_argument("name")
+    p.add_argument("--yes-i-understand", action="store_true",
+                   help="skip typing the name (for scripts)")
+    command(g, "remove", connection.cmd_connection_remove,
+            "remove a connection").add_argument("name")
+
+    # -- portfolios ----------------------------------------------------------------------------
+    g = group("portfolio", "portfolios")
+    p = command(g, "create", workspace.cmd_portfolio_create, "create a portfolio")
+    p.add_argument("name")
+    p.add_argument("--workspace", required=True)
+    p.add_argument("--mode", required=True, choices=["backtest", "paper", "live"],
+                   type=str.lower)
+    p.add_argument("--connection", metavar="NAME")
+    p.add_argument("--position-size-pct", metavar="P", default="100",
+                   help="percent of equity per position, 0 < P <= 100 (default 100)")
+    p = command(g, "list", workspace.cmd_portfolio_list, "list portfolios")
+    p.add_argument("--workspace")
+    add_json(p)
+    p = command(g, "delete", workspace.cmd_portfolio_delete, "delete a portfolio")
+    p.add_argument("name")
+    p.add_argument("--workspace")
+
+    # -- market data ---------------------------------------------------------------------------
+    g = group("data", "market data: import, fetch and list bars")
+    p = command(g, "import", data.cmd_data_import, "import OHLCV bars from a CSV file")
+    p.add_argument("file")
+    p.add_argument("--symbol", required=True)
+    add_timeframe(p)
+    p.add_argument("--tz", help="zone of dates without an offset (default: America/New_York; "
+                   "UTC for crypto)")
+    p.add_argument("--asset-class", default="us_equity",
+                   help="us_equity, crypto or us_option (default us_equity)")
+    p.add_argument("--skip-bad-rows", action="store_true",
+                   help="import the good rows and list the bad ones instead of refusing")
+    add_json(p)
+    add_json(command(g, "list", data.cmd_data_list, "list stored bars per symbol and timeframe"))
+    p = command(g, "fetch", data.cmd_data_fetch,
+                "download bars from Alpaca into the local cache (IEX feed for stocks)")
+    p.add_argument("symbol", help="AAPL, BTC/USD or an OCC option symbol")
+    add_timeframe(p)
+    p.add_argument("--start", required=True, metavar="DATE", help="YYYY-MM-DD (UTC)")
+    p.add_argument("--end", metavar="DATE", help="YYYY-MM-DD, inclusive (default: now)")
+    add_connection(p)
+    add_json(p)
+
+    # -- options -------------------------------------------------------------------------------
+    g = group("options", "option data from Alpaca: expirations and chains")
+    p = command(g, "expirations", options.cmd_options_expirations,
+                "list the expiration dates of an underlying's options")
+    p.add_argument("underlying", help="e.g. AAPL")
+    p.add_argument("--from", dest="start", metavar="DATE", help="YYYY-MM-DD (default: today)")
+    p.add_argument("--to", dest="end", metavar="DATE",
+                   help="YYYY-MM-DD (default: three years out)")
+    add_connection(p)
+    add_json(p)
+    p = command(g, "chain", options.cmd_options_chain,
+                "calls and puts of one expiration around the money")
+    p.add_argument("underlying", help="e.g. AAPL")
+    p.add_argument("--expiration", required=True, metavar="DATE", help="YYYY-MM-DD")
+    p.add_argument("--width", type=chain_width, default=10, metavar="N",
+                   help="strikes either side of the money (default 10)")
+    add_connection(p)
+    add_json(p)
+
+    # -- strategies and backtests --------------------------------------------------------------
+    p = command(sub, "strategies", backtest.cmd_strategies,
+                "list strategies and their parameter schemas")
+    add_json(p)
+
+    p = command(sub, "backtest", backtest.cmd_backtest, "backtest a strategy on stored bars")
+    p.description = "Backtest a strategy on stored bars; every run is stored."
+    p.add_argument("--symbol", required=True)
+    p.add_argument("--strategy", required=True, help="strategy id (see `kash strategies`)")
+    p.add_argument("--timeframe", default="1Day")
+    p.add_argument("--params", metavar="JSON", help="strategy parameters as a JSON object")
+    p.add_argument("--start", metavar="DATE", help="first day (UTC), e.g. 2020-01-01")
+    p.add_argument("--end", metavar="DATE", help="last day (UTC), inclusive")
+    p.add_argument("--cash", type=float, default=10_000.0, help="starting cash (default 10000)")
+    p.add_argument("--commission", type=float, default=0.0,
+                   help="fraction of notional per fill, e.g. 0.001 (default 0)")
+    p.add_argument("--slippage", type=float, default=0.0,
+                   help="fraction of price against you per fill, e.g. 0.0005 (default 0)")
+    p.add_argument("--position-size-pct", type=float, default=None,
+                   help="percent of equity per entry (default: the portfolio's, else 100)")
+    p.add_argument("--whole-shares", action="store_true", help="buy whole shares only")
+    p.add_argument("--fill", choices=["next_open", "close"], default="next_open",
+                   help="next_open (default, no look-ahead) or close (optimistic)")
+    p.add_argument("--portfolio", metavar="NAME", help="BACKTEST portfolio to file the run under")
+    p.add_argument("--workspace", metavar="NAME", help="workspace of --portfolio if ambiguous")
+    p.add_argument("--sweep", metavar="GRID",
+                   help="parameter grid, e.g. 'short_period=5:50:5,long_period=20:200:20'")
+    p.add_argument("--rank-by", metavar="METRIC", default=None,
+                   help="metric to rank a sweep by (default sharpe)")
+    add_json(p)
+
+    g = group("runs", "stored backtest runs")
+    p = command(g, "list", backtest.cmd_runs, "list stored backtest runs")
+    p.add_argument("--portfolio", metavar="NAME")
+    p.add_argument("--workspace", metavar="NAME")
+    add_json(p)
+    p = command(g, "show", backtest.cmd_run_show, "show a stored run")
+    p.add_argument("run_id", type=int)
+    add_json(p)
+
+    # -- trading -------------------------------------------------------------------------------
+    add_target(command(sub, "account", trading.cmd_account,
+                       "cash, equity and buying power of a portfolio"))
+    add_target(command(sub, "positions", trading.cmd_positions, "open positions of a portfolio"))
+    p = command(sub, "orders", trading.cmd_orders, "orders of a portfolio")
+    p.add_argument("--status", choices=["open", "closed", "all"], default="open", type=str.lower)
+    add_target(p)
+    add_target(command(sub, "fills", trading.cmd_fills, "executions (fills) of a portfolio"))
+
+    g = group("order", "submit and cancel orders")
+    p = command(g, "submit", trading.cmd_order_submit, "preview, confirm and send one order")
+    p.add_argument("--symbol", required=True)
+    p.add_argument("--side", required=True, choices=["buy", "sell"], type=str.lower)
+    amount = p.add_mutually_exclusive_group(required=True)
+    amount.add_argument("--qty", metavar="Q", help="shares, coins or contracts")
+    amount.add_argument("--notional", metavar="N", help="dollar amount (fractionable assets)")
+    p.add_argument("--type", default="market", type=str.lower,
+                   choices=["market", "limit", "stop", "stop_limit", "trailing_stop"])
+    p.add_argument("--limit-price", metavar="P")
+    p.add_argument("--stop-price", metavar="P")
+    trail = p.add_mutually_exclusive_group()
+    trail.add_argument("--trail-percent", metavar="X")
+    trail.add_argument("--trail-price", metavar="P")
+    p.add_argument("--tif", default="day", type=str.lower,
+                   choices=["day", "gtc", "ioc", "fok", "opg", "cls"], help="time in force")
+    p.add_argument("--extended-hours", action="store_true", help="limit DAY orders only")
+    p.add_argument("--client-order-id", metavar="ID",
+                   help="your id for the order; resending the same id never trades twice")
+    p.add_argument("--yes", action="store_true", help="send without the prompt")
+    p.add_argument("--confirm-live", action="store_true", help="required to send a LIVE order")
+    add_target(p)
+    p = command(g, "cancel", trading.cmd_order_cancel, "cancel an open order")
+    p.add_argument("id", help="order id (see `kash orders`)")
+    add_target(p)
+
+    g = group("position", "close positions")
+    p = command(g, "close", trading.cmd_position_close, "close a whole position at market")
+    p.add_argument("symbol")
+    p.add_argument("--yes", action="store_true", help="close without the prompt")
+    p.add_argument("--confirm-live", action="store_true", help="required on a LIVE portfolio")
+    add_target(p)
+    return parser

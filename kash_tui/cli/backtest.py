@@ -1,0 +1,399 @@
+"""CLI commands of strategies and backtests: ``kash strategies``, ``kash backtest``, ``kash runs``.
+
+No Textual on this path: ``kash backtest`` on 10k bars must finish, whole process, in under 1 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from kash_tui.cli.common import (
+    EXIT_OK,
+    ProgressBar,
+    UserError,
+    build_provider,
+    parse_date,
+    print_json,
+    print_table,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from kash_tui.domains.trading import BacktestReport, BacktestRun, SweepReport
+
+
+def iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _num(value: float | None) -> float | None:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return None
+    return value
+
+
+# -- strategies ------------------------------------------------------------------------------
+
+
+def cmd_strategies(args: argparse.Namespace) -> int:
+    from kash_tui.domains.strategy import create_strategy_service
+
+    infos = create_strategy_service().list()
+    if args.json:
+        print_json(
+            [
+                {"id": i.id, "name": i.name, "description": i.description,
+                 "default_timeframe": i.default_timeframe, "params_schema": i.params_schema}
+                for i in infos
+            ]
+        )
+        return EXIT_OK
+    for i in infos:
+        props = i.params_schema.get("properties", {})
+        params = ", ".join(f"{k}={v.get('default')}" for k, v in props.items())
+        print(f"{i.id}  ({i.name}, {i.default_timeframe})\n  {i.description}\n  params: {params}")
+    return EXIT_OK
+
+
+# -- backtest --------------------------------------------------------------------------------
+
+
+def _params(text: str | None) -> dict[str, Any]:
+    if text is None:
+        return {}
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UserError(
+            f"--params is not valid JSON ({exc.msg} at position {exc.pos}); give an object like "
+            "'{\"short_period\": 10, \"long_period\": 30}'."
+        ) from None
+    if not isinstance(value, dict):
+        raise UserError(
+            "--params must be a JSON object like '{\"short_period\": 10, \"long_period\": 30}'."
+        )
+    return value
+
+
+def parse_sweep(text: str) -> dict[str, list[Any]]:
+    """``short_period=5:50:5,long_period=20:200:20`` (inclusive ranges) or ``x=1|2|3``."""
+    grid: dict[str, list[Any]] = {}
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        name, sep, spec = part.partition("=")
+        name, spec = name.strip(), spec.strip()
+        if not sep or not name or not spec:
+            raise UserError(
+                f"Sweep part {part!r} is not NAME=START:STOP:STEP; write e.g. "
+                "'short_period=5:50:5,long_period=20:200:20'."
+            )
+        grid[name] = _sweep_values(name, spec)
+    if not grid:
+        raise UserError("--sweep is empty; write e.g. 'short_period=5:50:5,long_period=20:200:20'.")
+    return grid
+
+
+def _number(name: str, text: str) -> int | float:
+    try:
+        return int(text)
+    except ValueError:
+        try:
+            value = float(text)
+        except ValueError:
+            raise UserError(f"Sweep value {text!r} for {name} is not a number.") from None
+        if not math.isfinite(value):
+            raise UserError(f"Sweep value {text!r} for {name} is not a finite number.")
+        return value
+
+
+def _sweep_values(name: str, spec: str) -> list[Any]:
+    if "|" in spec:
+        return [_number(name, v.strip()) for v in spec.split("|")]
+    pieces = spec.split(":")
+    if len(pieces) == 1:
+        return [_number(name, pieces[0])]
+    if len(pieces) not in (2, 3):
+        raise UserError(f"Sweep range {spec!r} for {name} must be START:STOP or START:STOP:STEP.")
+    start, stop = _number(name, pieces[0]), _number(name, pieces[1])
+    step = _number(name, pieces[2]) if len(pieces) == 3 else 1
+    if step <= 0:
+        raise UserError(f"Sweep step for {name} must be positive (got {step}).")
+    if stop < start:
+        raise UserError(f"Sweep range for {name} runs backwards ({start} to {stop}); swap them.")
+    count = int(math.floor((stop - start) / step + 1e-9)) + 1
+    if count > 10_000:
+        raise UserError(f"Sweep range for {name} has {count} values; use a larger step.")
+    if all(isinstance(v, int) for v in (start, stop, step)):
+        return [start + i * step for i in range(count)]
+    return [round(start + i * step, 10) for i in range(count)]
+
+
+def _request(args: argparse.Namespace, provider) -> Any:  # noqa: ANN001
+    from kash_tui.domains.trading import BacktestRequest, BacktestSettings, FillModel
+
+    portfolio = None
+    if args.portfolio:
+        portfolio = provider.workspace.find_portfolio(args.portfolio, args.workspace)
+    size = args.position_size_pct
+    if size is None:
+        size = float(portfolio.position_size_pct) if portfolio else 100.0
+    settings = BacktestSettings(
+        initial_cash=args.cash,
+        commission=args.commission,
+        slippage=args.slippage,
+        position_size_pct=size,
+        whole_shares=args.whole_shares,
+        fill_model=FillModel(args.fill),
+    )
+    start = parse_date(args.start)
+    end = parse_date(args.end, end=True)
+    if start and end and start > end:
+        raise UserError(f"--start {args.start} is after --end {args.end}; swap them.")
+    return BacktestRequest(
+        symbol=args.symbol,
+        strategy_id=args.strategy,
+        timeframe=args.timeframe,
+        params=_params(args.params),
+        start=start,
+        end=end,
+        settings=settings,
+        portfolio_id=portfolio.id if portfolio else None,
+    )
+
+
+def settings_json(run: BacktestRun) -> dict[str, Any]:
+    s = run.settings
+    return {
+        "symbol": run.symbol,
+        "timeframe": run.timeframe,
+        "strategy": run.strategy_id,
+        "params": run.params,
+        "start": iso(run.requested_start),
+        "end": iso(run.requested_end),
+        "first_bar": iso(run.first_bar),
+        "last_bar": iso(run.last_bar),
+        "bars": run.bar_count,
+        "initial_cash": s.initial_cash,
+        "commission": s.commission,
+        "slippage": s.slippage,
+        "position_size_pct": s.position_size_pct,
+        "whole_shares": s.whole_shares,
+        "fill_model": s.fill_model.value,
+        "fill_model_optimistic": s.fill_model.optimistic,
+        "periods_per_year": s.periods_per_year,
+        "portfolio_id": run.portfolio_id,
+    }
+
+
+def metrics_json(metrics: Any) -> dict[str, Any]:
+    return {k: _num(v) for k, v in metrics.to_dict().items()}
+
+
+def report_json(report: BacktestReport) -> dict[str, Any]:
+    t = report.time
+    return {
+        "run_id": report.run.id,
+        "settings": settings_json(report.run),
+        "metrics": metrics_json(report.run.metrics),
+        "round_trips": [
+            {
+                "entry_time": iso(t(rt.entry_index)),
+                "exit_time": iso(t(rt.exit_index)) if rt.exit_index is not None else None,
+                "entry_price": rt.entry_price,
+                "exit_price": rt.exit_price,
+                "qty": rt.qty,
+                "pnl": rt.pnl,
+                "return_pct": rt.return_pct,
+                "open": rt.is_open,
+            }
+            for rt in report.round_trips
+        ],
+        "fills": [
+            {"time": iso(t(f.bar_index)), "side": f.side, "qty": f.qty, "price": f.price,
+             "commission": f.commission}
+            for f in report.fills
+        ],
+        "signals": [
+            {"time": iso(s.time), "type": s.type.value, "price": _num(s.price)}
+            for s in report.signals
+        ],
+    }
+
+
+def _fmt(value: float | int | None, suffix: str = "", digits: int = 2) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, int):
+        return f"{value}{suffix}"
+    return f"{value:,.{digits}f}{suffix}"
+
+
+METRIC_ROWS: tuple[tuple[str, str, str], ...] = (
+    ("Final equity", "final_equity", ""),
+    ("Total return", "total_return_pct", " %"),
+    ("Buy & hold return", "buy_and_hold_return_pct", " %"),
+    ("CAGR", "cagr_pct", " %"),
+    ("Max drawdown", "max_drawdown_pct", " %"),
+    ("Sharpe", "sharpe", ""),
+    ("Sortino", "sortino", ""),
+    ("Win rate", "win_rate_pct", " %"),
+    ("Profit factor", "profit_factor", ""),
+    ("Round trips", "round_trips", ""),
+    ("Exposure", "exposure_pct", " %"),
+)
+
+
+def _local_formatter(tz: str, timeframe: str) -> Callable[[datetime], str]:
+    """Times as the trader reads them: in the exchange's zone; daily bars as session dates."""
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(tz)
+    if timeframe in ("1Day", "1Week"):
+        return lambda when: f"{when.astimezone(zone):%Y-%m-%d}"
+    return lambda when: f"{when.astimezone(zone):%Y-%m-%d %H:%M}"
+
+
+def print_report(report: BacktestReport, tz: str = "UTC", limit: int = 30) -> None:
+    run = report.run
+    s = run.settings
+    show_first = _local_formatter(tz, run.timeframe)(run.first_bar)
+    show_last = _local_formatter(tz, run.timeframe)(run.last_bar)
+    fill = "next bar's open" if not s.fill_model.optimistic else "same bar's close (OPTIMISTIC)"
+    print(
+        f"Run #{run.id}: {run.strategy_id} {json.dumps(run.params, sort_keys=True)} on "
+        f"{run.symbol} {run.timeframe}, {run.bar_count} bars "
+        f"{show_first} to {show_last}"
+    )
+    print(
+        f"Cash {s.initial_cash:,.2f}, commission {s.commission:g}, slippage {s.slippage:g}, "
+        f"size {s.position_size_pct:g}% {'whole shares' if s.whole_shares else 'fractional'}, "
+        f"fills at {fill}\n"
+    )
+    m = run.metrics
+    print_table(["METRIC", "VALUE"],
+                [(label, _fmt(getattr(m, key), suffix)) for label, key, suffix in METRIC_ROWS], "")
+    print()
+    t = report.time
+    show = _local_formatter(tz, run.timeframe)
+    zone = "" if run.timeframe in ("1Day", "1Week") else f" ({tz})"
+    trips = report.round_trips
+    print_table(
+        [f"ENTRY{zone}", f"EXIT{zone}", "QTY", "ENTRY PRICE", "EXIT PRICE", "P&L", "RETURN %"],
+        [
+            (show(t(r.entry_index)),
+             "open" if r.exit_index is None else show(t(r.exit_index)),
+             f"{r.qty:,.4f}", f"{r.entry_price:,.4f}",
+             "-" if r.exit_price is None else f"{r.exit_price:,.4f}",
+             f"{r.pnl:,.2f}", f"{r.return_pct:,.2f}")
+            for r in trips[-limit:]
+        ],
+        "No round trips: the strategy never entered a position.",
+    )
+    if len(trips) > limit:
+        print(f"(the last {limit} of {len(trips)} round trips; use --json for all)")
+
+
+def print_sweep(report: SweepReport, limit: int = 20) -> None:
+    names = list(report.grid)
+    print(
+        f"{len(report.rows)} combinations ranked by {report.rank_by} "
+        f"({len(report.skipped)} invalid skipped)."
+    )
+    print_table(
+        [*(n.upper() for n in names), "RETURN %", "SHARPE", "MAX DD %", "TRIPS", "WIN %"],
+        [
+            (*(row.params.get(n) for n in names), _fmt(row.metrics.total_return_pct),
+             _fmt(row.metrics.sharpe), _fmt(row.metrics.max_drawdown_pct),
+             row.metrics.round_trips, _fmt(row.metrics.win_rate_pct))
+            for row in report.rows[:limit]
+        ],
+        "",
+    )
+    if len(report.rows) > limit:
+        print(f"... and {len(report.rows) - limit} more (use --json for all).")
+
+
+def cmd_backtest(args: argparse.Namespace) -> int:
+    if args.sweep is None and args.rank_by is not None:
+        raise UserError("--rank-by goes with --sweep.")
+    grid = parse_sweep(args.sweep) if args.sweep is not None else None
+    provider = build_provider(args)
+    request = _request(args, provider)
+    trading = provider.trading
+    if grid is not None:
+        bar = ProgressBar("Sweeping", delay=0.0)
+        try:
+            sweep = trading.sweep(request, grid, rank_by=args.rank_by or "sharpe", progress=bar)
+        finally:
+            bar.close()
+        if args.json:
+            print_json(
+                {
+                    "settings": {
+                        "symbol": request.symbol, "timeframe": request.timeframe,
+                        "strategy": request.strategy_id, "base_params": dict(request.params),
+                        "start": iso(request.start), "end": iso(request.end),
+                        **{k: v for k, v in sweep.request.settings.to_dict().items()},
+                    },
+                    "rank_by": sweep.rank_by,
+                    "grid": sweep.grid,
+                    "results": [
+                        {"params": r.params, "metrics": metrics_json(r.metrics)}
+                        for r in sweep.rows
+                    ],
+                    "skipped": [{"params": p, "reason": why} for p, why in sweep.skipped],
+                }
+            )
+        else:
+            print_sweep(sweep)
+        return EXIT_OK
+    bar = ProgressBar("Backtesting")
+    try:
+        report = trading.run_backtest(request, progress=bar)
+    finally:
+        bar.close()
+    if args.json:
+        print_json(report_json(report))
+    else:
+        print_report(report, provider.market.get_instrument(report.run.symbol).exchange_tz)
+    return EXIT_OK
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    provider = build_provider(args)
+    portfolio_id = None
+    if args.portfolio:
+        portfolio_id = provider.workspace.find_portfolio(args.portfolio, args.workspace).id
+    runs = provider.trading.list_runs(portfolio_id)
+    if args.json:
+        print_json([
+            {"run_id": r.id, "created_at": iso(r.created_at), "settings": settings_json(r),
+             "metrics": metrics_json(r.metrics)}
+            for r in runs
+        ])
+        return EXIT_OK
+    print_table(
+        ["RUN", "CREATED (UTC)", "STRATEGY", "SYMBOL", "TF", "BARS", "RETURN %", "SHARPE"],
+        [(r.id, f"{r.created_at:%Y-%m-%d %H:%M}", r.strategy_id, r.symbol, r.timeframe,
+          r.bar_count, _fmt(r.metrics.total_return_pct), _fmt(r.metrics.sharpe)) for r in runs],
+        "No backtest runs yet; run one with `kash backtest --symbol DEMOA --strategy sma_crossover`.",
+    )
+    return EXIT_OK
+
+
+def cmd_run_show(args: argparse.Namespace) -> int:
+    provider = build_provider(args)
+    report = provider.trading.get_run(args.run_id)
+    if args.json:
+        print_json(report_json(report))
+    else:
+        print_report(report, provider.market.get_instrument(report.run.symbol).exchange_tz)
+    return EXIT_OK
