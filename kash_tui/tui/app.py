@@ -16,11 +16,9 @@ the loaded settings are authoritative and re-applied if they differ.
 from __future__ import annotations
 
 import os
-import sys
 import tomllib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, TypeVar
 
@@ -33,6 +31,7 @@ from textual.theme import Theme
 from textual.worker import Worker, WorkerState
 
 from kash_tui.domains.connection import ConnectionModel
+from kash_tui.errors import user_sentence  # one list of user errors for the CLI and the app
 from kash_tui.domains.workspace import DEMO_WORKSPACE, Portfolio, Workspace
 from kash_tui.tui.commands import KashCommands
 from kash_tui.tui.keymap import keymap_problems, known_binding_ids, usable_keymap
@@ -46,34 +45,8 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-# Exceptions whose message is already a sentence for the user: (module, class name). Looked up
-# in sys.modules only, so checking an error never imports SQLAlchemy on the UI thread. Add a
-# domain's error here when the TUI starts calling that domain.
-USER_ERRORS: list[tuple[str, str]] = [
-    ("kash_tui.config", "ConfigError"),
-    ("kash_tui.db", "DatabaseError"),
-    ("kash_tui.domains.workspace", "WorkspaceError"),
-    ("kash_tui.domains.connection", "BrokerConnectionError"),
-    ("kash_tui.domains.market", "MarketError"),
-    ("kash_tui.domains.strategy", "StrategyError"),
-    ("kash_tui.domains.trading", "TradingError"),
-    ("kash_tui.domains.trading", "BacktestError"),
-    ("kash_tui.tui.app", "ServicesNotReady"),
-]
-
-
 class ServicesNotReady(Exception):
     """A service was asked for before the database was open."""
-
-
-def user_sentence(error: BaseException) -> str | None:
-    """The error's own message when it is one written for the user, else None."""
-    for module_name, class_name in USER_ERRORS:
-        module = sys.modules.get(module_name)
-        cls = getattr(module, class_name, None) if module is not None else None
-        if isinstance(cls, type) and isinstance(error, cls):
-            return str(error)
-    return None
 
 
 # -- app state -------------------------------------------------------------------------------
@@ -399,22 +372,10 @@ class KashApp(App[int]):
             self.notify(sentence, severity="error", timeout=10)
 
     def _log_unexpected(self, error: BaseException) -> str:
-        import traceback
+        from kash_tui.errors import crash_sentence, write_crash_report
 
-        from kash_tui.config import log_file
-
-        path = log_file()
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with path.open("a", encoding="utf-8") as fh:
-                fh.write(f"--- {datetime.now().isoformat()} kash (app)\n")
-                from kash_tui.logs import redact
-
-                fh.write(redact("".join(traceback.format_exception(error))))
-            where = f"; details are in {path}"
-        except OSError:
-            where = ""
-        return f"Something unexpected went wrong ({type(error).__name__}){where}. Please report it."
+        path = write_crash_report(error, "kash (app)")
+        return crash_sentence(error, path, start="Something unexpected went wrong")
 
     # -- services -----------------------------------------------------------------------------
 
