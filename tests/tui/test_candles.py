@@ -359,6 +359,28 @@ async def test_legible_in_a_small_terminal() -> None:
         assert any("MFI" in line for line in lines)
 
 
+@run_async
+async def test_the_readout_keeps_the_symbol_and_never_cuts_a_value() -> None:
+    """A long crypto symbol with five-digit prices at 80 columns: the readout names the series
+    and drops whole values from its end instead (the symbol used to be dropped)."""
+    data = make_bars(500, symbol="DEMOCOIN/USD", timeframe="1Hour", step_seconds=3600,
+                     tz="UTC", indicators=True)
+    scale = 77363.25 / float(data.close[-1])
+    big = ChartData(data.timestamps_ns, data.open * scale, data.high * scale, data.low * scale,
+                    data.close * scale, data.volume, tz="UTC", symbol="DEMOCOIN/USD",
+                    timeframe="1Hour", overlays=(Series("SMA10", data.overlays[0].values * scale),),
+                    lower=data.lower)
+    for width in (80, 60, 44):
+        app = ChartApp(big)
+        async with app.run_test(size=(width, 20)):
+            line = app.query_one(CandleChart).text_lines()[0]
+            assert line.startswith("DEMOCOIN/USD 1Hour "), (width, line)
+            assert " C " in line, (width, line)
+            # every shown value is whole: the line ends in a number or padding, never a cut
+            words = line.split()
+            assert words[-1][-1].isdigit() or words[-1].endswith(("K", "M")), (width, line)
+
+
 def test_snapshot_80x24(snap_compare) -> None:
     data = make_bars(300, indicators=True)
     assert snap_compare(ChartApp(data), terminal_size=(80, 24))

@@ -25,6 +25,7 @@ from typing import ClassVar, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
+from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
@@ -478,9 +479,12 @@ class CandleChart(Widget, can_focus=True):
                 tooltip="Jump to the oldest bars"),
         Binding("end", "go_end", "Latest bar", show=False, id="chart.end",
                 tooltip="Jump to the newest bars and follow new ones"),
-        Binding("shift+left,comma", "cursor_left", "Cursor ◀", id="chart.cursor_left",
+        # the crosshair keys stay out of the footer (it must fit 80 columns); the Keys panel
+        # and the tooltips list them
+        Binding("shift+left,comma", "cursor_left", "Cursor ◀", show=False, id="chart.cursor_left",
                 tooltip="Move the crosshair one candle back (shift+left or ,)"),
-        Binding("shift+right,full_stop", "cursor_right", "Cursor ▶", id="chart.cursor_right",
+        Binding("shift+right,full_stop", "cursor_right", "Cursor ▶", show=False,
+                id="chart.cursor_right",
                 tooltip="Move the crosshair one candle forward (shift+right or .)"),
         Binding("x", "clear_cursor", "Hide cursor", show=False, id="chart.clear_cursor",
                 tooltip="Hide the crosshair; the readout follows the latest visible bar"),
@@ -862,11 +866,6 @@ class CandleChart(Widget, can_focus=True):
             self._build_frame()
             self._cache_key = key
 
-    def invalidate_frame(self) -> None:
-        """Drop the cached frame (the next render rebuilds it)."""
-        self._cache_key = None
-        self.refresh()
-
     def _styles(self) -> list[Style]:
         get = self.get_component_rich_style
         base = self.rich_style
@@ -1143,7 +1142,8 @@ class CandleChart(Widget, can_focus=True):
         """Symbol, time (exchange zone), OHLCV and indicator values at the cursor (or latest).
 
         When the full line does not fit, a compact one drops the year and the double spaces,
-        then the symbol, before anything is cut off.
+        then the volume, then whole values (indicators from the end, then open, high, low); the
+        symbol, the time and the close are never dropped, and no value is cut in half.
         """
         col = cursor_col if cursor_col is not None else len(merged) - 1
         first, last = int(merged.starts[col]), int(merged.ends[col])
@@ -1167,33 +1167,48 @@ class CandleChart(Widget, can_focus=True):
                 text += "→" + t1.strftime("%m-%d" if compact else "%Y-%m-%d")
             return text
 
-        def build(compact: bool, symbol: bool) -> list[tuple[str, Style]]:
+        def build(compact: bool, keep_volume: bool = True) -> list[list[tuple[str, Style]]]:
+            """The readout in groups; a group is shown whole or not at all."""
             sep = " " if compact else "  "
-            parts: list[tuple[str, Style]] = []
-            if symbol:
-                parts.append((f"{data.symbol} {data.timeframe}".strip() + sep, label))
-            parts.append((when(compact), base))
+            head: list[tuple[str, Style]] = [
+                (f"{data.symbol} {data.timeframe}".strip() + sep, label), (when(compact), base),
+            ]
             if last > first:
-                parts.append((f" ({last - first + 1} bars)" if not compact
-                              else f" ×{last - first + 1}", axis))
+                head.append((f" ({last - first + 1} bars)" if not compact
+                             else f" ×{last - first + 1}", axis))
+            groups = [head]
             for name, value in (("O", o), ("H", h), ("L", lo), ("C", c)):
-                parts += [(f"{sep}{name} ", axis), (f"{value:.{d}f}", move)]
-            parts += [(f"{sep}V ", axis), (_fmt_volume(v), base)]
+                groups.append([(f"{sep}{name} ", axis), (f"{value:.{d}f}", move)])
+            if keep_volume:
+                groups.append([(f"{sep}V ", axis), (_fmt_volume(v), base)])
             for i, series in enumerate(data.overlays):
                 value = float(series.values[last])
                 text = f"{value:.{d}f}" if math.isfinite(value) else "-"
-                parts += [(f"{sep}{series.name} ", axis),
-                          (text, styles[_S_OV0 + i % _N_OVERLAY_STYLES])]
+                groups.append([(f"{sep}{series.name} ", axis),
+                               (text, styles[_S_OV0 + i % _N_OVERLAY_STYLES])])
             for panel in data.lower:
                 value = float(panel.values[last])
                 text = f"{value:.1f}" if math.isfinite(value) else "-"
-                parts += [(f"{sep}{panel.name} ", axis), (text, styles[_S_LOWER])]
+                groups.append([(f"{sep}{panel.name} ", axis), (text, styles[_S_LOWER])])
             if self._loading_text:
-                parts.append((f"{sep}{self._loading_text}", axis))
-            return parts
+                groups.append([(f"{sep}{self._loading_text}", axis)])
+            return groups
 
-        for compact, symbol in ((False, True), (True, True), (True, False)):
-            parts = build(compact, symbol)
-            if sum(len(text) for text, _ in parts) <= width:
-                break
+        def length(groups: list[list[tuple[str, Style]]]) -> int:
+            return sum(cell_len(text) for group in groups for text, _ in group)
+
+        groups = build(False)
+        if length(groups) > width:
+            groups = build(True)
+        if length(groups) > width:
+            groups = build(True, keep_volume=False)
+            # drop whole values until the line fits: indicators from the end, then O, H, L;
+            # the symbol, the time, the close and the loading note stay
+            order = [*range(len(groups) - (2 if self._loading_text else 1), 4, -1), 1, 2, 3]
+            for index in order:
+                if length(groups) <= width:
+                    break
+                groups[index] = []
+        groups = [group for group in groups if group]
+        parts = [part for group in groups for part in group]
         return Strip([Segment(text, style) for text, style in parts]).adjust_cell_length(width, base)
