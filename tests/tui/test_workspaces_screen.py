@@ -360,3 +360,51 @@ def test_snapshot_orders_place(
 ) -> None:
     """Orders on the Demo backtest (no runs yet) says so and how to pick a paper portfolio."""
     assert snap_compare(make_app(seeded), terminal_size=size, run_before=_orders_place)
+
+
+async def open_keys_panel(pilot) -> None:  # noqa: ANN001
+    """The palette's Keys command, from the keyboard."""
+    await pilot.press("ctrl+p")
+    await settle(pilot)
+    await type_text(pilot, "keys")
+    await settle(pilot)
+    await pilot.press("enter")
+    await settle(pilot)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)])
+async def test_the_keys_panel_leaves_the_header_and_the_place_whole(
+    seeded: Settings, size: tuple[int, int]
+) -> None:
+    """At 80x24 the Keys panel used to squeeze the place to 50 columns and push "5 Options"
+    out of the header; now it floats over the place (narrow) or sits beside it (wide), and
+    the header and footer keep the full width."""
+    from textual.widgets import Footer, HelpPanel
+
+    app = make_app(seeded)
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        await open_keys_panel(pilot)
+        panel = app.screen.query_one(HelpPanel)
+        assert panel.region.width > 0
+        header = header_text(app)
+        assert "5 Options" in header and "Demo › Demo backtest" in header
+        assert app.screen.query_one("#kash-header").region.width == size[0]
+        assert app.screen.query_one(Footer).region.width == size[0]
+        assert panel.region.y >= 1  # below the header
+        assert panel.region.bottom <= size[1] - 1  # above the footer
+        table = app.screen.query_one("#workspaces")
+        if size[0] < 100:
+            assert table.region.width + app.screen.query_one("#portfolios").region.width > 70
+        else:
+            assert panel.region.x >= app.screen.query_one("#portfolios").region.right
+
+
+async def test_a_very_narrow_header_keeps_every_place_key(seeded: Settings) -> None:
+    app = make_app(seeded)
+    async with app.run_test(size=(60, 20)) as pilot:
+        await settle(pilot)
+        header = header_text(app)
+        for key in "12345":
+            assert key in header
+        assert app.screen.query_one("#place-tabs").region.right <= 60

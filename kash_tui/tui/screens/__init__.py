@@ -15,13 +15,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container, Horizontal
 from textual.events import Click, Resize
 from textual.screen import Screen
+from textual.widget import AwaitMount, Widget
 from textual.widgets import Footer, Static
 
 if TYPE_CHECKING:
@@ -101,7 +102,10 @@ PLACES: dict[str, Place] = {
 FIRST_PLACE = "workspaces"
 NARROW = 100
 """Below this many columns the header's tabs use the places' short titles, so the current
-workspace and portfolio stay readable."""
+workspace and portfolio stay readable; and the Keys panel floats over the place instead of
+squeezing it."""
+TINY = 70
+"""Below this many columns the header's tabs show only their keys (the tooltip names them)."""
 
 
 def percent(value: Decimal) -> str:
@@ -122,8 +126,12 @@ class PlaceTab(Static):
         self.key_label = key_label
         self.tooltip = f"{place.tooltip} ({key_label})"
 
-    def fit(self, narrow: bool) -> None:
-        title = (self.place.short or self.place.title) if narrow else self.place.title
+    def fit(self, width: int) -> None:
+        """Full title, short title, or only the key, as the header's ``width`` allows."""
+        if width < TINY:
+            self.update(self.key_label)
+            return
+        title = (self.place.short or self.place.title) if width < NARROW else self.place.title
         self.update(f"{self.key_label} {title}")
 
     async def on_click(self, event: Click) -> None:
@@ -153,9 +161,8 @@ class KashHeader(Horizontal):
                 yield PlaceTab(place, label, current=place.id == self.place_id)
 
     def on_resize(self, event: Resize) -> None:
-        narrow = event.size.width < NARROW
         for tab in self.query(PlaceTab).results(PlaceTab):
-            tab.fit(narrow)
+            tab.fit(event.size.width)
 
     def on_mount(self) -> None:
         self.watch(self.app, "catalog", self._refresh_context)
@@ -204,6 +211,24 @@ class PlaceScreen(Screen[None]):
     """
 
     PLACE: ClassVar[str] = ""
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [
+        (0, "-narrow"), (NARROW, "-roomy"),
+    ]
+    DEFAULT_CSS = """
+    PlaceScreen #place-body { layers: default keys; }
+    /* The Keys panel (palette: Keys) lives in the body, so the header and footer stay whole.
+       Below NARROW columns it floats over the right of the place instead of squeezing the
+       place to 50 columns. */
+    PlaceScreen.-narrow HelpPanel {
+        split: none;
+        dock: right;
+        layer: keys;
+        width: 46;
+        max-width: 60%;
+        height: 100%;
+        background: $panel;
+    }
+    """
     AUTO_FOCUS = None  # nothing to act on until the services are ready; see on_services_ready
     NEEDS_SERVICES: ClassVar[bool] = True  # False: the body shows even before the database opens
 
@@ -218,6 +243,16 @@ class PlaceScreen(Screen[None]):
             if not self.NEEDS_SERVICES:
                 yield from self.compose_body()
         yield Footer()
+
+    def mount(self, *widgets: Widget, **kwargs: Any) -> AwaitMount:
+        """As ``Screen.mount``, but the Keys panel (the app mounts it on the screen) goes into
+        the body: beside or over the place, never over the header or the footer."""
+        from textual.widgets import HelpPanel
+
+        bodies = self.query("#place-body")
+        if widgets and not kwargs and bodies and all(isinstance(w, HelpPanel) for w in widgets):
+            return bodies.first().mount(*widgets)
+        return super().mount(*widgets, **kwargs)
 
     def compose_body(self) -> Iterator:
         """The place's own widgets. With ``NEEDS_SERVICES`` they are mounted once the services
