@@ -32,7 +32,7 @@ from kash_tui.domains.workspace import PortfolioMode
 from kash_tui.provider import ServiceProvider
 
 REL = 1e-9
-TABLES = ("backtest_runs", "backtest_orders", "backtest_fills", "backtest_positions")
+TABLES = ("backtest_runs", "backtest_positions")  # fills and orders are packed in the run row
 
 
 # -- fixtures and helpers --------------------------------------------------------------------
@@ -404,33 +404,29 @@ def test_a_paper_portfolio_is_refused_for_backtests(kash: ServiceProvider) -> No
 
 
 def test_a_failure_while_storing_leaves_nothing_behind(
-    kash: ServiceProvider, monkeypatch: pytest.MonkeyPatch
+    kash: ServiceProvider, hand: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from kash_tui.domains.trading import repo
 
-    calls: list[int] = []
-    real_insert_orders = repo.insert_orders
+    seen: list[int] = []
 
-    def orders_then_count(session, rows):  # noqa: ANN001, ANN202
-        ids = real_insert_orders(session, rows)
-        calls.append(len(ids))
-        return ids
+    def boom(session, row):  # noqa: ANN001, ANN202
+        # the run row with its packed fills is already written in this transaction
+        seen.append(session.execute(sa.text("SELECT COUNT(*) FROM backtest_runs")).scalar_one())
+        raise RuntimeError("disk full while writing the end position")
 
-    def boom(session, rows):  # noqa: ANN001, ANN202
-        raise RuntimeError("disk full while writing fills")
-
-    monkeypatch.setattr(repo, "insert_orders", orders_then_count)
-    monkeypatch.setattr(repo, "insert_fills", boom)
+    monkeypatch.setattr(repo, "insert_position", boom)
     with pytest.raises(RuntimeError, match="disk full"):
-        kash.trading.run_backtest(BacktestRequest(symbol="DEMOA", strategy_id="sma_crossover"))
-    assert calls and calls[0] > 0  # the run row and its orders had been written in the transaction
+        kash.trading.run_backtest(_hand_request())  # ends long: stores an end position
+    assert seen == [1]
     _nothing_stored(kash)
 
     # and the service still works afterwards
     monkeypatch.undo()
-    report = kash.trading.run_backtest(BacktestRequest(symbol="DEMOA", strategy_id="sma_crossover"))
+    report = kash.trading.run_backtest(_hand_request())
     assert [r.id for r in kash.trading.list_runs()] == [report.run.id]
-    assert _rows(kash)["backtest_fills"] == len(report.fills)
+    assert _rows(kash) == {"backtest_runs": 1, "backtest_positions": 1}
+    assert kash.trading.get_run(report.run.id).fills == report.fills
 
 
 def _bad(**changes: object) -> Callable[[], BacktestRequest]:
@@ -469,7 +465,7 @@ BAD_REQUESTS = {
         _bad(settings={"position_size_pct": 101}), BacktestError, "Position size"),
     "fill model": (_bad(settings={"fill_model": "tomorrow"}), BacktestError, "fill model"),
     # amounts the database cannot hold (Numeric(38, 16)): refused on SQLite and PostgreSQL alike
-    "cash too large to store": (_bad(settings={"initial_cash": 1e22}), TradingError, "too large"),
+    "cash too large": (_bad(settings={"initial_cash": 1e22}), BacktestError, "too large"),
     "quantities too small to store": (
         _bad(settings={"initial_cash": 1e-15}), TradingError, "too small"),
 }

@@ -17,7 +17,7 @@ from kash_tui.provider import ServiceProvider
 from kash_tui.resources import migrations_dir
 
 DOMAINS = ("connection", "workspace", "market", "strategy", "trading")
-EXPECTED_TABLES = {"workspaces", "portfolios", "connections", "app_flags", "instruments", "bars"}
+EXPECTED_TABLES = {"workspaces", "portfolios", "connections", "app_flags", "instruments", "bar_chunks"}
 
 
 def _load_all_entities() -> None:

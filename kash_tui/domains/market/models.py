@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import numpy as np
 
 from kash_tui.domains.market.entities import BrokerAssetRow, InstrumentRow
-from kash_tui.domains.market.repo import BAR_DTYPE
+from kash_tui.domains.market.repo import BAR_DTYPE, BarColumns
 from kash_tui.domains.market.service import (
     NS_PER_SECOND,
     AssetClass,
@@ -136,18 +136,20 @@ def to_epoch_seconds(when: datetime) -> int:
     return int(when.timestamp())
 
 
-def to_series(row: InstrumentRow, timeframe: Timeframe, data: np.ndarray) -> BarSeries:
+def to_series(row: InstrumentRow, timeframe: Timeframe, data: BarColumns) -> BarSeries:
+    """The public series over the loaded columns (views of them: no copy of the prices)."""
+    values = data.values
     return BarSeries(
         symbol=row.symbol,
         timeframe=timeframe,
         asset_class=AssetClass(row.asset_class),
         tz=row.exchange_tz,
-        timestamps=data["ts"] * NS_PER_SECOND,
-        open=np.ascontiguousarray(data["open"]),
-        high=np.ascontiguousarray(data["high"]),
-        low=np.ascontiguousarray(data["low"]),
-        close=np.ascontiguousarray(data["close"]),
-        volume=np.ascontiguousarray(data["volume"]),
+        timestamps=data.ts * NS_PER_SECOND,
+        open=np.ascontiguousarray(values[0]),
+        high=np.ascontiguousarray(values[1]),
+        low=np.ascontiguousarray(values[2]),
+        close=np.ascontiguousarray(values[3]),
+        volume=np.ascontiguousarray(values[4]),
     )
 
 

@@ -174,7 +174,7 @@ class SqlMarketService:
                 last,
                 progress,
             )
-            if data.shape[0] == 0:
+            if len(data) == 0:
                 if start is None and end is None:
                     raise NoBarsError(
                         f"There are no {timeframe.value} bars for {clean}; run `kash data list` "
@@ -351,9 +351,10 @@ class SqlMarketService:
             after = repo.count_bars(s, inst.id, timeframe.value)
         new = after - before
         changed = new > 0
-        if not changed and last.shape[0]:
-            at = np.flatnonzero(rows["ts"] == last["ts"][0])
-            changed = bool(at.shape[0]) and rows[at[-1]].tolist() != last[0].tolist()
+        if not changed and len(last):
+            at = np.flatnonzero(rows["ts"] == last.ts[0])
+            was = [int(last.ts[0]), *last.values[:, 0].tolist()]
+            changed = bool(at.shape[0]) and rows[at[-1]].tolist() != tuple(was)
         return int(rows.shape[0]), new, changed
 
     def fetch_bars(

@@ -14,6 +14,7 @@ import numpy as np
 from kash_tui.domains.trading.entities import BacktestRunRow
 from kash_tui.domains.trading.service import (
     BacktestMetrics,
+    Fill,
     BacktestRun,
     BacktestSettings,
 )
@@ -27,14 +28,57 @@ def to_decimal(value: float) -> Decimal:
     return Decimal(f"{value:.15g}")
 
 
+NPY_MAGIC = b"\x93NUMPY"
+
+FILL_DTYPE = np.dtype([
+    ("bar_index", "<i8"), ("ts", "<i8"), ("signal_ts", "<i8"), ("buy", "i1"),
+    ("qty", "<f8"), ("price", "<f8"), ("commission", "<f8"),
+])
+"""One fill of a stored run (``fills_blob``): its bar, its time and the time of the signal that
+placed its order (epoch seconds), side (1 buy, 0 sell), quantity, price, commission (float64,
+exactly as the engine computed them). Migration 0006 has its own copy."""
+
+
 def pack(array: np.ndarray) -> bytes:
+    """An array as ``.npy`` bytes, uncompressed: raw copies are what makes storing and reading a
+    million-point run take milliseconds (zlib level 1 saved ~15 % of a float equity curve for
+    ~140 ms per million points; level 6 ~300 ms)."""
     buf = io.BytesIO()
     np.save(buf, np.ascontiguousarray(array), allow_pickle=False)
-    return zlib.compress(buf.getvalue(), 6)
+    return buf.getvalue()
 
 
 def unpack(blob: bytes) -> np.ndarray:
-    return np.load(io.BytesIO(zlib.decompress(blob)), allow_pickle=False)
+    """An array from :func:`pack`, or from the zlib-compressed blobs of runs stored before."""
+    raw = bytes(blob)
+    if not raw.startswith(NPY_MAGIC):
+        raw = zlib.decompress(raw)
+    return np.load(io.BytesIO(raw), allow_pickle=False)
+
+
+def pack_fills(fills: Any, ts_seconds: np.ndarray, lag: int) -> bytes:
+    """The engine's fill columns as ``FILL_DTYPE`` records; ``lag`` bars between a signal and
+    its fill (1: next open, 0: same close)."""
+    out = np.empty(len(fills), dtype=FILL_DTYPE)
+    bars = np.asarray(fills.bar_index, dtype=np.int64)
+    out["bar_index"] = bars
+    out["ts"] = ts_seconds[bars] if len(bars) else 0
+    out["signal_ts"] = ts_seconds[bars - lag] if len(bars) else 0
+    out["buy"] = fills.is_buy
+    out["qty"] = fills.qty
+    out["price"] = fills.price
+    out["commission"] = fills.commission
+    return pack(out)
+
+
+def to_fills(records: np.ndarray) -> tuple[Fill, ...]:
+    return tuple(
+        Fill(b, "buy" if buy else "sell", q, p, c)
+        for b, buy, q, p, c in zip(
+            records["bar_index"].tolist(), records["buy"].tolist(), records["qty"].tolist(),
+            records["price"].tolist(), records["commission"].tolist(), strict=True,
+        )
+    )
 
 
 def ts_to_datetime(seconds: int) -> datetime:

@@ -1,35 +1,50 @@
-"""Data access for stored backtest runs."""
+"""Data access for stored backtest runs (one row each, arrays packed in it; see entities)
+and the order journal."""
 
 from __future__ import annotations
 
 from sqlalchemy import insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from kash_tui.db import utc_now
 
 from kash_tui.domains.trading.entities import (
-    BacktestFillRow,
-    BacktestOrderRow,
     BacktestPositionRow,
     BacktestRunRow,
     OrderJournalRow,
 )
 
 
+_ARRAYS = (
+    BacktestRunRow.timestamps_blob, BacktestRunRow.equity_blob, BacktestRunRow.signals_blob,
+    BacktestRunRow.fills_blob,
+)
+
+
+def _without_arrays():  # noqa: ANN202
+    """Listing runs reads no blob (a 1M-bar run holds ~17 MB of arrays)."""
+    return [defer(c, raiseload=True) for c in _ARRAYS]
+
+
 def runs(session: Session, portfolio_id: int | None) -> list[BacktestRunRow]:
-    stmt = select(BacktestRunRow).order_by(BacktestRunRow.id.desc())
+    stmt = select(BacktestRunRow).options(*_without_arrays()).order_by(BacktestRunRow.id.desc())
     if portfolio_id is not None:
         stmt = stmt.where(BacktestRunRow.portfolio_id == portfolio_id)
     return list(session.scalars(stmt))
 
 
-def run(session: Session, run_id: int) -> BacktestRunRow | None:
-    return session.get(BacktestRunRow, run_id)
+def run(session: Session, run_id: int, *, arrays: bool = True) -> BacktestRunRow | None:
+    if arrays:
+        return session.get(BacktestRunRow, run_id)
+    return session.scalar(
+        select(BacktestRunRow).options(*_without_arrays()).where(BacktestRunRow.id == run_id)
+    )
 
 
 def latest_run(session: Session, portfolio_id: int) -> BacktestRunRow | None:
     stmt = (
         select(BacktestRunRow)
+        .options(*_without_arrays())
         .where(BacktestRunRow.portfolio_id == portfolio_id)
         .order_by(BacktestRunRow.id.desc())
         .limit(1)
@@ -37,31 +52,8 @@ def latest_run(session: Session, portfolio_id: int) -> BacktestRunRow | None:
     return session.scalar(stmt)
 
 
-def insert_orders(session: Session, rows: list[dict]) -> list[int]:
-    """Bulk insert, returning the new ids in the order given."""
-    if not rows:
-        return []
-    stmt = insert(BacktestOrderRow).returning(BacktestOrderRow.id, sort_by_parameter_order=True)
-    return list(session.scalars(stmt, rows))
-
-
-def insert_fills(session: Session, rows: list[dict]) -> None:
-    if rows:
-        session.execute(insert(BacktestFillRow), rows)
-
-
 def insert_position(session: Session, row: dict) -> None:
     session.execute(insert(BacktestPositionRow), [row])
-
-
-def orders(session: Session, run_id: int) -> list[BacktestOrderRow]:
-    stmt = select(BacktestOrderRow).where(BacktestOrderRow.run_id == run_id)
-    return list(session.scalars(stmt.order_by(BacktestOrderRow.seq)))
-
-
-def fills(session: Session, run_id: int) -> list[BacktestFillRow]:
-    stmt = select(BacktestFillRow).where(BacktestFillRow.run_id == run_id)
-    return list(session.scalars(stmt.order_by(BacktestFillRow.id)))
 
 
 def positions(session: Session, run_id: int) -> list[BacktestPositionRow]:

@@ -234,37 +234,11 @@ class SqlTradingService:
                 timestamps_blob=models.pack(series.timestamps),
                 equity_blob=models.pack(result.equity),
                 signals_blob=models.pack(packed_signals),
+                fills_blob=models.pack_fills(fc, ts_sec, lag),
+                last_close=float(series.close[-1]),
             )
             s.add(row)
             s.flush()
-            bars = fc.bar_index.tolist()
-            buys = fc.is_buy.tolist()
-            qtys = fc.qty.tolist()
-            order_ids = repo.insert_orders(
-                s,
-                [
-                    {
-                        "run_id": row.id, "seq": k, "signal_ts": int(ts_sec[b - lag]),
-                        "side": "buy" if buy else "sell", "order_type": "market",
-                        "qty": models.to_decimal(q), "status": "filled",
-                    }
-                    for k, (b, buy, q) in enumerate(zip(bars, buys, qtys, strict=True))
-                ],
-            )
-            repo.insert_fills(
-                s,
-                [
-                    {
-                        "run_id": row.id, "order_id": oid, "bar_index": b, "ts": int(ts_sec[b]),
-                        "side": "buy" if buy else "sell", "qty": models.to_decimal(q),
-                        "price": models.to_decimal(p), "commission": models.to_decimal(c),
-                    }
-                    for oid, b, buy, q, p, c in zip(
-                        order_ids, bars, buys, qtys, fc.price.tolist(), fc.commission.tolist(),
-                        strict=True,
-                    )
-                ],
-            )
             held = float(result.position[-1])
             if held > 0:
                 entry = result.round_trips[-1]
@@ -294,12 +268,8 @@ class SqlTradingService:
             timestamps = models.unpack(row.timestamps_blob)
             equity = models.unpack(row.equity_blob)
             packed = models.unpack(row.signals_blob)
-            fills = tuple(
-                Fill(f.bar_index, f.side, float(f.qty), float(f.price), float(f.commission))
-                for f in repo.fills(s, run_id)
-            )
-            position = repo.positions(s, run_id)
-        last_close = float(position[0].last_price) if position else 0.0
+            fills = models.to_fills(models.unpack(row.fills_blob))
+            last_close = row.last_close
         indices = packed[0].astype(np.int64).tolist()
         kinds = packed[1].tolist()
         prices = packed[2].tolist() if packed.shape[0] > 2 else [float("nan")] * len(indices)
@@ -492,6 +462,7 @@ class BacktestTradingAdapter:
         raise self._refuse()
 
     def _rows(self):  # noqa: ANN202
+        """(run, final equity, fill records, end positions) of the stored run."""
         db = self._service._db  # noqa: SLF001
         with db.unit_of_work() as s:
             run = repo.run(s, self._run_id)
@@ -500,13 +471,12 @@ class BacktestTradingAdapter:
             return (
                 models.to_run(run),
                 float(models.unpack(run.equity_blob)[-1]),
-                repo.orders(s, self._run_id),
-                repo.fills(s, self._run_id),
+                models.unpack(run.fills_blob),
                 repo.positions(s, self._run_id),
             )
 
     def get_account(self) -> Account:
-        _run, equity, _orders, _fills, positions = self._rows()
+        _run, equity, _fills, positions = self._rows()
         held = sum((p.qty * p.last_price for p in positions), start=models.to_decimal(0.0))
         equity_d = models.to_decimal(equity)
         cash = equity_d - held
@@ -524,34 +494,37 @@ class BacktestTradingAdapter:
         ]
 
     def get_orders(self, status: str = "all") -> list[Order]:
+        """One market order per fill (a backtest order fills at once), in the order placed."""
         if status not in ("open", "closed", "all"):
             raise TradingError(f"Unknown order status {status!r}; use open, closed or all.")
-        run, _eq, orders, fills, _pos = self._rows()
+        run, _eq, fills, _pos = self._rows()
         if status == "open":
             return []  # a finished backtest has no working orders
-        by_order = {f.order_id: f for f in fills}
-        out = []
-        for o in orders:
-            f = by_order.get(o.id)
-            out.append(
-                Order(
-                    id=f"bt-{self._run_id}-{o.seq}", symbol=run.symbol, side=OrderSide(o.side),
-                    qty=o.qty, order_type=o.order_type, status=o.status,
-                    submitted_at=models.ts_to_datetime(o.signal_ts),
-                    filled_at=models.ts_to_datetime(f.ts) if f else None,
-                    filled_avg_price=f.price if f else None,
-                )
+        dec, when = models.to_decimal, models.ts_to_datetime
+        return [
+            Order(
+                id=f"bt-{self._run_id}-{k}", symbol=run.symbol,
+                side=OrderSide.BUY if buy else OrderSide.SELL, qty=dec(qty),
+                order_type="market", status="filled", submitted_at=when(signal_ts),
+                filled_at=when(ts), filled_avg_price=dec(price),
             )
-        return out
+            for k, (signal_ts, ts, buy, qty, price) in enumerate(zip(
+                fills["signal_ts"].tolist(), fills["ts"].tolist(), fills["buy"].tolist(),
+                fills["qty"].tolist(), fills["price"].tolist(), strict=True,
+            ))
+        ]
 
     def get_trades(self) -> list[Trade]:
-        run, _eq, orders, fills, _pos = self._rows()
-        seq = {o.id: o.seq for o in orders}
+        run, _eq, fills, _pos = self._rows()
+        dec, when = models.to_decimal, models.ts_to_datetime
         return [
             Trade(
-                id=f"bt-{self._run_id}-fill-{f.id}", order_id=f"bt-{self._run_id}-{seq[f.order_id]}",
-                symbol=run.symbol, side=OrderSide(f.side), qty=f.qty, price=f.price,
-                commission=f.commission, time=models.ts_to_datetime(f.ts),
+                id=f"bt-{self._run_id}-fill-{k}", order_id=f"bt-{self._run_id}-{k}",
+                symbol=run.symbol, side=OrderSide.BUY if buy else OrderSide.SELL, qty=dec(qty),
+                price=dec(price), commission=dec(commission), time=when(ts),
             )
-            for f in fills
+            for k, (ts, buy, qty, price, commission) in enumerate(zip(
+                fills["ts"].tolist(), fills["buy"].tolist(), fills["qty"].tolist(),
+                fills["price"].tolist(), fills["commission"].tolist(), strict=True,
+            ))
         ]
