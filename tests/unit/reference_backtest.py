@@ -156,7 +156,7 @@ def reference_metrics(
             except OverflowError:
                 cagr = None
 
-    peak = equity[0]
+    peak = initial_cash  # the starting cash is the first peak
     worst = 0.0
     for e in equity:
         peak = max(peak, e)

@@ -4,11 +4,15 @@ independent bar-by-bar reference implementation (tests/unit/reference_backtest.p
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
 
 from kash_tui.domains.trading.service import (
+    MAX_PRICE,
+    MAX_STARTING_CASH,
+    MIN_PRICE,
     BacktestError,
     BacktestMetrics,
     BacktestResult,
@@ -308,6 +312,10 @@ def test_undefined_metrics_are_none() -> None:
         ({"initial_cash": 0}, "Starting cash must be greater than 0"),
         ({"initial_cash": -5.0}, "Starting cash must be greater than 0"),
         ({"commission": -0.1}, "Commission must be"),
+        ({"commission": 1.0}, "Commission must be a fraction of the notional from 0 up to"),
+        ({"commission": 1e308}, "Commission must be"),
+        ({"initial_cash": MAX_STARTING_CASH * 1.01}, "Starting cash is too large"),
+        ({"initial_cash": 1e308}, "Starting cash is too large"),
         ({"slippage": 1.0}, "Slippage must be"),
         ({"position_size_pct": 0}, "Position size must be"),
         ({"position_size_pct": 150}, "Position size must be"),
@@ -322,6 +330,10 @@ def test_invalid_settings_raise_a_readable_sentence(kwargs: dict, words: str) ->
     assert words in msg
     assert msg.endswith(".") and "\n" not in msg
     assert isinstance(err.value, ValueError)
+
+
+def test_settings_at_their_bounds_are_accepted() -> None:
+    BacktestSettings(initial_cash=MAX_STARTING_CASH, commission=0.999, slippage=0.999)
 
 
 def test_settings_round_trip_through_a_dict() -> None:
@@ -503,6 +515,7 @@ def test_result_columns_match_the_objects() -> None:
 # --------------------------------------------------------------------------- internals
 
 
+@pytest.mark.parametrize("start", ["below", "at_first_bar", "above_everything", "inside"])
 @pytest.mark.parametrize(
     "curve",
     [
@@ -515,7 +528,7 @@ def test_result_columns_match_the_objects() -> None:
         "short",
     ],
 )
-def test_blocked_drawdown_equals_the_direct_formula_exactly(curve: str) -> None:
+def test_blocked_drawdown_equals_the_direct_formula_exactly(curve: str, start: str) -> None:
     from kash_tui.domains.trading.engine import _curve_pass, _min_ratio_to_peak
 
     rng = np.random.default_rng(4)
@@ -535,12 +548,161 @@ def test_blocked_drawdown_equals_the_direct_formula_exactly(curve: str) -> None:
         equity = 1e4 + (511 - np.arange(n) % 512) * 10.0
     else:
         equity = np.array([5.0, 7.0, 3.0, 8.0])
-    direct = float((equity / np.maximum.accumulate(equity)).min())
+    start_peak = {
+        "below": float(equity.min()) / 2,
+        "at_first_bar": float(equity[0]),
+        "above_everything": float(equity.max()) * 1.5,
+        "inside": float(np.median(equity)),
+    }[start]
+    direct = float((equity / np.maximum(np.maximum.accumulate(equity), start_peak)).min())
     sums = _curve_pass(equity)
-    assert _min_ratio_to_peak(equity, sums.block_max, sums.block_min) == direct
+    assert _min_ratio_to_peak(equity, sums.block_max, sums.block_min, start_peak) == direct
 
 
 def test_missing_close_price_is_a_readable_error() -> None:
     closes = [10.0, np.nan, 12.0, 13.0]
-    with pytest.raises(BacktestError, match="close price is missing"):
+    with pytest.raises(BacktestError, match=r"^Bar 1 has an invalid close price \(nan\)"):
         run(opens=[10, 10, 10, 10], closes=closes, signals=[1, 0, 0, 0])
+
+
+# --------------------------------------------------------------------------- bad inputs
+
+
+@pytest.fixture
+def no_warnings():
+    """Any floating-point (or other) warning fails the test: none may reach the user."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        yield
+
+
+@pytest.mark.parametrize("whole_shares", [False, True], ids=["fractional", "whole"])
+@pytest.mark.parametrize("fill_model", list(FillModel))
+@pytest.mark.parametrize("bar", [0, 2])
+def test_a_zero_close_is_a_sentence_not_a_zero_division(
+    bar: int, fill_model: FillModel, whole_shares: bool, no_warnings: None
+) -> None:
+    closes = [10.0, 11.0, 12.0, 13.0]
+    closes[bar] = 0.0
+    with pytest.raises(BacktestError) as err:
+        run([10, 10, 10, 10], closes, [0, 1, 0, 0], fill_model=fill_model, whole_shares=whole_shares)
+    assert str(err.value) == (
+        f"Bar {bar} has an invalid close price (0.0); prices must be numbers from 1e-12 to 1e12. "
+        "Clean or re-import the bars before backtesting."
+    )
+
+
+@pytest.mark.parametrize("whole_shares", [False, True], ids=["fractional", "whole"])
+@pytest.mark.parametrize("side", ["buy", "sell"])
+def test_a_zero_open_where_a_fill_is_due_is_a_sentence(
+    side: str, whole_shares: bool, no_warnings: None
+) -> None:
+    opens = [10.0, 10.0, 10.0, 10.0]
+    opens[1 if side == "buy" else 3] = 0.0
+    with pytest.raises(BacktestError) as err:
+        run(opens, [10, 11, 12, 13], [1, 0, -1, 0], whole_shares=whole_shares)
+    assert str(err.value).startswith(
+        f"Bar {1 if side == 'buy' else 3} has an invalid open price (0.0) where a fill is due "
+        "(prices must be numbers from 1e-12 to 1e12)"
+    )
+    # a zero open where nothing fills is harmless: the open is read only to fill
+    opens = [10.0, 0.0, 10.0, 10.0]
+    assert run(opens, [10, 11, 12, 13], [0, 1, 0, 0], whole_shares=whole_shares).fills[0].bar_index == 2
+
+
+@pytest.mark.parametrize(
+    ("signals", "words"),
+    [
+        (np.array([0.0, 1.0, np.nan, 0.0]), "The strategy returned the signal nan at bar 2"),
+        (np.array([0.0, 1.0, np.inf, 0.0]), "The strategy returned the signal inf at bar 2"),
+        (np.array([0.0, 0.5, 0.0, 0.0]), "The strategy returned the signal 0.5 at bar 1"),
+        (np.array([0, 1, 0, 2], dtype=np.int64), "The strategy returned the signal 2 at bar 3"),
+        (np.array([0, -128, 0, 0], dtype=np.int8), "The strategy returned the signal -128 at bar 1"),
+        (np.array(["0", "1", "0", "0"]), "The strategy returned signals of type <U1"),
+    ],
+)
+def test_a_signal_other_than_buy_sell_or_nothing_is_the_strategys_error(
+    signals: np.ndarray, words: str, no_warnings: None
+) -> None:
+    o = np.full(4, 10.0)
+    with pytest.raises(BacktestError) as err:
+        run_backtest(o, o, o, o, None, signals)
+    msg = str(err.value)
+    assert msg.startswith(words) and msg.endswith(".")
+    assert "1 (buy), -1 (sell) or 0 (nothing)" in msg
+
+
+def test_a_nan_signal_is_not_taken_for_a_sell(no_warnings: None) -> None:
+    # Before: NaN != 0 made it a signal and NaN > 0 is False, so it sold the position.
+    o = np.full(5, 10.0)
+    with pytest.raises(BacktestError, match="signal nan at bar 2"):
+        run_backtest(o, o, o, o, None, np.array([1.0, 0.0, np.nan, 0.0, 0.0]))
+
+
+def test_float_bool_and_wide_integer_signals_of_the_right_values_are_accepted() -> None:
+    o = np.array([10.0, 10.0, 11.0, 12.0, 11.0])
+    want = run_backtest(o, o, o, o, None, np.array([1, 0, -1, 1, 0], dtype=np.int8))
+    for signals in (
+        np.array([1.0, 0.0, -1.0, 1.0, 0.0]),
+        np.array([1, 0, -1, 1, 0], dtype=np.int64),
+        [1, 0, -1, 1, 0],
+    ):
+        got = run_backtest(o, o, o, o, None, signals)
+        np.testing.assert_array_equal(got.equity, want.equity)
+        assert got.fills == want.fills
+    buys_only = run_backtest(o, o, o, o, None, np.array([True, False, False, False, False]))
+    assert [(f.bar_index, f.side) for f in buys_only.fills] == [(1, "buy")]
+
+
+@pytest.mark.parametrize("whole_shares", [False, True], ids=["fractional", "whole"])
+def test_drawdown_counts_the_starting_cash_as_the_first_peak(whole_shares: bool) -> None:
+    # A bar-0 fill at the close pays 1 % commission; prices only rise by less than that, so the
+    # run never gets back to its starting cash: it was in a drawdown from bar 0.
+    res = run(
+        opens=[100, 100, 100.2, 100.4],
+        closes=[100, 100.2, 100.4, 100.6],
+        signals=[1, 0, 0, 0],
+        initial_cash=10_100.0,
+        commission=0.01,
+        whole_shares=whole_shares,
+        fill_model=FillModel.CLOSE,
+    )
+    assert res.fills[0].bar_index == 0 and res.fills[0].commission > 0
+    assert res.equity[0] < 10_100.0 and (res.equity[1:] >= res.equity[:-1]).all()
+    assert res.metrics.total_return_pct < 0
+    assert res.metrics.max_drawdown_pct == pytest.approx((res.equity[0] / 10_100.0 - 1) * 100)
+    assert res.metrics.max_drawdown_pct < -0.3  # was 0.0: the curve alone only rises
+
+
+@pytest.mark.parametrize("price", [1e308, 1e-308, MAX_PRICE * 2, MIN_PRICE / 2, -1.0, np.inf])
+def test_prices_out_of_bounds_are_refused_without_warnings(price: float, no_warnings: None) -> None:
+    with pytest.raises(BacktestError, match=r"^Bar 1 has an invalid close price"):
+        run([10, 10, 10], [10, price, 10], [1, 0, 0])
+    with pytest.raises(BacktestError, match=r"^Bar 1 has an invalid open price"):
+        run([10, price, 10], [10, 10, 10], [1, 0, 0])
+
+
+def test_prices_at_their_bounds_are_accepted(no_warnings: None) -> None:
+    res = run([MIN_PRICE, MIN_PRICE, MAX_PRICE], [MIN_PRICE, MIN_PRICE, MAX_PRICE], [1, 0, 0],
+              initial_cash=1.0)
+    assert res.metrics.final_equity == pytest.approx(1e24)
+
+
+@pytest.mark.parametrize(
+    ("direction", "whole_shares"),
+    # whole shares cannot fall that far: once one share costs more than the cash, nothing trades
+    [("up", False), ("up", True), ("down", False)],
+)
+def test_equity_leaving_the_float_range_is_a_sentence_without_warnings(
+    direction: str, whole_shares: bool, no_warnings: None
+) -> None:
+    # Each round trip multiplies (or divides) the equity by 1e24: within 14 trips it passes
+    # 1e308 (or falls below 1e-308) though every price is within bounds.
+    low_high = [MIN_PRICE, MAX_PRICE] if direction == "up" else [MAX_PRICE, MIN_PRICE]
+    closes = low_high * 20
+    settings = {"initial_cash": MAX_STARTING_CASH, "fill_model": FillModel.CLOSE,
+                "whole_shares": whole_shares}
+    with pytest.raises(BacktestError) as err:
+        run(closes, closes, [1, -1] * 20, **settings)
+    where = "grows beyond the largest" if direction == "up" else "shrinks below the smallest"
+    assert str(err.value).startswith(f"This backtest's equity {where} number a float64 can hold")

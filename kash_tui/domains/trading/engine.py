@@ -1,9 +1,9 @@
 """Vectorised long-only backtest engine (private to the trading domain).
 
 Inputs are float64 numpy arrays aligned by bar (open, high, low, close), int64 UTC timestamps in
-nanoseconds and an int8 signal array (+1 buy, -1 sell, 0 nothing; any positive value counts as a
-buy, any negative one as a sell). ``tests/unit/reference_backtest.py`` implements the same rules
-independently as a plain bar-by-bar loop; the two must agree.
+nanoseconds and a signal array (+1 buy, -1 sell, 0 nothing; any other value, NaN included, is a
+mistake of the strategy and refused: see ``checked_signals``). ``tests/unit/reference_backtest.py``
+implements the same rules independently as a plain bar-by-bar loop; the two must agree.
 
 Rules
 -----
@@ -28,7 +28,8 @@ Rules
    total_return_pct = (final / initial - 1) * 100;
    cagr_pct = ((final / initial) ** (1 / years) - 1) * 100 with years = (last - first timestamp)
    / 365.25 days (None when the span is 0 or the figure overflows a float);
-   max_drawdown_pct = min_k (equity[k] / max(equity[:k+1]) - 1) * 100 (<= 0);
+   max_drawdown_pct = min_k (equity[k] / max(initial_cash, max(equity[:k+1])) - 1) * 100 (<= 0):
+   the starting cash is the first peak, so costs paid on bar 0 count as a drawdown;
    r = equity[1:] / equity[:-1] - 1; sharpe = mean(r) / std(r, ddof=1) * sqrt(periods_per_year)
    (None with fewer than 2 returns or zero variance); sortino = mean(r) / sqrt(mean(min(r, 0)^2))
    * sqrt(periods_per_year) (None when that denominator is 0);
@@ -54,8 +55,12 @@ are exact up to float rounding, checked against the reference.
 Errors
 ------
 ``BacktestError`` (a ``ValueError`` with one sentence saying what to do) for arrays of different
-lengths, no bars, a fill due at a price that is not finite and positive, or an equity curve that
-is not finite (a missing or broken close price).
+lengths, no bars, a signal other than +1, -1 or 0, a close (on any bar) or a fill price that is
+not a number in ``[MIN_PRICE, MAX_PRICE]``, or an equity curve that leaves the range of a float64
+(prices compounding over too many orders of magnitude). Settings are validated by
+``BacktestSettings`` itself (cash up to ``MAX_STARTING_CASH``, commission and slippage below 1).
+Floating-point warnings never escape: the arithmetic runs under ``np.errstate(all="ignore")`` and
+its results are checked instead.
 """
 
 from __future__ import annotations
@@ -66,6 +71,8 @@ from typing import NamedTuple
 import numpy as np
 
 from kash_tui.domains.trading.service import (
+    MAX_PRICE,
+    MIN_PRICE,
     BacktestError,
     BacktestMetrics,
     BacktestResult,
@@ -75,7 +82,7 @@ from kash_tui.domains.trading.service import (
     RoundTripColumns,
 )
 
-__all__ = ["compute_metrics", "run_backtest"]
+__all__ = ["checked_signals", "compute_metrics", "run_backtest"]
 
 _NS_PER_YEAR = 365.25 * 86_400 * 1_000_000_000
 
@@ -92,14 +99,66 @@ def _float_array(values: np.ndarray, name: str, n: int | None) -> np.ndarray:
     return arr
 
 
+_PRICE_RULE = (
+    f"prices must be numbers from {MIN_PRICE:.0e} to {MAX_PRICE:.0e}".replace("e+", "e")
+)
+
+
 def _check_fill_prices(prices: np.ndarray, bars: np.ndarray, source: str) -> None:
-    bad = ~(prices > 0) | ~np.isfinite(prices)
+    """``prices`` are raw bar prices at the fill bars ``bars`` (slippage not yet applied)."""
+    bad = ~((prices >= MIN_PRICE) & (prices <= MAX_PRICE))  # NaN is bad too
     if bad.any():
         k = int(np.argmax(bad))
         raise BacktestError(
             f"Bar {int(bars[k])} has an invalid {source} price ({float(prices[k])!r}) where a fill "
-            "is due; clean or re-import the bars before backtesting."
+            f"is due ({_PRICE_RULE}); clean or re-import the bars before backtesting."
         )
+
+
+def _check_close(close: np.ndarray) -> None:
+    """Every close marks the equity, so every close must be a valid price."""
+    lo, hi = float(close.min()), float(close.max())  # NaN propagates into both
+    if lo >= MIN_PRICE and hi <= MAX_PRICE:
+        return
+    bad = ~((close >= MIN_PRICE) & (close <= MAX_PRICE))
+    k = int(np.argmax(bad))
+    raise BacktestError(
+        f"Bar {k} has an invalid close price ({float(close[k])!r}); {_PRICE_RULE}. Clean or "
+        "re-import the bars before backtesting."
+    )
+
+
+def checked_signals(signals: object, n: int) -> np.ndarray:
+    """The strategy's signals as int8, after checking there is one per bar and each is +1, -1
+    or 0 (in any integer, boolean or float dtype). Anything else is a bug in the strategy (a NaN
+    would otherwise pass for a sell, and 2 or 0.5 mean nothing), so it is refused with a sentence
+    naming the first bad bar rather than guessed at."""
+    sig = np.asarray(signals)
+    if sig.shape != (n,):
+        raise BacktestError(
+            f"There are {sig.shape[0] if sig.ndim == 1 else sig.shape} signals for {n} bars; "
+            "the strategy must return one signal per bar."
+        )
+    kind = sig.dtype.kind
+    if kind in "iu":
+        if n == 0 or (int(sig.min()) >= -1 and int(sig.max()) <= 1):
+            return sig.astype(np.int8, copy=False)
+    elif kind == "b":
+        return sig.view(np.int8)
+    elif kind != "f":
+        raise BacktestError(
+            f"The strategy returned signals of type {sig.dtype}; signals must be numbers: "
+            "1 (buy), -1 (sell) or 0 (nothing)."
+        )
+    bad = (sig != 0) & (sig != 1) & (sig != -1)  # NaN is unequal to all three
+    if not bad.any():
+        return sig.astype(np.int8)
+    k = int(np.argmax(bad))
+    value = sig[k].item()
+    raise BacktestError(
+        f"The strategy returned the signal {value!r} at bar {k}; signals must be 1 (buy), "
+        "-1 (sell) or 0 (nothing). Fix the strategy."
+    )
 
 
 def run_backtest(
@@ -116,6 +175,19 @@ def run_backtest(
     ``high`` and ``low`` are accepted for a uniform bar interface and checked for length; the
     current fill models do not read them. ``timestamps_ns`` is only used for CAGR (may be None).
     """
+    with np.errstate(all="ignore"):
+        return _run(open_, high, low, close, timestamps_ns, signals, settings)
+
+
+def _run(
+    open_: np.ndarray,
+    high: np.ndarray,
+    low: np.ndarray,
+    close: np.ndarray,
+    timestamps_ns: np.ndarray | None,
+    signals: np.ndarray,
+    settings: BacktestSettings | None,
+) -> BacktestResult:
     if settings is None:
         settings = BacktestSettings()
     close = _float_array(close, "close", None)
@@ -131,12 +203,8 @@ def run_backtest(
                 f"The {name} prices have {np.shape(arr)} bars but the close prices have {n}; "
                 "pass arrays of the same bars."
             )
-    sig = np.asarray(signals)
-    if sig.shape != (n,):
-        raise BacktestError(
-            f"There are {sig.shape[0] if sig.ndim == 1 else sig.shape} signals for {n} bars; "
-            "the strategy must return one signal per bar."
-        )
+    sig = checked_signals(signals, n)
+    _check_close(close)
     if timestamps_ns is not None and np.shape(timestamps_ns) != (n,):
         raise BacktestError(f"There are {np.shape(timestamps_ns)} timestamps for {n} bars; pass one per bar.")
 
@@ -189,6 +257,7 @@ def run_backtest(
     position = np.repeat(qty_vals, run_lengths)
     equity = np.repeat(cash_vals, run_lengths)
     sums = _curve_pass(equity, position, close)  # completes the equity in place
+    _check_equity_range(equity, sums)
 
     # Round trips (the last one may be open, marked to the last close).
     last_close = float(close[-1])
@@ -281,10 +350,11 @@ def _trades_fractional(
     k_closed = x_bar.shape[0]
 
     c = settings.commission
-    pe = fill_src[e_bar] * (1.0 + settings.slippage)
-    px = fill_src[x_bar] * (1.0 - settings.slippage)
-    _check_fill_prices(pe, e_bar, source)
-    _check_fill_prices(px, x_bar, source)
+    raw_e, raw_x = fill_src[e_bar], fill_src[x_bar]
+    _check_fill_prices(raw_e, e_bar, source)
+    _check_fill_prices(raw_x, x_bar, source)
+    pe = raw_e * (1.0 + settings.slippage)
+    px = raw_x * (1.0 - settings.slippage)
 
     # Cash before entry k: C_k = C_0 * prod_{i<k} (1 - f + f * px_i (1 - c) / (pe_i (1 + c))).
     f = settings.position_size_pct / 100.0
@@ -343,9 +413,12 @@ def _trades_whole_shares(
         if j >= n:
             break
         price = prices[p] * up
-        if not (price > 0.0 and math.isfinite(price)):
-            _check_fill_prices(np.array([price]), np.array([j]), source)
-        q = float(math.floor(cash * pct / 100.0 / (price * (1.0 + c))))
+        if not MIN_PRICE <= prices[p] <= MAX_PRICE:
+            _check_fill_prices(np.array([prices[p]]), np.array([j]), source)
+        q = cash * pct / 100.0 / (price * (1.0 + c))
+        if not math.isfinite(q):
+            raise _equity_overflow()
+        q = float(math.floor(q))
         if q <= 0.0:
             p = next_buy[p + 1]  # too expensive: stay flat, the next sell is ignored
             continue
@@ -360,8 +433,8 @@ def _trades_whole_shares(
         if s >= m or bars[s] >= n:
             break  # open at the end
         price = prices[s] * down
-        if not (price > 0.0 and math.isfinite(price)):
-            _check_fill_prices(np.array([price]), np.array([bars[s]]), source)
+        if not MIN_PRICE <= prices[s] <= MAX_PRICE:
+            _check_fill_prices(np.array([prices[s]]), np.array([bars[s]]), source)
         commission = q * price * c
         cash += q * price - commission
         x_bar.append(bars[s])
@@ -394,16 +467,17 @@ def compute_metrics(
     equity = np.asarray(equity, dtype=np.float64)
     if equity.shape[0] == 0:
         raise BacktestError("There are no bars to measure; run the backtest on at least one bar.")
-    return _metrics(
-        equity,
-        np.asarray(close, dtype=np.float64),
-        timestamps_ns,
-        np.asarray(round_trips.pnl, dtype=np.float64),
-        np.asarray(round_trips.is_open, dtype=bool),
-        initial_cash=settings.initial_cash,
-        periods_per_year=settings.periods_per_year,
-        exposure_bars=int(np.count_nonzero(np.asarray(position) > 0)),
-    )
+    with np.errstate(all="ignore"):
+        return _metrics(
+            equity,
+            np.asarray(close, dtype=np.float64),
+            timestamps_ns,
+            np.asarray(round_trips.pnl, dtype=np.float64),
+            np.asarray(round_trips.is_open, dtype=bool),
+            initial_cash=settings.initial_cash,
+            periods_per_year=settings.periods_per_year,
+            exposure_bars=int(np.count_nonzero(np.asarray(position) > 0)),
+        )
 
 
 # Per-bar work runs over chunks of this many bars through small buffers: the data stay in the
@@ -469,6 +543,27 @@ def _curve_pass(
     return _CurveSums(total, total_sq, down_sq4 / 4.0, block_max, block_min)
 
 
+def _equity_overflow(too_small: bool = False) -> BacktestError:
+    where = "shrinks below the smallest" if too_small else "grows beyond the largest"
+    return BacktestError(
+        f"This backtest's equity {where} number a float64 can hold: the prices compound over "
+        "too many orders of magnitude; backtest fewer bars or check the bars for bad prices."
+    )
+
+
+def _check_equity_range(equity: np.ndarray, sums: _CurveSums) -> None:
+    """Equity is positive and finite by construction unless the arithmetic over- or underflowed.
+    Checked with the block extremes ``_curve_pass`` took, plus the few bars after the last block."""
+    tail = equity[sums.block_max.shape[0] * _DD_BLOCK :]
+    # numpy's max and min propagate NaN (Python's do not)
+    hi = float(np.concatenate((sums.block_max, tail)).max())
+    lo = float(np.concatenate((sums.block_min, tail)).min())
+    if not hi < math.inf:  # inf or NaN
+        raise _equity_overflow()
+    if not lo > 0.0:
+        raise _equity_overflow(too_small=True)
+
+
 def _span_ns(timestamps: np.ndarray) -> int:
     """Nanoseconds from the first to the last timestamp (int64 ns, or numpy datetime64)."""
     ends = np.asarray(timestamps)[[0, -1]]
@@ -477,8 +572,11 @@ def _span_ns(timestamps: np.ndarray) -> int:
     return int(ends[1]) - int(ends[0])
 
 
-def _min_ratio_to_peak(equity: np.ndarray, block_max: np.ndarray, block_min: np.ndarray) -> float:
-    """min over k of equity[k] / max(equity[:k+1]), exactly, without a full running max.
+def _min_ratio_to_peak(
+    equity: np.ndarray, block_max: np.ndarray, block_min: np.ndarray, start_peak: float
+) -> float:
+    """min over k of equity[k] / max(start_peak, max(equity[:k+1])), exactly, without a full
+    running max. ``start_peak`` is the starting cash: the peak before the first bar.
 
     ``np.maximum.accumulate`` is a scalar loop (the slowest pass of a backtest). Instead, with
     the maxima and minima of whole blocks of ``_DD_BLOCK`` bars (from ``_curve_pass``): the peak
@@ -491,18 +589,25 @@ def _min_ratio_to_peak(equity: np.ndarray, block_max: np.ndarray, block_min: np.
     n = equity.shape[0]
     size = _DD_BLOCK
     nb = block_max.shape[0]
+
+    def direct() -> float:
+        peak = np.maximum.accumulate(equity)
+        np.maximum(peak, start_peak, out=peak)
+        return float((equity / peak).min())
+
     if nb < 8:
-        return float((equity / np.maximum.accumulate(equity)).min())
+        return direct()
     main = equity[: nb * size].reshape(nb, size)
     prefix = np.empty(nb)
-    prefix[0] = -np.inf
+    prefix[0] = start_peak
     np.maximum.accumulate(block_max[:-1], out=prefix[1:])
+    np.maximum(prefix, start_peak, out=prefix)
     starts = main[:, 0]
     best = float((starts / np.maximum(prefix, starts)).min())
     lower = block_min / np.maximum(prefix, block_max)
     cand = np.flatnonzero(lower < best)
     if cand.shape[0] > nb // 4:
-        return float((equity / np.maximum.accumulate(equity)).min())
+        return direct()
     if cand.shape[0]:
         blocks = main[cand]
         peak = np.maximum.accumulate(blocks, axis=1)
@@ -510,7 +615,7 @@ def _min_ratio_to_peak(equity: np.ndarray, block_max: np.ndarray, block_min: np.
         best = min(best, float((blocks / peak).min()))
     if n > nb * size:
         tail = equity[nb * size :]
-        peak = np.maximum(np.maximum.accumulate(tail), float(block_max.max()))
+        peak = np.maximum(np.maximum.accumulate(tail), max(float(block_max.max()), start_peak))
         best = min(best, float((tail / peak).min()))
     return best
 
@@ -568,7 +673,9 @@ def _metrics(
                 sharpe = mean / math.sqrt(var) * annual
 
     # min over k of (x_k - 1) == min(x_k) - 1 exactly.
-    max_dd = (_min_ratio_to_peak(equity, sums.block_max, sums.block_min) - 1.0) * 100.0
+    max_dd = (
+        _min_ratio_to_peak(equity, sums.block_max, sums.block_min, initial_cash) - 1.0
+    ) * 100.0
 
     closed = pnl[~is_open]
     win_rate: float | None = None

@@ -52,14 +52,25 @@ def _finite(value: object) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
 
 
+MAX_STARTING_CASH = 1e15
+"""The largest starting cash a backtest accepts (a thousand trillion): amounts stay far inside
+what a float64 and the stored Numeric columns hold."""
+
+MIN_PRICE = 1e-12
+MAX_PRICE = 1e12
+"""Bar prices a backtest accepts: every close, and the open (or close) a fill is made at, must
+lie in ``[MIN_PRICE, MAX_PRICE]``. Outside, quantities or equity leave the range of a float64
+(e.g. a price of 1e-300 buys 1e303 shares); the engine refuses with a sentence naming the bar."""
+
+
 @dataclass(frozen=True)
 class BacktestSettings:
     """How a backtest turns signals into fills. Validated on construction."""
 
     initial_cash: float = 10_000.0
-    """Starting cash in the account currency (> 0)."""
+    """Starting cash in the account currency (0 < cash <= ``MAX_STARTING_CASH``)."""
     commission: float = 0.0
-    """Fraction of the notional paid per fill, e.g. 0.001 for 0.1 % (>= 0)."""
+    """Fraction of the notional paid per fill, e.g. 0.001 for 0.1 % (0 <= commission < 1)."""
     slippage: float = 0.0
     """Fraction of the price lost per fill, against the trader (0 <= slippage < 1)."""
     position_size_pct: float = 100.0
@@ -76,10 +87,15 @@ class BacktestSettings:
                 f"Starting cash must be greater than 0 (got {self.initial_cash!r}); "
                 "pass a positive amount such as --cash 10000."
             )
-        if not _finite(self.commission) or self.commission < 0:
+        if self.initial_cash > MAX_STARTING_CASH:
             raise BacktestError(
-                f"Commission must be a fraction of the notional of 0 or more (got {self.commission!r}); "
-                "pass for example --commission 0.001 for 0.1 %."
+                f"Starting cash is too large (got {self.initial_cash:,.6g}); pass at most "
+                f"{MAX_STARTING_CASH:,.0f}, for example --cash 10000."
+            )
+        if not _finite(self.commission) or not 0 <= self.commission < 1:
+            raise BacktestError(
+                f"Commission must be a fraction of the notional from 0 up to (not including) 1 "
+                f"(got {self.commission!r}); pass for example --commission 0.001 for 0.1 %."
             )
         if not _finite(self.slippage) or not 0 <= self.slippage < 1:
             raise BacktestError(
