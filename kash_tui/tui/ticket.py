@@ -11,10 +11,21 @@
    order shows LIVE prominently and is sent only after the user types the symbol; only then is
    ``confirm_live=True`` passed.
 
-The ticket owns one ``client_order_id`` from the moment it opens: every ``OrderRequest`` it
-builds carries it, and a retry (after a timeout, or pressing Send twice) sends the very request
-that was previewed. The broker recognises the id, so one ticket can never make two orders. A
-rejection shows the broker's sentence in the ticket, which stays open.
+A ticket is always in one of three cases, and says which (``#ticket-state``):
+
+* **new**: never sent. Edit freely; Send sends it under the ticket's ``client_order_id``.
+* **not placed**: Alpaca refused it (403, 422, ...) or it never left (a rule, missing keys).
+  Nothing is at the broker, so the fields stay editable and the next Send goes under a *new*
+  client order id: an id belongs to one order description for its whole life (the order
+  journal refuses to reuse it for another).
+* **outcome unknown** (a timeout, a dropped connection, a 5xx): the order may be at Alpaca. The
+  fields are locked and only the very same order can be sent again, under the same id; the
+  adapter first asks Alpaca for that id and Alpaca never places one id twice. Closing the ticket
+  in this case asks first, and says how to check.
+
+After a failed send the focus goes to what the message offers: Send again for an unknown
+outcome or a rate limit, the amount to change after a refusal, Close when only the
+connection can be fixed. Pressing Send twice sends once.
 
 Also here: the number and money formats the Orders and Options places share, and the
 confirmations they ask before closing a position or cancelling an order.
@@ -112,11 +123,6 @@ def parse_positive(text: str) -> Decimal | None:
     return value
 
 
-def mode_badge(mode: str) -> Text:
-    """`` PAPER `` / `` LIVE `` as a badge (the colour comes from the widget's class)."""
-    return Text(f" {mode} ", style="bold")
-
-
 # -- what the ticket asks ---------------------------------------------------------------------
 
 
@@ -140,6 +146,19 @@ TIF_CHOICES = (
     ("Day", "day"), ("GTC", "gtc"), ("IOC", "ioc"), ("FOK", "fok"), ("At open", "opg"),
     ("At close", "cls"),
 )
+
+
+NEW, NOT_PLACED, UNKNOWN = "new", "not placed", "unknown"
+"""The three cases of a ticket; see the module docstring."""
+
+
+def same_order(a: OrderRequest | None, b: OrderRequest | None) -> bool:
+    """The same order whatever client order id each carries."""
+    if a is None or b is None:
+        return a is b
+    from dataclasses import replace
+
+    return replace(a, client_order_id="") == replace(b, client_order_id="")
 
 
 @dataclass(frozen=True)
@@ -208,6 +227,7 @@ class OrderTicket(ModalScreen["Order | None"]):
     OrderTicket #confirm-symbol { width: 24; }
     OrderTicket #ticket-refusal { height: auto; color: $text-error; text-style: bold;
                                   margin-top: 1; }
+    OrderTicket #ticket-state { height: auto; color: $text-warning; }
     OrderTicket .dialog-buttons { height: auto; margin-top: 1; align-horizontal: right; }
     OrderTicket .dialog-buttons Button { margin-left: 2; }
     """
@@ -234,7 +254,9 @@ class OrderTicket(ModalScreen["Order | None"]):
         self._preview_seq = 0
         self._busy: str | None = None  # "preview" | "send"
         self._sent: Order | None = None
-        self._maybe_sent = False  # a send whose outcome is unknown (timeout, 5xx)
+        self._state = NEW  # NEW | NOT_PLACED | UNKNOWN (see the module docstring)
+        self._refused = False  # NOT_PLACED because the broker said no (not: never sent)
+        self._pending: OrderRequest | None = None  # the request whose outcome is unknown
 
     @property
     def kash(self) -> KashApp:
@@ -299,6 +321,7 @@ class OrderTicket(ModalScreen["Order | None"]):
                 yield Label("", id="confirm-label")
                 yield Input(placeholder="symbol", id="confirm-symbol", compact=True)
             yield Static("", id="ticket-refusal", markup=False)
+            yield Static("", id="ticket-state", markup=False)
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Preview", id="preview", variant="primary", compact=True)
                 yield Button("Send", id="send", variant="error" if self.live else "success",
@@ -438,12 +461,15 @@ class OrderTicket(ModalScreen["Order | None"]):
         widget.display = bool(text.plain if isinstance(text, Text) else text)
 
     @property
+    def state(self) -> str:
+        """NEW, NOT_PLACED or UNKNOWN."""
+        return self._state
+
+    @property
     def preview_current(self) -> bool:
-        """A preview is on screen and the fields still describe the order it checked."""
-        return (
-            self._preview is not None and self._request is not None
-            and self._preview.request == self._request
-        )
+        """A preview is on screen and the fields still describe the order it checked (the
+        client order id may have changed since: a refused order goes again under a new one)."""
+        return self._preview is not None and same_order(self._preview.request, self._request)
 
     def live_confirmed(self) -> bool:
         if not self.live or self._request is None:
@@ -452,10 +478,14 @@ class OrderTicket(ModalScreen["Order | None"]):
         return typed == self._request.symbol
 
     def can_send(self) -> bool:
-        return (
-            self._busy is None and self.preview_current and self._preview is not None
-            and self._preview.ok and (not self.live or self.live_confirmed())
-        )
+        if self._busy is not None or (self.live and not self.live_confirmed()):
+            return False
+        if self._state == UNKNOWN:
+            # the same order again: the adapter asks Alpaca for it first and adopts it if it
+            # is there, so a preview problem (e.g. buying power already taken by this very
+            # order) must not stop the question
+            return self._pending is not None
+        return self.preview_current and self._preview is not None and self._preview.ok
 
     def _refresh(self) -> None:
         problems = self.field_problems()
@@ -464,9 +494,9 @@ class OrderTicket(ModalScreen["Order | None"]):
         self._request = self.build_request()
         self._render_preview()
         confirm_row = self.query_one("#confirm-row")
-        confirm_row.display = self.live and self.preview_current and bool(
-            self._preview and self._preview.ok
-        )
+        confirm_row.display = self.live and (self._state == UNKNOWN or (
+            self.preview_current and bool(self._preview and self._preview.ok)
+        ))
         if confirm_row.display and self._request is not None:
             self.query_one("#confirm-label", Label).update(
                 f"LIVE: type {self._request.symbol} to send"
@@ -478,11 +508,30 @@ class OrderTicket(ModalScreen["Order | None"]):
         send.disabled = not self.can_send()
         if self._busy == "send":
             send.label = "Sending…"
-        elif self._maybe_sent:
+        elif self._state == UNKNOWN:
             send.label = "Send again (same order)"
         else:
             send.label = "Send LIVE order" if self.live else "Send to paper"
+        self.query_one("#ticket-fields").disabled = self._state == UNKNOWN
+        self._set_text("#ticket-state", self.state_sentence())
         self.refresh_bindings()
+
+    def state_sentence(self) -> str:
+        """Which of the three cases the ticket is in, and what may be done (empty when new)."""
+        if self._state == UNKNOWN:
+            return (
+                f"Outcome unknown: this order may be at Alpaca (client order id "
+                f"{self.client_order_id}). It can only be sent again unchanged, under the same "
+                "id, which Alpaca never places twice; the fields are locked. Check it under "
+                "open orders, or with `kash orders --status all`."
+            )
+        if self._state == NOT_PLACED:
+            why = "Alpaca refused it" if self._refused else "it was not sent"
+            return (
+                f"Not placed: {why}. You may change the order and send it again; it goes as a "
+                f"new order (client order id {self.client_order_id})."
+            )
+        return ""
 
     def _render_preview(self) -> None:
         preview = self._preview
@@ -621,9 +670,15 @@ class OrderTicket(ModalScreen["Order | None"]):
     # -- send ---------------------------------------------------------------------------------
 
     def action_send(self) -> None:
-        if not self.can_send() or self._preview is None:
+        if not self.can_send():
             return
-        request = self._preview.request  # the very request previewed: same client_order_id
+        if self._state == UNKNOWN:
+            request = self._pending  # the very order whose outcome is unknown: same id
+        else:
+            request = self._request  # the order previewed, under the ticket's current id
+        if request is None:
+            return
+        self._pending = request
         confirm = self.live and self.live_confirmed()
         self._busy = "send"
         self._set_text("#ticket-refusal", "")
@@ -648,12 +703,41 @@ class OrderTicket(ModalScreen["Order | None"]):
                                 timeout=6)
             return
         error = outcome.error
-        self._maybe_sent = bool(getattr(error, "outcome_unknown", False))
+        self._settle_failure(error)
         if not self.is_attached or self.app.screen is not self:
             self.kash.report_error(error)
             return
         self.kash.report_error(error, self._show_refusal)
         self._refresh()
+        self._focus_after_failure(error)
+
+    def _settle_failure(self, error: BaseException) -> None:
+        """Which case a failed send leaves the ticket in (see the module docstring)."""
+        from kash_tui.domains.trading import new_client_order_id
+
+        if getattr(error, "outcome_unknown", False):
+            self._state = UNKNOWN  # keep the id and the request: only they may go again
+            return
+        self._state = NOT_PLACED
+        self._refused = getattr(error, "status", None) is not None  # the broker answered no
+        self._pending = None
+        # nothing is at the broker: the next send is a new order under a new id (the old id
+        # stays bound, in the order journal, to the order it described)
+        self.client_order_id = new_client_order_id()
+        self._request = self.build_request()
+
+    def _focus_after_failure(self, error: BaseException) -> None:
+        """Focus what the message offers, never Close by accident (Enter = "send again")."""
+        kind = getattr(error, "kind", "")
+        if self._state == UNKNOWN or kind == "rate_limited":
+            target = "#confirm-symbol" if self.live and not self.live_confirmed() else "#send"
+        elif kind in ("auth", "config") or type(error).__name__ == "BrokerConnectionError":
+            target = "#close"  # only the connection can fix it, not this ticket
+        else:
+            target = "#notional" if self._by_notional() else "#qty"
+        widget = self.query_one(target)
+        if widget.focusable:
+            widget.focus()
 
     def _show_refusal(self, sentence: str) -> None:
         self._set_text("#ticket-refusal", sentence)
@@ -665,7 +749,26 @@ class OrderTicket(ModalScreen["Order | None"]):
             self.app.notify("The order is on its way; the ticket closes when the broker answers.",
                             timeout=4)
             return
-        self.dismiss(None)
+        if self._state != UNKNOWN:
+            self.dismiss(None)
+            return
+        client_id = self.client_order_id
+
+        def answered(close: bool | None) -> None:
+            if close:
+                self.dismiss(None)
+                self.app.notify(
+                    f"The order with client order id {client_id} may be at Alpaca; check the "
+                    "open orders before placing it again.", severity="warning", timeout=10,
+                )
+
+        self.app.push_screen(TradeConfirm(
+            "Close the ticket? This order may be at Alpaca.",
+            f"Client order id {client_id}. Sending it again from this ticket is safe (Alpaca "
+            "never places one id twice); a new ticket would be a second order. Check the open "
+            "orders, or run `kash orders --status all`.",
+            yes_label="Close anyway", no_label="Keep it open",
+        ), answered)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "preview":

@@ -15,6 +15,7 @@ from kash_tui.tui.screens.orders import OrdersScreen
 from kash_tui.tui.ticket import (
     OrderTicket,
     TicketDefaults,
+    TradeConfirm,
     describe_contract,
     dollars,
     is_option_symbol,
@@ -241,6 +242,97 @@ async def test_the_brokers_own_rejection_is_shown(broker: BrokerSetup) -> None:
         await settle(pilot)
         assert "insufficient buying power" in refusal(app)
         assert app.screen is ticket
+
+
+async def test_a_refused_order_can_be_changed_and_sent_as_a_new_order(broker: BrokerSetup) -> None:
+    """403 insufficient buying power, then a smaller quantity: sent under a new client order id
+    (the refused one stays bound to the refused order), and the ticket says it was not placed."""
+    app = broker.app()
+    async with app.run_test(size=SIZE) as pilot:
+        ticket = await open_ticket(pilot)
+        await fill_in(pilot, "AAPL", "10")
+        await pilot.press("enter")
+        await settle(pilot)
+        refused_id = ticket.client_order_id
+        broker.fake.fail("/v2/orders", 403, times=1, method="POST",
+                         message="insufficient buying power")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert "insufficient buying power" in refusal(app)
+        state = static_text(app, "#ticket-state")
+        assert "Not placed: Alpaca refused it" in state and "new order" in state
+        assert ticket.client_order_id != refused_id
+        assert app.focused is ticket.query_one("#qty")  # the message offers a change
+        await type_text(pilot, "5")  # focusing selected the old quantity
+        await pilot.press("enter")  # preview
+        await settle(pilot)
+        assert "buy 5 AAPL" in preview_text(app)
+        assert app.focused is ticket.query_one("#send")
+        await pilot.press("enter")  # send
+        await settle(pilot)
+        assert app.screen is not ticket, refusal(app)
+        [order] = broker.fake.orders
+        assert (order["qty"], order["client_order_id"]) == ("5", ticket.client_order_id)
+        assert kash_orders(broker.fake, refused_id) == []
+
+
+async def test_an_unknown_outcome_locks_the_order_and_enter_sends_it_again(
+    broker: BrokerSetup,
+) -> None:
+    """A timeout: the ticket says the order may be at Alpaca, locks the fields, puts the focus
+    on "Send again" (not on Close), and warns before closing."""
+    app = broker.app()
+    async with app.run_test(size=SIZE) as pilot:
+        ticket = await open_ticket(pilot)
+        await fill_in(pilot, "AAPL", "2")
+        await pilot.press("enter")
+        await settle(pilot)
+        client_id = ticket.client_order_id
+        broker.fake.fail("/v2/orders", "hang", times=1, method="POST")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.screen is ticket
+        state = static_text(app, "#ticket-state")
+        assert "Outcome unknown" in state and client_id in state
+        assert ticket.query_one("#qty", Input).is_disabled  # only the same order may go again
+        assert app.focused is ticket.query_one("#send")
+        assert str(ticket.query_one("#send", Button).label) == "Send again (same order)"
+        await pilot.press("escape")  # closing asks first
+        await settle(pilot)
+        assert isinstance(app.screen, TradeConfirm)
+        assert "may be at Alpaca" in screen_text(app)
+        await pilot.press("n")
+        await settle(pilot)
+        assert app.screen is ticket
+        assert app.focused is ticket.query_one("#send")
+        await pilot.press("enter")  # "send again": asks Alpaca, which has nothing, so sends
+        await settle(pilot)
+        assert app.screen is not ticket, refusal(app)
+        [order] = broker.fake.orders
+        assert (order["qty"], order["client_order_id"]) == ("2", client_id)
+
+
+async def test_closing_a_ticket_whose_outcome_is_unknown_names_the_order(
+    broker: BrokerSetup,
+) -> None:
+    app = broker.app()
+    async with app.run_test(size=SIZE) as pilot:
+        ticket = await open_ticket(pilot)
+        await fill_in(pilot, "AAPL", "2")
+        await pilot.press("enter")
+        await settle(pilot)
+        broker.fake.fail("/v2/orders", "hang_after", times=1, method="POST")
+        broker.fake.fail("/v2/orders:by_client_order_id", 500, times=None)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert ticket.state == "unknown"
+        ticket.query_one("#close", Button).press()
+        await settle(pilot)
+        assert isinstance(app.screen, TradeConfirm)
+        await pilot.press("y")
+        await settle(pilot)
+        assert isinstance(app.screen, OrdersScreen)
+        assert any(ticket.client_order_id in n for n in notices(app))
 
 
 # -- rules and fields ------------------------------------------------------------------------
