@@ -90,7 +90,7 @@ def test_a_limit_order_rests_and_can_be_cancelled(paper, fake_alpaca) -> None:  
     assert open_order.limit_price == D("120.00")
     adapter.cancel_order(order.id)
     assert adapter.get_orders("open") == []
-    with pytest.raises(TradingError, match="There is no order nope at Alpaca"):
+    with pytest.raises(TradingError, match="'nope' is not an Alpaca order id"):
         adapter.cancel_order("nope")
 
 
@@ -435,3 +435,44 @@ def test_stopping_a_watch_from_its_own_callback_is_prompt_and_final(paper, fake_
     assert time.monotonic() - started < 10
     assert statuses[-1].state is FeedState.STOPPED
     assert not [t for t in threading.enumerate() if t.name.startswith(("kash-account", "kash-trade"))]
+
+
+def test_a_ticket_left_sending_by_a_crash_is_resolved_with_the_broker(paper, fake_alpaca) -> None:  # noqa: ANN001
+    """Kash stopped between writing the journal and hearing Alpaca: the next try asks Alpaca
+    by the client order id; absent -> it is sent (once), present -> it is adopted."""
+    kash, folio, adapter = paper
+    fake_alpaca.set_price("AAPL", 100.0)
+    never_left = buy(qty="1")
+    assert adapter._journal_claim(never_left)  # noqa: SLF001 - the state a crash leaves
+    again = kash.trading.resolve_trading_adapter(folio.id)  # the next process
+    order = again.submit_order(never_left)
+    assert order.client_order_id == never_left.client_order_id
+    assert [o["client_order_id"] for o in fake_alpaca.orders] == [never_left.client_order_id]
+
+    arrived = buy(qty="3")
+    assert adapter._journal_claim(arrived)  # noqa: SLF001
+    import requests
+
+    requests.post(f"{fake_alpaca.base_url}/v2/orders", json={  # it reached Alpaca, then the crash
+        "symbol": "AAPL", "side": "buy", "type": "market", "time_in_force": "day", "qty": "3",
+        "client_order_id": arrived.client_order_id,
+    }, headers={"APCA-API-KEY-ID": fake_alpaca.key_id,
+                "APCA-API-SECRET-KEY": fake_alpaca.secret_key}, timeout=5)
+    adopted = again.submit_order(arrived)
+    assert adopted.client_order_id == arrived.client_order_id and adopted.qty == D(3)
+    assert len([o for o in fake_alpaca.orders if o["client_order_id"] == arrived.client_order_id]) == 1
+    assert len(fake_alpaca.orders) == 2
+
+
+def test_every_fill_is_read_past_the_old_cap_and_a_limit_reads_only_the_newest(paper, fake_alpaca) -> None:  # noqa: ANN001
+    """Fills used to stop silently at 2,000 (20 pages of 100)."""
+    _kash, _folio, adapter = paper
+    fake_alpaca.add_fills(2_345, "MSFT", price=420)
+    trades = adapter.get_trades()
+    assert len(trades) == 2_345
+    assert len({t.id for t in trades}) == 2_345
+    assert trades[0].time > trades[-1].time  # newest first
+    fake_alpaca.clear_requests()
+    newest = adapter.get_trades(limit=51)  # what `kash fills` asks to show 50 and know of more
+    assert [t.id for t in newest] == [t.id for t in trades[:51]]
+    assert len([r for r in fake_alpaca.requests if "activities" in r.path]) == 1

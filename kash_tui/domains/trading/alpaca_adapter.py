@@ -54,7 +54,7 @@ log = logging.getLogger("kash.trading")
 T = TypeVar("T")
 
 FILL_PAGE_SIZE = 100
-MAX_FILL_PAGES = 20
+"""Alpaca's largest page of account activities."""
 
 
 def _dec(value: Any) -> Decimal | None:
@@ -127,6 +127,26 @@ def to_order(o: Any) -> Order:
         client_order_id=o.client_order_id or "",
         asset_class=_enum(o.asset_class) or "us_equity",
     )
+
+
+def _to_trade(r: Any) -> Trade:
+    try:
+        return Trade(
+            id=str(r["id"]),
+            order_id=str(r.get("order_id", "")),
+            symbol=str(r["symbol"]),
+            side=OrderSide(str(r["side"]).lower()),
+            qty=_dec0(r["qty"]),
+            price=_dec0(r["price"]),
+            commission=_dec0(r.get("commission")),
+            time=_time(r.get("transaction_time")) or datetime.now(UTC),
+        )
+    except (KeyError, TypeError, ValueError, AttributeError):
+        raise BrokerError(
+            "Alpaca sent a fill Kash could not read (a field is missing); try again, and "
+            "report it if it persists.",
+            kind="malformed",
+        ) from None
 
 
 class AlpacaTradingAdapter:
@@ -220,12 +240,22 @@ class AlpacaTradingAdapter:
         rows = self._call("loading orders", self._client.get_orders, filter=request)
         return [to_order(o) for o in rows]
 
-    def get_trades(self) -> list[Trade]:
-        """FILL activities, newest first (alpaca-py has no method; the REST path is called)."""
+    def get_trades(self, limit: int | None = None) -> list[Trade]:
+        """FILL activities, newest first: every one (``limit=None``), or the newest ``limit``.
+
+        Alpaca sends at most 100 a page (alpaca-py has no method; the REST path is called), so
+        all of an account with 100,000 fills is 1,000 requests: a few minutes within the rate
+        budget. Screens ask for the newest few; ``kash fills`` asks for one more than it shows,
+        to say when more exist.
+        """
+        if limit is not None and limit <= 0:
+            return []
         trades: list[Trade] = []
+        seen: set[str] = set()
         page_token: str | None = None
-        for _ in range(MAX_FILL_PAGES):
-            params: dict[str, Any] = {"page_size": FILL_PAGE_SIZE, "direction": "desc"}
+        while limit is None or len(trades) < limit:
+            size = FILL_PAGE_SIZE if limit is None else min(FILL_PAGE_SIZE, limit - len(trades))
+            params: dict[str, Any] = {"page_size": size, "direction": "desc"}
             if page_token:
                 params["page_token"] = page_token
             rows = self._call(
@@ -237,28 +267,18 @@ class AlpacaTradingAdapter:
                     kind="malformed",
                 )
             for r in rows:
-                try:
-                    trades.append(
-                        Trade(
-                            id=str(r["id"]),
-                            order_id=str(r.get("order_id", "")),
-                            symbol=str(r["symbol"]),
-                            side=OrderSide(str(r["side"]).lower()),
-                            qty=_dec0(r["qty"]),
-                            price=_dec0(r["price"]),
-                            commission=_dec0(r.get("commission")),
-                            time=_time(r.get("transaction_time")) or datetime.now(UTC),
-                        )
-                    )
-                except (KeyError, TypeError, ValueError):
+                trade = _to_trade(r)
+                if trade.id in seen:  # a page token that did not move on: stop, never loop
                     raise BrokerError(
-                        "Alpaca sent a fill Kash could not read (a field is missing); try "
+                        "Alpaca sent the same fills twice while paging through them; try "
                         "again, and report it if it persists.",
                         kind="malformed",
-                    ) from None
-            if len(rows) < FILL_PAGE_SIZE:
+                    )
+                seen.add(trade.id)
+                trades.append(trade)
+            if len(rows) < size:
                 break
-            page_token = str(rows[-1]["id"])
+            page_token = trades[-1].id
         return trades
 
     def get_asset(self, symbol: str) -> AssetInfo:
@@ -477,6 +497,14 @@ class AlpacaTradingAdapter:
                 "so it is not sent again; try again when the connection is back.",
                 kind="network",
             )
+        if status == "sending":
+            # Left half-way (Kash stopped between writing the journal and hearing the broker)
+            # and Alpaca has no order with this id: it may be sent. Should the first attempt
+            # still arrive, Alpaca refuses the second id (422) and the order is adopted.
+            self._journal_finish(
+                request, "unknown",
+                message="left in 'sending' by an earlier attempt; Alpaca had no such order",
+            )
         return None  # the broker has no order with this id: sending is safe
 
     def _journal_claim(self, request: OrderRequest) -> bool:
@@ -508,8 +536,9 @@ class AlpacaTradingAdapter:
             UUID(order_id)
         except ValueError:
             raise TradingError(
-                f"There is no order {order_id} at Alpaca (order ids look like "
-                "1f2e3d4c-...); list them with `kash orders --status open`."
+                f"{order_id!r} is not an Alpaca order id (those look like "
+                "1f2e3d4c-5b6a-4789-8abc-0123456789ab); list the open orders and their ids "
+                "with `kash orders --status open`."
             ) from None
         try:
             self._call("cancelling the order", self._client.cancel_order_by_id, order_id)

@@ -514,7 +514,13 @@ class BacktestTradingAdapter:
             ))
         ]
 
-    def get_trades(self) -> list[Trade]:
+    def get_trades(self, limit: int | None = None) -> list[Trade]:
+        trades = self._all_trades()
+        if limit is None:
+            return trades
+        return trades[-limit:] if limit > 0 else []  # the newest: fills are in time order
+
+    def _all_trades(self) -> list[Trade]:
         run, _eq, fills, _pos = self._rows()
         dec, when = models.to_decimal, models.ts_to_datetime
         return [

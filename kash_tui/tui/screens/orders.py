@@ -163,7 +163,7 @@ def read_activity(provider: ServiceProviderProtocol, portfolio_id: int) -> Activ
     adapter = provider.trading.resolve_trading_adapter(portfolio_id)
     orders = [o for o in adapter.get_orders("closed") if not o.is_open]
     orders.sort(key=lambda o: o.submitted_at, reverse=True)
-    trades = sorted(adapter.get_trades(), key=lambda t: t.time, reverse=True)
+    trades = sorted(adapter.get_trades(limit=RECENT_LIMIT), key=lambda t: t.time, reverse=True)
     capabilities = getattr(adapter, "capabilities", None)
     return Activity(
         tuple(orders[:RECENT_LIMIT]), tuple(trades[:RECENT_LIMIT]),

@@ -35,6 +35,7 @@ Seeded (``FakeAlpaca(seed=False)`` for an empty fake): AAPL 190, MSFT 420 (NASDA
 
 Setup (all thread-safe, callable while clients are connected): ``set_account(**fields)``,
 ``add_asset(symbol, ...)``, ``set_price(symbol, price, lastday_price=None)``,
+``add_fills(count, symbol="AAPL", price=100, qty=1, start=None)`` (FILL history only),
 ``set_quote(symbol, bid, ask)``, ``add_position(symbol, qty, avg_entry_price=None)`` (a holding
 from before today, cash untouched), ``add_bars(symbol, timeframe, bars)``,
 ``generate_bars(symbol, timeframe, start, count, seed, end=, start_price=, end_price=,

@@ -616,6 +616,24 @@ class Broker:
         with self._lock:
             return [dict(a) for a in self._activities]
 
+    def add_fills(self, count: int, symbol: str = "AAPL", *, price: Any = 100,
+                  qty: Any = 1, start: datetime | None = None) -> None:
+        """Append ``count`` FILL activities (one a second from ``start``, default a day ago)
+        without touching orders, positions or cash: an account's long history of fills."""
+        with self._lock:
+            first = start or (self.now() - timedelta(days=1))
+            p, q = fmt_price(dec(price, "price")), fmt_qty(dec(qty, "qty"))
+            for k in range(count):
+                at = first + timedelta(seconds=k)
+                self._activities.append({
+                    "id": f"{at.astimezone(UTC):%Y%m%d%H%M%S}000::{uuid.uuid4()}",
+                    "account_id": self._account_id, "activity_type": "FILL",
+                    "transaction_time": ts(at), "type": "fill", "price": p, "qty": q,
+                    "side": "buy" if k % 2 == 0 else "sell", "symbol": symbol,
+                    "leaves_qty": "0", "order_id": str(uuid.uuid4()), "cum_qty": q,
+                    "order_status": "filled",
+                })
+
     def _get_order(self, order_id: str) -> Order:
         try:
             uuid.UUID(order_id)
