@@ -1,12 +1,16 @@
-"""``kash data import`` and ``kash data list`` through the installed binary."""
+"""``kash data import`` and ``kash data list`` through the installed binary, and imports of
+more than 100,000 rows through the CLI's ``main`` in the test process."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from tests.cli.outcome import as_json, ok, refused
+
+from kash_tui.cli import main
 
 
 
@@ -136,3 +140,91 @@ def test_data_list_json_is_plain_json(run_kash, sqlite_db_url: str, tmp_path: Pa
     assert set(abc) >= {"symbol", "timeframe", "asset_class", "exchange_tz", "source", "first",
                         "last", "count"}
     assert abc["exchange_tz"] == "America/New_York"
+
+
+# -- real sizes and bad data -----------------------------------------------------------------
+
+
+def _minute_csv(path: Path, rows: int) -> Path:
+    """``rows`` minute bars, 390 a day from 09:30 New York wall-clock time."""
+    k = np.arange(rows)
+    stamps = (np.datetime64("2020-01-02T09:30:00") + (k // 390).astype("timedelta64[D]")
+              + (k % 390).astype("timedelta64[m]"))
+    times = np.datetime_as_string(stamps, unit="s").tolist()
+    body = "\n".join(f"{t},{100 + i % 9}.5,{102 + i % 9}.25,{99 + i % 9}.75,{101 + i % 9},{i}"
+                     for i, t in enumerate(times))
+    path.write_text(f"Datetime,Open,High,Low,Close,Volume\n{body}\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("rows", [99_999, 100_000, 100_001])
+def test_import_around_100000_rows_in_process(
+    sqlite_db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], rows: int
+) -> None:
+    """100,000 rows used to end in "unexpected error (OSError)" (a file position asked for in
+    the middle of the csv reader's loop, where the progress callback fired)."""
+    path = _minute_csv(tmp_path / "big.csv", rows)
+    code = main(["data", "import", str(path), "--symbol", "BIG", "--timeframe", "1Min",
+                 "--json", "--db", sqlite_db_url])
+    out, err = capsys.readouterr()
+    assert (code, err) == (0, "")
+    report = json.loads(out)
+    assert (report["stored"], report["new"], report["rows_read"]) == (rows, rows, rows)
+    assert report["first"].startswith("2020-01-02T14:30:00")
+
+    assert main(["data", "list", "--json", "--db", sqlite_db_url]) == 0
+    listed = {(d["symbol"], d["timeframe"]): d for d in json.loads(capsys.readouterr().out)}
+    assert listed[("BIG", "1Min")]["count"] == rows
+
+
+def test_a_bad_row_deep_in_a_big_file_is_refused_by_line(
+    sqlite_db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _minute_csv(tmp_path / "big.csv", 150_000)
+    lines = path.read_text(encoding="utf-8").split("\n")
+    lines[123_456] = lines[123_456].rsplit(",", 2)[0] + ",0,5"  # Close 0 on line 123,457
+    path.write_text("\n".join(lines), encoding="utf-8")
+    code = main(["data", "import", str(path), "--symbol", "BIG", "--timeframe", "1Min",
+                 "--db", sqlite_db_url])
+    out, err = capsys.readouterr()
+    assert code == 2
+    assert err.startswith("kash: big.csv has 1 bad row(s), so nothing was imported: "
+                          "line 123457: Close 0 is not a positive price;"), err
+    assert "Traceback" not in out + err
+    assert main(["data", "list", "--json", "--db", sqlite_db_url]) == 0
+    assert "BIG" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("rows", "words"),
+    [
+        (["2024-01-02,10,11,9,10.5,1000", "2024-01-02T00:00+00:00,10,11,9,10.5,1000",
+          "2024-01-02T12:00Z,10,11,9,10.5,1000"],
+         ["line 3: has the same day as line 2", "line 4: has the same day as line 2"]),
+        (["99999999999999999999,10,11,9,10.5,1000"],
+         ["line 2: the time '99999999999999999999' (5138-11-16 09:46 UTC) is outside the "
+          "range Kash accepts, 1900-01-01 to 2200-01-01 UTC"]),
+        (["2024-01-02,1e308,1e308,9,10.5,1000"],
+         ["line 2: Open 1e+308 is not below 1e+12, the largest price Kash accepts"]),
+        (["2024-01-02,10,11,9,10.5,1e16"],
+         ["line 2: Volume 1e+16 is not below 1e+15, the largest volume Kash accepts"]),
+    ],
+    ids=["one-day-three-ways", "year-5138", "price-1e308", "volume-1e16"],
+)
+def test_bad_data_is_refused_with_a_line_numbered_reason(
+    run_kash, sqlite_db_url: str, tmp_path: Path, rows: list[str], words: list[str]  # noqa: ANN001
+) -> None:
+    good = "2024-01-10,10,11,9,10.5,1000"
+    text = "Date,Open,High,Low,Close,Volume\n" + "\n".join([*rows, good]) + "\n"
+    line = refused(run_kash("data", "import", _file(tmp_path, text), "--symbol", "ABC", "--db",
+                            sqlite_db_url))
+    assert "nothing was imported" in line
+    for word in words:
+        assert word in line
+    assert ("ABC", "1Day") not in _listed(run_kash, sqlite_db_url)
+
+    out = ok(run_kash("data", "import", _file(tmp_path, text), "--symbol", "ABC",
+                      "--skip-bad-rows", "--db", sqlite_db_url)).stdout
+    assert f"Stored {len(rows) - len(words) + 1} 1Day bars for ABC" in out  # the good rows
+    for word in words:
+        assert f"skipped {word}" in out

@@ -24,7 +24,9 @@ from typing import Any
 
 import numpy as np
 
+from kash_tui.domains.connection import BrokerError
 from kash_tui.domains.connection.alpaca import AlpacaSession, broker_call
+from kash_tui.domains.market.bar_checks import bar_problems, time_text
 from kash_tui.domains.market.service import AssetClass, OptionType, Timeframe
 
 log = logging.getLogger("kash.market.alpaca")
@@ -132,6 +134,24 @@ def _int(value: str | int | None) -> int | None:
         return None
 
 
+def refuse_bad_bars(
+    symbol: str, timeframe: Timeframe, ts: np.ndarray, cols: dict[str, np.ndarray]
+) -> None:
+    """Bars from Alpaca pass the checks CSV rows pass (:func:`bar_problems`); one bad bar
+    refuses the whole reply, so nothing of it is stored."""
+    found = bar_problems(cols["open"], cols["high"], cols["low"], cols["close"], cols["volume"],
+                         ts)
+    if not found:
+        return
+    i = min(found)
+    more = f" (and {len(found) - 1} more bad bars)" if len(found) > 1 else ""
+    raise BrokerError(
+        f"Alpaca sent a {Timeframe(timeframe).value} bar of {symbol} at {time_text(int(ts[i]))} "
+        f"UTC that Kash cannot use: {found[i]}{more}; nothing was stored.",
+        kind="malformed",
+    )
+
+
 # -- the client wrapper ----------------------------------------------------------------------
 
 PageCallback = Callable[[int, int, "datetime | None"], None]
@@ -218,6 +238,7 @@ class AlpacaMarketData:
             if not keep.all():
                 ts = ts[keep]
                 cols = {k: v[keep] for k, v in cols.items()}
+        refuse_bad_bars(symbol, timeframe, ts, cols)
         return FetchedBars(ts=ts, pages=counter.pages, **cols)
 
     # -- assets -------------------------------------------------------------------------------

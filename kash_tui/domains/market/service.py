@@ -63,10 +63,6 @@ class Timeframe(StrEnum):
             "4Hour": 14400, "1Day": 86400, "1Week": 604800,
         }[self.value]
 
-    @property
-    def is_intraday(self) -> bool:
-        return self.seconds < 86400
-
     def periods_per_year(self, asset_class: AssetClass) -> float:
         """Bars in a year, used to annualise Sharpe and Sortino.
 

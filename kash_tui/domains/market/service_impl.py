@@ -220,7 +220,7 @@ class SqlMarketService:
         asset_class = AssetClass(asset_class)
         timeframe = Timeframe(timeframe)
         zone = models.check_tz(tz or asset_class.default_tz)
-        parsed = parse_csv(Path(path), zone, progress)
+        parsed = parse_csv(Path(path), zone, progress, timeframe)
         if parsed.problems and not skip_bad_rows:
             shown = "; ".join(f"line {p.line}: {p.reason}" for p in parsed.problems[:_SHOW_PROBLEMS])
             more = len(parsed.problems) - _SHOW_PROBLEMS
