@@ -22,12 +22,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, TypeVar
 
-from textual import work
+from textual import events, work
 from textual.app import App
 from textual.binding import Binding
 from textual.reactive import var
 from textual.screen import Screen
 from textual.theme import Theme
+from textual.widgets import Input
 from textual.worker import Worker, WorkerState
 
 from kash_tui.domains.connection import ConnectionModel
@@ -448,6 +449,36 @@ class KashApp(App[int]):
         portfolio = self.current_portfolio
         where = f", portfolio {portfolio.name}" if portfolio else ", no portfolio yet"
         self.notify(f"Workspace {workspace.name}{where}.", timeout=3)
+
+    # -- typing into fields ------------------------------------------------------------------
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key) and await self._edit_key_in_place(event):
+            return
+        await super().on_event(event)
+
+    async def _edit_key_in_place(self, event: events.Key) -> bool:
+        """Run a focused field's own editing key (Backspace, End, Ctrl+K, ...) right away.
+
+        Textual inserts a typed character as soon as the field gets the key, but an editing key
+        is a binding: it first bubbles up through every container to the app and only then
+        runs. When a form is busy, the next character overtakes it: typing End, Backspace,
+        Backspace, 1, 2 into "25" at 20 keys a second gave "22" (Textual issue #6605). Running
+        the field's binding here keeps the keys in the order they were typed; what runs is the
+        same binding the app would pick (priority bindings first, then the focused widget's).
+        """
+        focused = self.focused
+        if event.is_forwarded or event.is_printable or not isinstance(focused, Input):
+            return False
+        own = [b for b in focused._bindings.key_to_bindings.get(event.key, ()) if not b.priority]
+        if not own:
+            return False
+        if await self._check_bindings(event.key, priority=True):
+            return True
+        for binding in own:
+            if await self.run_action(binding.action, focused):
+                return True
+        return False
 
     # -- places and keys ----------------------------------------------------------------------
 

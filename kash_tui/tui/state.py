@@ -16,6 +16,7 @@ from textual.signal import Signal
 
 if TYPE_CHECKING:
     from textual.app import App
+    from textual.timer import Timer
 
     from kash_tui.domains.trading import BacktestReport
 
@@ -51,11 +52,26 @@ class Workbench:
     def __init__(self, app: App) -> None:
         self.state = WorkbenchState()
         self.changed: Signal[WorkbenchState] = Signal(app, "workbench-changed")
+        self._app = app
+        self._pending: Timer | None = None
 
-    def _set(self, state: WorkbenchState) -> None:
-        if state != self.state:
-            self.state = state
+    def _set(self, state: WorkbenchState, settle: float = 0.0) -> None:
+        """Take ``state``; publish it now, or (``settle`` > 0) once no change came for that
+        many seconds. ``state`` is readable at once either way."""
+        if state == self.state:
+            return
+        self.state = state
+        if self._pending is not None:
+            self._pending.stop()
+            self._pending = None
+        if settle > 0:
+            self._pending = self._app.set_timer(settle, self._publish_pending)
+        else:
             self.changed.publish(state)
+
+    def _publish_pending(self) -> None:
+        self._pending = None
+        self.changed.publish(self.state)
 
     def show_market(self, symbol: str, timeframe: str | None = None) -> None:
         market = MarketView(symbol.upper(), timeframe or self.state.market.timeframe)
@@ -64,8 +80,10 @@ class Workbench:
     def show_timeframe(self, timeframe: str) -> None:
         self._set(replace(self.state, market=replace(self.state.market, timeframe=timeframe)))
 
-    def choose_strategy(self, choice: StrategyChoice | None) -> None:
-        self._set(replace(self.state, strategy=choice))
+    def choose_strategy(self, choice: StrategyChoice | None, *, settle: float = 0.0) -> None:
+        """The strategy the chart overlays. A form being typed in passes ``settle`` (seconds):
+        the chart then recomputes the indicators once the typing pauses, not per keystroke."""
+        self._set(replace(self.state, strategy=choice), settle)
 
     def show_backtest(self, report: BacktestReport | None) -> None:
         """Show a run: the chart switches to its symbol and timeframe and marks its fills."""

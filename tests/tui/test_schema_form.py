@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from enum import Enum
 from typing import Any, Literal, Self
 
 import pytest
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from textual import events
 from textual.app import App, ComposeResult
-from textual.widgets import Input, Select, Static, Switch
+from textual.pilot import Pilot
+from textual.widgets import Input, OptionList, Select, Static, Switch
 
 from kash_tui.domains.strategy import StrategyError, create_strategy_service
 from kash_tui.tui.widgets.schema_form import (
@@ -290,3 +294,83 @@ async def test_switch_and_select_changes_are_values() -> None:
         assert app.query_one("#param-lookback", Input).value == "5"
         assert form.values["mode"] == "slow" and form.values["long_only"] is True
         assert form.valid
+
+
+async def test_the_field_being_typed_in_keeps_its_text_when_values_arrive() -> None:
+    app = FormApp()
+    async with app.run_test(size=(100, 50)) as pilot:
+        await pilot.pause()
+        form = app.query_one(SchemaForm)
+        lookback = app.query_one("#param-lookback", Input)
+        lookback.focus()
+        await pilot.press("end", "backspace", "1")  # the user is typing "31"
+        await pilot.pause()
+        assert lookback.value == "31"
+        # an echo of an earlier value (the workbench) must not undo the user's keys...
+        form.set_values({"lookback": 30, "threshold": 0.25})
+        await pilot.pause()
+        assert lookback.value == "31"
+        assert app.query_one("#param-threshold", Input).value == "0.25"  # ...others take theirs
+        assert form.values["lookback"] == 31
+        # once the user has left the field, values arriving are shown again
+        app.query_one("#param-threshold", Input).focus()
+        await pilot.pause()
+        form.set_values({"lookback": 40})
+        await pilot.pause()
+        assert lookback.value == "40"
+
+
+# -- typing at a person's pace in the real app -----------------------------------------------
+
+
+async def send_keys(pilot: Pilot, keys: list[str], gap: float) -> None:
+    """Keys as a terminal delivers them: posted to the app ``gap`` seconds apart (0: in one
+    burst), without waiting for the app to handle each one first (``Pilot.press`` waits)."""
+    for key in keys:
+        pilot.app.post_message(events.Key(key, key if len(key) == 1 else None))
+        if gap:
+            await asyncio.sleep(gap)
+    for _ in range(3):
+        await asyncio.sleep(0.05)
+        await pilot.pause()
+
+
+async def wait_for(pilot: Pilot, ready: Callable[[], object], what: str) -> None:
+    for _ in range(300):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause(0.02)
+        if ready():
+            return
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.mark.parametrize("gap", [0.05, 0.0], ids=["20-keys-a-second", "one-burst"])
+async def test_no_keystroke_is_lost_or_reordered_in_a_parameter(sqlite_db_url: str,
+                                                                gap: float) -> None:
+    from kash_tui.config import Settings
+    from kash_tui.tui.app import make_app
+    from kash_tui.tui.state import workbench
+
+    app = make_app(Settings(database_url=sqlite_db_url))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.status == "ready", "the database")
+        await pilot.press("f2")  # the chart is open: it follows the strategy's parameters
+        await wait_for(pilot, lambda: app.screen.PLACE == "chart", "the chart")
+        await pilot.press("f3")
+        await wait_for(pilot, lambda: app.screen.query("#strategy-list")
+                       and app.screen.query_one("#strategy-list", OptionList).option_count,
+                       "the strategies")
+        listing = app.screen.query_one("#strategy-list", OptionList)
+        listing.focus()
+        listing.highlighted = listing.get_option_index("sma_crossover")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.screen.query("#param-short_period"), "the form")
+        field = app.screen.query_one("#param-short_period", Input)
+        assert app.focused is field
+        for target in ["25", "12", "27", "12", "25", "21"]:  # below long_period (30)
+            await send_keys(pilot, ["end", "backspace", "backspace", *target], gap)
+            assert field.value == target
+        await pilot.pause(0.4)  # the chart follows once the typing pauses
+        choice = workbench(app).state.strategy
+        assert choice is not None and choice.params["short_period"] == 21
+        assert field.value == "21"

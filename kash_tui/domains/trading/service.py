@@ -488,6 +488,10 @@ class AssetInfo:
     fractionable: bool = False
     shortable: bool = False
     exchange: str = ""
+    min_order_size: Decimal | None = None
+    """Crypto: the smallest quantity Alpaca takes (None when the broker does not say)."""
+    min_trade_increment: Decimal | None = None
+    """Crypto: quantities are whole multiples of this step."""
 
 
 @dataclass(frozen=True)

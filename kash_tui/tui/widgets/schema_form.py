@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from textual import events
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
@@ -468,6 +469,8 @@ class SchemaForm(Vertical):
         self.values: dict[str, Any] = {}
         self.errors: dict[str | None, str] = {}
         self.valid = False
+        self._shown: dict[Static, str] = {}
+        self._typing: str | None = None  # the field the user is typing in (focused and edited)
 
     # layout
 
@@ -558,23 +561,29 @@ class SchemaForm(Vertical):
         return self.valid
 
     def _show_errors(self) -> None:
+        # Only what changed: updating a Static lays the whole screen out again, and this runs
+        # on every keystroke.
         for spec in self.specs:
             wid = _widget_id(spec.name)
-            text = self.errors.get(spec.name, "")
-            error = self.query_one(f"#{wid}-error", Static)
-            error.update(text)
-            error.display = bool(text)
-            self.widget_for(spec.name).set_class(bool(text), "-invalid")
-        form_error = self.query_one("#schema-form-error", Static)
-        text = self.errors.get(None, "")
-        form_error.update(text)
-        form_error.display = bool(text)
+            self._show_error(self.query_one(f"#{wid}-error", Static), self.errors.get(spec.name, ""))
+            self.widget_for(spec.name).set_class(spec.name in self.errors, "-invalid")
+        self._show_error(self.query_one("#schema-form-error", Static), self.errors.get(None, ""))
+
+    def _show_error(self, widget: Static, text: str) -> None:
+        if self._shown.get(widget) != text:
+            self._shown[widget] = text
+            widget.update(text)
+            widget.display = bool(text)
 
     def set_values(self, values: Mapping[str, Any]) -> None:
-        """Put ``values`` into the fields (others keep theirs), then check once."""
+        """Put ``values`` into the fields (others keep theirs), then check once.
+
+        The field the user is typing in keeps what they typed: a value arriving from elsewhere
+        (the workbench echoing an earlier keystroke) never overwrites it.
+        """
         with self.prevent(Input.Changed, Switch.Changed, Select.Changed):
             for spec in self.specs:
-                if spec.name not in values:
+                if spec.name not in values or spec.name == self.typing:
                     continue
                 value = values[spec.name]
                 widget = self.widget_for(spec.name)
@@ -596,9 +605,25 @@ class SchemaForm(Vertical):
 
     # changes from the fields
 
+    @property
+    def typing(self) -> str | None:
+        """The name of the field the user has typed in since it got the focus, or None."""
+        name = self._typing
+        if name is None:
+            return None
+        widget = self.widget_for(name)
+        return name if widget.has_focus else None
+
     def on_input_changed(self, event: Input.Changed) -> None:
         event.stop()
+        if event.input.has_focus:
+            self._typing = next((s.name for s in self.specs
+                                 if _widget_id(s.name) == event.input.id), None)
         self.check()
+
+    def on_descendant_blur(self, event: events.DescendantBlur) -> None:
+        if self._typing is not None and event.widget is self.widget_for(self._typing):
+            self._typing = None
 
     def on_switch_changed(self, event: Switch.Changed) -> None:
         event.stop()
