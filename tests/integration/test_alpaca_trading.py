@@ -411,11 +411,11 @@ def test_a_client_order_id_cannot_be_reused_for_another_order(paper, fake_alpaca
 
 def test_quantities_go_to_the_broker_exactly_as_typed(paper, fake_alpaca) -> None:  # noqa: ANN001
     _kash, _folio, adapter = paper
-    request = OrderRequest(symbol="BTC/USD", side=OrderSide.BUY, qty=D("0.000050001"),
+    request = OrderRequest(symbol="BTC/USD", side=OrderSide.BUY, qty=D("0.000150001"),
                            time_in_force=TimeInForce.GTC)
     adapter.submit_order(request)
     [post] = posted_orders(fake_alpaca)
-    assert post.json["qty"] == "0.000050001"
+    assert post.json["qty"] == "0.000150001"
 
 
 def test_stopping_a_watch_from_its_own_callback_is_prompt_and_final(paper, fake_alpaca) -> None:  # noqa: ANN001
@@ -476,3 +476,20 @@ def test_every_fill_is_read_past_the_old_cap_and_a_limit_reads_only_the_newest(p
     newest = adapter.get_trades(limit=51)  # what `kash fills` asks to show 50 and know of more
     assert [t.id for t in newest] == [t.id for t in trades[:51]]
     assert len([r for r in fake_alpaca.requests if "activities" in r.path]) == 1
+
+
+def test_a_quantity_alpaca_cannot_take_is_a_problem_before_anything_is_sent(paper, fake_alpaca) -> None:  # noqa: ANN001
+    """1e-30 used to pass the preview (and reach the broker as "0"); 1e400 printed a
+    400-digit cost. The crypto pair's steps come from Alpaca's asset."""
+    _kash, _folio, adapter = paper
+    tiny = adapter.preview_order(buy(qty="1e-30"))
+    assert any("more than 9 decimals" in p for p in tiny.problems), tiny.problems
+    huge = adapter.preview_order(buy(qty="1e400"))
+    assert huge.estimated_cost is None
+    assert any("typing mistake" in p for p in huge.problems)
+    dust = OrderRequest(symbol="BTC/USD", side=OrderSide.BUY, qty=D("0.00005"),
+                        time_in_force=TimeInForce.GTC)
+    assert adapter.get_asset("BTC/USD").min_order_size == D("0.0001")
+    with pytest.raises(OrderRuleError, match="smallest BTC/USD order is 0.0001"):
+        adapter.submit_order(dust)
+    assert posted_orders(fake_alpaca) == []

@@ -199,7 +199,9 @@ def test_crypto_prices_are_not_held_to_the_penny_and_huge_prices_do_not_crash() 
                          time_in_force=TimeInForce.GTC)
     assert check(order, shib)[0] == ()
     huge = buy(order_type=OrderType.LIMIT, limit_price=D("1e30"))
-    assert "more than your buying power" in check(huge)[0][0]
+    assert "typing mistake" in check(huge)[0][0]
+    dear = buy(order_type=OrderType.LIMIT, limit_price=D("9000000"))
+    assert "more than your buying power" in check(dear)[0][0]
 
 
 def test_crypto_is_bought_with_non_marginable_buying_power() -> None:
@@ -208,3 +210,74 @@ def test_crypto_is_bought_with_non_marginable_buying_power() -> None:
     assert check(order, BTC, price="60000", account=account)[0] == (
         "The estimated cost $6,000.00 is more than your non-marginable buying power $1,000.00.",
     )
+
+
+# -- precision and sanity bounds -------------------------------------------------------------
+
+BTC_STEPS = replace(BTC, min_order_size=D("0.0001"), min_trade_increment=D("0.000000001"))
+
+
+@pytest.mark.parametrize(
+    ("request_", "asset", "sentence"),
+    [
+        (buy(qty=D("1e-30")), AAPL,
+         "The quantity 1E-30 has more than 9 decimals; Alpaca takes fractional shares to 9 "
+         "decimals."),
+        (buy(qty=D("0.0000000001")), AAPL, "has more than 9 decimals"),
+        (buy("BTC/USD", qty=D("0.00010000005"), time_in_force=TimeInForce.GTC), BTC_STEPS,
+         "BTC/USD trades in steps of 0.000000001; the quantity 0.00010000005 is not a whole "
+         "number of them."),
+        (buy("BTC/USD", qty=D("0.00005"), time_in_force=TimeInForce.GTC), BTC_STEPS,
+         "The smallest BTC/USD order is 0.0001; the quantity 0.00005 is below it."),
+        (buy("BTC/USD", qty=D("1e-30"), time_in_force=TimeInForce.GTC), BTC,
+         "The quantity 1E-30 has more than 9 decimals; round it."),
+        (buy(qty=None, notional=D("10.005")), AAPL,
+         "The notional amount 10.005 has fractions of a cent; use at most 2 decimals."),
+    ],
+)
+def test_quantities_and_amounts_have_the_brokers_precision(
+    request_: OrderRequest, asset: AssetInfo, sentence: str
+) -> None:
+    problems, _w, _cost = check(request_, asset)
+    assert any(sentence in p for p in problems), problems
+
+
+def test_the_brokers_precision_passes() -> None:
+    assert check(buy(qty=D("0.123456789")))[0] == ()
+    assert check(buy("BTC/USD", qty=D("0.000150001"), time_in_force=TimeInForce.GTC),
+                 BTC_STEPS, price="60000")[0] == ()
+    assert check(buy(qty=None, notional=D("10.25")))[0] == ()
+
+
+@pytest.mark.parametrize(
+    ("request_", "sentence"),
+    [
+        (buy(qty=D("1e400")),
+         "The quantity 1E+400 is more than 1,000,000,000; check it for a typing mistake."),
+        (buy(qty=None, notional=D("5e12")),
+         "The notional amount 5000000000000 is more than $1,000,000,000; check it"),
+        (buy(order_type=OrderType.LIMIT, limit_price=D("1e400")),
+         "The limit price 1E+400 is more than $10,000,000; check it for a typing mistake."),
+        (sell(order_type=OrderType.TRAILING_STOP, trail_percent=D(150)),
+         "The trail percent must be below 100."),
+    ],
+)
+def test_absurd_sizes_are_refused_without_a_giant_estimate(
+    request_: OrderRequest, sentence: str
+) -> None:
+    problems, warnings, cost = check(request_)
+    assert sentence in " ".join(problems), problems
+    assert cost is None
+    assert all(len(text) < 200 for text in problems + warnings)
+
+
+def test_a_billion_of_a_cheap_coin_is_still_an_order() -> None:
+    shib = AssetInfo("SHIB/USD", "crypto", tradable=True, fractionable=True,
+                     min_order_size=D(1), min_trade_increment=D(1))
+    rich = Account(cash=D(10**6), equity=D(10**6), buying_power=D(10**6),
+                   non_marginable_buying_power=D(10**6))
+    problems, _w, cost = check(
+        buy("SHIB/USD", qty=D(1_500_000_000), time_in_force=TimeInForce.GTC), shib,
+        price="0.00002", account=rich,
+    )
+    assert problems == () and cost == D(30_000)

@@ -66,6 +66,12 @@ def _dec(value: Any) -> Decimal | None:
         return None
 
 
+def _positive(value: Any) -> Decimal | None:
+    """A broker's float (alpaca-py reads sizes as floats) as the decimal it was sent as."""
+    d = _dec(value)
+    return d if d is not None and d.is_finite() and d > 0 else None
+
+
 def _dec0(value: Any) -> Decimal:
     d = _dec(value)
     return d if d is not None else Decimal(0)
@@ -308,6 +314,8 @@ class AlpacaTradingAdapter:
             fractionable=bool(a.fractionable),
             shortable=bool(a.shortable),
             exchange=_enum(a.exchange),
+            min_order_size=_positive(getattr(a, "min_order_size", None)),
+            min_trade_increment=_positive(getattr(a, "min_trade_increment", None)),
         )
 
     def _reference_price(self, asset: AssetInfo) -> Decimal | None:

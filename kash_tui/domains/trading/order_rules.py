@@ -17,7 +17,11 @@ them with the reasons):
 * OPG/CLS only for market or limit equity orders; trailing stops only DAY or GTC;
 * equities sold beyond the position are short sales: the asset must be shortable and the
   quantity whole;
-* the estimated cost of a buy (or short sale) must fit the buying power.
+* the estimated cost of a buy (or short sale) must fit the buying power;
+* precision: fractional shares to 9 decimals, crypto in whole steps of the pair's
+  ``min_trade_increment`` and at least its ``min_order_size``, notional amounts in whole cents;
+* sanity bounds (Kash's, not Alpaca's): a quantity, amount or price beyond them is a typing
+  mistake (``1e400``), refused before any estimate is computed or printed.
 """
 
 from __future__ import annotations
@@ -44,6 +48,16 @@ CRYPTO_TYPES = frozenset({OrderType.MARKET, OrderType.LIMIT, OrderType.STOP_LIMI
 CRYPTO_TIFS = frozenset({TimeInForce.GTC, TimeInForce.IOC})
 OPTION_TYPES = frozenset({OrderType.MARKET, OrderType.LIMIT})
 
+FRACTION_DECIMALS = 9
+"""Alpaca takes fractional share quantities to 9 decimals."""
+NOTIONAL_DECIMALS = 2
+MAX_QUANTITY = Decimal(1_000_000_000)
+"""Shares or contracts; more is a typing mistake, not an order."""
+MAX_CRYPTO_QUANTITY = Decimal(1_000_000_000_000)
+"""Coins: a billion of a sub-cent coin is a real order, a trillion is not."""
+MAX_NOTIONAL = Decimal(1_000_000_000)
+MAX_PRICE = Decimal(10_000_000)
+
 
 def is_option_symbol(symbol: str) -> bool:
     return bool(OCC_SYMBOL.match(symbol))
@@ -55,6 +69,77 @@ def _money(value: Decimal) -> str:
 
 def _whole(value: Decimal) -> bool:
     return value == value.to_integral_value()
+
+
+def _decimals(value: Decimal) -> int:
+    exponent = value.normalize().as_tuple().exponent
+    return -exponent if isinstance(exponent, int) and exponent < 0 else 0
+
+
+def _shown(value: Decimal) -> str:
+    """A number as typed, short even when it is absurd (``1E+400``, ``1E-30``)."""
+    return str(value) if abs(value.adjusted()) > 20 else format(value.normalize(), "f")
+
+
+def _bound_problems(request: OrderRequest, asset_class: str) -> list[str]:
+    """Sizes beyond any real order: checked first, and no estimate is made from them."""
+    out: list[str] = []
+    most = MAX_CRYPTO_QUANTITY if asset_class == "crypto" else MAX_QUANTITY
+    if request.qty is not None and request.qty > most:
+        out.append(
+            f"The quantity {_shown(request.qty)} is more than {most:,}; check it for a typing "
+            "mistake."
+        )
+    if request.notional is not None and request.notional > MAX_NOTIONAL:
+        out.append(
+            f"The notional amount {_shown(request.notional)} is more than ${MAX_NOTIONAL:,}; "
+            "check it for a typing mistake."
+        )
+    for label, value in (("limit price", request.limit_price), ("stop price", request.stop_price),
+                         ("trail price", request.trail_price)):
+        if value is not None and value > MAX_PRICE:
+            out.append(
+                f"The {label} {_shown(value)} is more than ${MAX_PRICE:,}; check it for a "
+                "typing mistake."
+            )
+    if request.trail_percent is not None and request.trail_percent >= 100:
+        out.append("The trail percent must be below 100.")
+    return out
+
+
+def _precision_problems(request: OrderRequest, asset: AssetInfo) -> list[str]:
+    """Digits the broker cannot take; Alpaca would round or refuse them."""
+    out: list[str] = []
+    qty, notional, symbol = request.qty, request.notional, asset.symbol
+    if qty is not None and qty > 0:
+        if asset.asset_class == "crypto":
+            step, least = asset.min_trade_increment, asset.min_order_size
+            if step is not None and qty % step != 0:
+                out.append(
+                    f"{symbol} trades in steps of {_shown(step)}; the quantity {_shown(qty)} "
+                    "is not a whole number of them."
+                )
+            elif step is None and _decimals(qty) > FRACTION_DECIMALS:
+                out.append(
+                    f"The quantity {_shown(qty)} has more than {FRACTION_DECIMALS} decimals; "
+                    "round it."
+                )
+            if least is not None and qty < least:
+                out.append(
+                    f"The smallest {symbol} order is {_shown(least)}; the quantity "
+                    f"{_shown(qty)} is below it."
+                )
+        elif asset.asset_class == "us_equity" and _decimals(qty) > FRACTION_DECIMALS:
+            out.append(
+                f"The quantity {_shown(qty)} has more than {FRACTION_DECIMALS} decimals; Alpaca "
+                f"takes fractional shares to {FRACTION_DECIMALS} decimals."
+            )
+    if notional is not None and notional > 0 and _decimals(notional) > NOTIONAL_DECIMALS:
+        out.append(
+            f"The notional amount {_shown(notional)} has fractions of a cent; use at most "
+            f"{NOTIONAL_DECIMALS} decimals."
+        )
+    return out
 
 
 def _price_problems(request: OrderRequest, asset_class: str) -> list[str]:
@@ -133,6 +218,13 @@ def check_order(
     if notional is not None and notional <= 0:
         problems.append("The notional amount must be greater than zero.")
     problems.extend(_price_problems(request, asset_class))
+    beyond = _bound_problems(request, asset_class)
+    if beyond:  # a typing mistake: no estimate (it would print hundreds of digits), no more
+        problems.extend(beyond)
+        if live:
+            warnings.append("This is a LIVE order: it trades real money.")
+        return tuple(problems), tuple(warnings), None
+    problems.extend(_precision_problems(request, asset))
 
     fractional = qty is not None and qty > 0 and not _whole(qty)
     if asset_class == "us_option":
