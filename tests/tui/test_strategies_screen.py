@@ -364,6 +364,186 @@ async def test_sweep_ranks_valid_combinations_and_draws_a_heatmap(sqlite_db_url:
         assert screen.query_one("#st-tabs", TabbedContent).active == "tab-setup"
 
 
+# -- at 80x24: everything reachable and whole ------------------------------------------------
+
+
+async def run_sma(pilot: Pilot) -> StrategiesScreen:
+    screen = await open_strategies(pilot)
+    await pick(pilot, screen, "sma_crossover")
+    await pilot.press("f9")
+    await settle(pilot)
+    return screen
+
+
+async def test_the_results_scroll_by_keyboard_down_to_the_trades_at_80x24(
+    sqlite_db_url: str,
+) -> None:
+    """After a run the results pane has the keys: PgDn/End/Down scroll it so the trades come
+    into view, Tab moves into the trades (they used to be out of reach at 80x24)."""
+    app = new_app(sqlite_db_url)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await run_sma(pilot)
+        pane = screen.query_one("#results-scroll")
+        trips = screen.query_one("#trips", RoundTripsTable)
+        assert pane.has_focus and pane.scroll_y == 0
+        assert pane.max_scroll_y > 0  # the trades start below the fold
+        assert not pane.region.contains_region(trips.region)
+        for key in ("pagedown", "end"):
+            await pilot.press(key)
+            await pilot.pause()
+        assert pane.scroll_y == pane.max_scroll_y > 0
+        await pilot.press("home")
+        await pilot.pause()
+        assert pane.scroll_y == 0
+        await pilot.press("down")
+        await pilot.pause()
+        assert pane.scroll_y > 0
+        await pilot.press("tab")
+        await pilot.pause()
+        assert trips.has_focus
+        visible = trips.region.intersection(pane.region)
+        assert visible.height >= 4  # header and rows of trades on screen
+        await pilot.press("down", "down")
+        await pilot.pause()
+        assert trips.cursor_row == 2
+
+
+async def test_status_lines_wrap_instead_of_ending_in_an_ellipsis_at_80x24(
+    sqlite_db_url: str,
+) -> None:
+    app = new_app(sqlite_db_url)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_strategies(pilot)
+        await pick(pilot, screen, "sma_crossover")
+        status = screen.query_one("#run-status", Static)
+        screen.query_one("#param-long_period", Input).value = "5"  # below short: invalid
+        await pilot.pause()
+        text = str(status.render())
+        assert text == "Fix the parameters to run."
+        assert status.region.width * status.region.height >= len(text)
+        screen.query_one("#param-long_period", Input).value = "30"
+        await pilot.press("f9")
+        await settle(pilot)
+        text = str(status.render())
+        assert text.startswith("Run #1 stored under Demo backtest: total return ")
+        assert text.endswith(" %.")
+        assert status.region.height >= 2  # wrapped, not cut
+        assert status.region.bottom <= 23  # above the footer
+
+
+async def test_a_huge_metric_keeps_its_unit_on_its_line(sqlite_db_url: str) -> None:
+    app = new_app(sqlite_db_url)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await run_sma(pilot)
+        assert screen.report is not None
+        run = screen.report.run
+        huge = dataclasses.replace(run, metrics=dataclasses.replace(
+            run.metrics, cagr_pct=22752.42, total_return_pct=1234567.89))
+        panel = screen.query_one("#metrics", MetricsPanel)
+        panel.show(huge)
+        await pilot.pause()
+        for key, text in (("cagr_pct", "22,752.42 %"), ("total_return_pct", "1,234,567.89 %")):
+            label = panel.query_one(f"#metric-{key}")
+            assert panel.value_of(key) == text
+            assert label.region.height == 1 and label.region.width >= len(text), key
+
+
+async def test_equity_and_drawdown_are_apart_at_160x48(sqlite_db_url: str) -> None:
+    app = new_app(sqlite_db_url)
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = await run_sma(pilot)
+        lines = screen.query_one("#equity").render().plain.split("\n")
+        zero = next(i for i, line in enumerate(lines) if line.strip().startswith("0 %"))
+        assert lines[zero - 1].strip() == ""  # a blank row between the two charts
+        assert lines[zero - 2][:8].strip()  # the equity's low label, not beside "0 %"
+
+
+async def sweep(pilot: Pilot, screen: StrategiesScreen, short: str, long: str) -> None:
+    await pilot.press("f8")
+    await pilot.pause()
+    form = pilot.app.screen
+    assert isinstance(form, SweepForm)
+    form.query_one("#sweep-short_period", Input).value = short
+    form.query_one("#sweep-long_period", Input).value = long
+    await pilot.pause()
+    await pilot.press("f9")
+    await settle(pilot)
+    assert pilot.app.screen is screen
+
+
+def heatmap_cells(drawn: str) -> list[str]:
+    """The rows of the heatmap's cells (after the title and the x values, before the legend)."""
+    return drawn.split("\n")[2:-1]
+
+
+@pytest.mark.parametrize("theme", ["kash-dark", "kash-16"])
+async def test_the_heatmap_says_something_without_colour(
+    sqlite_db_url: str, theme: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Values when the cells have room, else shades worst ░ .. best █, and a legend with the
+    worst and best values, at 80x24; with NO_COLOR or 16 colours the text alone carries it."""
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = new_app(sqlite_db_url)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.theme = theme
+        screen = await open_strategies(pilot)
+        await pick(pilot, screen, "sma_crossover")
+        await sweep(pilot, screen, "5:15:5", "20:40:10")  # 3 x 3: room for the values
+        heatmap = screen.query_one("#heatmap", SweepHeatmap)
+        drawn = heatmap.render().plain
+        legend = drawn.split("\n")[-1]
+        assert "worst " in legend and " best " in legend and "░▒▓█" in legend
+        best = max(r.metrics.sharpe for r in screen.sweep_report.rows)
+        assert f"{best:.2f}" in "\n".join(heatmap_cells(drawn))
+        assert heatmap.region.bottom <= 23 and heatmap.region.height >= drawn.count("\n") + 1
+
+        await sweep(pilot, screen, "5:20:5", "21:60:3")  # 14 columns: too narrow for values
+        drawn = heatmap.render().plain
+        cells = "".join(heatmap_cells(drawn))
+        assert {"░", "█"} <= set(cells)  # worst and best told apart without colour
+        assert "worst " in drawn.split("\n")[-1]
+
+
+async def test_sweep_form_counts_only_valid_ranges_and_states_the_limit(
+    sqlite_db_url: str,
+) -> None:
+    app = new_app(sqlite_db_url)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_strategies(pilot)
+        await pick(pilot, screen, "sma_crossover")
+        await pilot.press("f8")
+        await pilot.pause()
+        form = app.screen
+        assert isinstance(form, SweepForm)
+        count = form.query_one("#sweep-count", Static)
+        assert str(count.render()).startswith("20 combinations (at most ")
+        form.query_one("#sweep-short_period", Input).value = "x"
+        await pilot.pause()
+        text = str(count.render())
+        assert "combinations;" not in text and "skipped" not in text
+        assert text.startswith("Fix the ranges marked above")
+        assert form.query_one("#save", Button).disabled
+
+
+async def test_sweep_rows_say_why_a_win_rate_is_missing(sqlite_db_url: str) -> None:
+    app = new_app(sqlite_db_url)
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = await open_strategies(pilot)
+        await pick(pilot, screen, "sma_crossover")
+        await sweep(pilot, screen, "5:10:5", "20:30:10")
+        report = screen.sweep_report
+        first = report.rows[0]
+        only_open = dataclasses.replace(first, metrics=dataclasses.replace(
+            first.metrics, round_trips=1, win_rate_pct=None))
+        table = screen.query_one("#sweep-table", SweepTable)
+        table.show(dataclasses.replace(report, rows=[only_open, *report.rows[1:]]))
+        labels = [str(c.label) for c in table.columns.values()]
+        assert "Win % closed" in labels and "Trips" in labels
+        row = [str(c) for c in table.get_row_at(0)]
+        assert row[labels.index("Trips")].strip() == "1"
+        assert row[labels.index("Win % closed")].strip() == "none closed"
+
+
 # -- a strategy the TUI has never heard of ---------------------------------------------------
 
 

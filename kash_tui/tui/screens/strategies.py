@@ -459,6 +459,19 @@ def sweep_plan(
     return SweepPlan(grid, rank_by), {}, count
 
 
+def sweep_count_text(count: int, problems: dict[str | None, str]) -> str:
+    """What the form says about the size of the sweep: nothing is counted while a range is
+    wrong (its sentence says why), and the limit is always stated."""
+    limit = f"at most {MAX_SWEEP_COMBINATIONS:,}"
+    if any(name is not None for name in problems):
+        return f"Fix the ranges marked above; a sweep runs {limit} combinations."
+    if not count:
+        return f"A sweep runs {limit} combinations."
+    plural = "s" if count != 1 else ""
+    return (f"{count:,} combination{plural} ({limit}); those the strategy refuses "
+            "are skipped.")
+
+
 class SweepForm(ModalScreen["SweepPlan | None"]):
     """A range per numeric parameter and the metric to rank by."""
 
@@ -526,10 +539,7 @@ class SweepForm(ModalScreen["SweepPlan | None"]):
             error.update(text)
             error.display = bool(text)
         self.query_one("#form-error", Static).update(problems.get(None, ""))
-        self.query_one("#sweep-count", Static).update(
-            f"{count:,} combination{'s' if count != 1 else ''}; invalid ones are skipped."
-            if count else ""
-        )
+        self.query_one("#sweep-count", Static).update(sweep_count_text(count, problems))
         self.query_one("#save", Button).disabled = plan is None
         return plan
 
@@ -676,7 +686,8 @@ class StrategiesScreen(PlaceScreen):
     StrategiesScreen #metrics { padding: 0 1; }
     StrategiesScreen #equity { padding: 0 1; }
     StrategiesScreen.-wide #equity { height: 14; }
-    StrategiesScreen #trips { min-height: 8; }
+    StrategiesScreen #trips { min-height: 10; }
+    StrategiesScreen #results-scroll:focus { background-tint: $foreground 4%; }
     StrategiesScreen #runs { height: 1fr; }
     StrategiesScreen #sweep-summary { height: auto; padding: 0 1; }
     StrategiesScreen #sweep-body { height: 1fr; layout: vertical; }
@@ -689,15 +700,15 @@ class StrategiesScreen(PlaceScreen):
     StrategiesScreen #heat-axes Label { padding: 0 1 0 0; color: $text-muted; }
     StrategiesScreen #heat-axes Select { width: 1fr; max-width: 24; margin-right: 1; }
     StrategiesScreen #run-bar {
-        height: 1;
+        height: auto;
         background: $panel;
     }
     StrategiesScreen #run-bar Button { margin-right: 1; }
     StrategiesScreen #run-progress { width: auto; margin-right: 1; }
     StrategiesScreen #run-status {
         width: 1fr;
-        text-wrap: nowrap;
-        text-overflow: ellipsis;
+        height: auto;
+        max-height: 3;
         color: $text-muted;
     }
     StrategiesScreen #run-status.-error { color: $text-error; }
@@ -747,7 +758,7 @@ class StrategiesScreen(PlaceScreen):
                                 settings.border_title = "Backtest"
                                 yield settings
                     with TabPane("Results", id="tab-results"):
-                        with VerticalScroll(id="results-scroll"):
+                        with VerticalScroll(id="results-scroll", can_focus=True):
                             yield Static("No run yet: set up a strategy and press r.",
                                          id="run-title", markup=False)
                             with Horizontal(id="results-top"):
@@ -1096,8 +1107,14 @@ class StrategiesScreen(PlaceScreen):
         )
         self._load_runs()
         self.action_show_tab("tab-results")
-        # keep the metrics in view: focusing the trades must not scroll them away at 80x24
-        self.query_one("#trips", RoundTripsTable).focus(scroll_visible=False)
+        self._focus_results()
+
+    def _focus_results(self) -> None:
+        """The results pane takes the keys: ↓, PgDn and End scroll down to the trades, Tab
+        moves into them. The metrics stay in view."""
+        pane = self.query_one("#results-scroll", VerticalScroll)
+        pane.scroll_home(animate=False)
+        pane.focus(scroll_visible=False)
 
     def show_report(self, report: BacktestReport, tz: str) -> None:
         """Results on screen and in the workbench (the chart marks the fills)."""
@@ -1172,6 +1189,7 @@ class StrategiesScreen(PlaceScreen):
 
     # -- sweeps -------------------------------------------------------------------------------
 
+        self._focus_results()
     def action_sweep(self) -> None:
         form, info = self.form, self.info(self.strategy_id)
         if self._request() is None or form is None or info is None:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from zoneinfo import ZoneInfo
 
 import numpy as np
+from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
@@ -150,6 +151,7 @@ class MetricsPanel(Vertical):
     }
     MetricsPanel .metric-label {
         color: $text-muted;
+        text-wrap: nowrap;
     }
     MetricsPanel .metric-label.-second {
         padding-left: 2;
@@ -157,6 +159,7 @@ class MetricsPanel(Vertical):
     MetricsPanel .metric-value {
         width: 100%;
         text-align: right;
+        text-wrap: nowrap;
     }
     MetricsPanel .metric-value.-good { color: $text-success; }
     MetricsPanel .metric-value.-bad { color: $text-error; }
@@ -194,6 +197,7 @@ class MetricsPanel(Vertical):
             signed = key in self.SIGNED and isinstance(value, (int, float))
             label.set_class(signed and value > 0, "-good")
             label.set_class(signed and value < 0, "-bad")
+        self._fit_columns()
         fill = self.query_one("#metrics-fill", Static)
         if run is None:
             fill.update("")
@@ -207,6 +211,17 @@ class MetricsPanel(Vertical):
         else:
             fill.update(f"Fills at the {model.label}. {settings_text(run)}.")
         fill.set_class(model.optimistic, "-optimistic")
+
+    def _fit_columns(self) -> None:
+        """Each value column as wide as its widest value (``22,752.42 %`` never wraps its
+        ``%`` onto the next line); the panel grows with it."""
+        firsts = [self.values[key] for _l, key, _s in METRIC_ROWS[0::2]]
+        seconds = [self.values[key] for _l, key, _s in METRIC_ROWS[1::2]]
+        first_w = max(9, *(cell_len(v) for v in firsts))
+        second_w = max(9, *(cell_len(v) for v in seconds))
+        grid = self.query_one(".metrics-grid", Grid)
+        grid.styles.grid_columns = f"17 {first_w} 15 {second_w}"
+        self.styles.width = 17 + first_w + 15 + second_w + 2
 
     def value_of(self, key: str) -> str:
         """What the panel shows for ``key`` (e.g. ``total_return_pct``)."""
@@ -313,8 +328,9 @@ class EquityCurve(Widget):
             overflow="ellipsis",
         )
         rows = max(2, height - 2)
-        dd_rows = max(1, rows // 3)
-        eq_rows = rows - dd_rows
+        gap = 1 if rows >= 6 else 0  # a blank row keeps the two charts and their labels apart
+        dd_rows = max(1, (rows - gap) // 3)
+        eq_rows = rows - gap - dd_rows
         starts = column_buckets(len(equity), plot_w)
         top = np.maximum.reduceat(equity, starts)
         low_eq = float(np.min(np.minimum.reduceat(equity, starts)))
@@ -343,6 +359,8 @@ class EquityCurve(Widget):
             out.append("\n")
             out.append(label.rjust(gutter - 1)[: gutter - 1] + " ", axis)
             out.append(line, eq_style)
+        if gap:
+            out.append("\n")
         for r in range(dd_rows):
             label = "0 %" if r == 0 else (f"{worst * 100:.0f} %" if r == dd_rows - 1 else "")
             out.append("\n")
@@ -356,9 +374,9 @@ class EquityCurve(Widget):
                 else:
                     out.append(BLOCKS[8 - f], dd_partial)
         first, last = self._time(0), self._time(len(equity) - 1)
-        gap = max(1, len(starts) - len(first) - len(last))
+        space = max(1, len(starts) - len(first) - len(last))
         out.append("\n")
-        out.append(" " * gutter + first + " " * gap + last, axis)
+        out.append(" " * gutter + first + " " * space + last, axis)
         return out
 
 
@@ -445,8 +463,10 @@ class SweepTable(DataTable):
         ("Sharpe", "sharpe"),
         ("Max DD %", "max_drawdown_pct"),
         ("Trips", "round_trips"),
-        ("Win %", "win_rate_pct"),
+        ("Win % closed", "win_rate_pct"),
     )
+    """Trips count the open position too; the win rate is of the closed trips only, so a row
+    whose only trip is still open says so instead of an unexplained n/a."""
 
     def __init__(self, *, id: str | None = None) -> None:  # noqa: A002
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
@@ -469,14 +489,15 @@ class SweepTable(DataTable):
             cells = [_right(str(n))]
             cells += [_right(number_text(row.params.get(name))) for name in names]
             for _h, key in columns:
-                cells.append(_right(format_metric(getattr(row.metrics, key))))
+                value = getattr(row.metrics, key)
+                text = format_metric(value)
+                if key == "win_rate_pct" and value is None and row.metrics.round_trips > 0:
+                    text = "none closed"
+                cells.append(_right(text))
             self.add_row(*cells, key=str(n - 1))
             self.rows_shown.append(row)
         if len(report.rows) > MAX_TABLE_ROWS:
             self.add_row("", f"… and {len(report.rows) - MAX_TABLE_ROWS} more", key="more")
-
-    def row_at_cursor(self) -> SweepRow | None:
-        return self.row_for_key(cursor_row_key(self))
 
     def row_for_key(self, key: str | None) -> SweepRow | None:
         if key is None or not key.isdigit():
@@ -523,9 +544,21 @@ def heat_text(value: float, metric: str) -> str:
     return f"{value:.2f}"
 
 
+SHADES = "░▒▓█"
+"""Cells without room for their value are shaded worst (░) to best (█): readable without
+colour (NO_COLOR, a 16-colour theme, a screenshot in print)."""
+
+
+def shade_of(t: float) -> str:
+    """The shade for a value at ``t`` (0 worst .. 1 best)."""
+    return SHADES[min(len(SHADES) - 1, max(0, int(t * len(SHADES))))]
+
+
 class SweepHeatmap(Widget):
     """One metric over two swept parameters: a cell per combination, coloured from the theme's
-    error colour (worst) to its success colour (best); blank where the combination is invalid."""
+    error colour (worst) to its success colour (best) and showing its value when the cell has
+    room, else a shade from ░ (worst) to █ (best); ``·`` where the combination is invalid. The
+    legend under it names the worst and best values, at every size."""
 
     DEFAULT_CSS = """
     SweepHeatmap {
@@ -566,14 +599,17 @@ class SweepHeatmap(Widget):
     def get_content_height(self, container: Any, viewport: Any, width: int) -> int:
         if not self.grid:
             return 1
-        return len(self.grid) + 3
+        return len(self.grid) + 3  # title, x values, the rows, legend
 
     def _colours(self) -> tuple[Color, Color] | None:
         variables = self.app.theme_variables
         try:
-            return Color.parse(variables["error"]), Color.parse(variables["success"])
+            low, high = Color.parse(variables["error"]), Color.parse(variables["success"])
         except (KeyError, ColorParseError):
             return None
+        if low.ansi is not None or high.ansi is not None:
+            return None  # 16 colours cannot blend: the shades and values carry it
+        return low, high
 
     def render(self) -> Text:
         axis = self.get_component_rich_style("sweep-heatmap--axis")
@@ -589,6 +625,7 @@ class SweepHeatmap(Widget):
         y_labels = [number_text(v) for v in ys]
         label_w = min(12, max(len(y), *(len(s) for s in y_labels)) + 1)
         width = self.content_size.width
+        x_labels = [number_text(v) for v in xs]
         cell_w = max(1, min(self.MAX_CELL, (width - label_w) // max(1, len(xs))))
         values = [v for row in self.grid for v in row if v is not None]
         texts = {
@@ -603,8 +640,17 @@ class SweepHeatmap(Widget):
         out.append(f"{label}: {x} across, {y} down", title_style)
         out.append("\n")
         out.append(y.ljust(label_w)[:label_w], axis)
-        for value in xs:
-            out.append(number_text(value).center(cell_w)[:cell_w], axis)
+        labels_fit = all(len(t) < cell_w for t in x_labels)
+        for i, text in enumerate(x_labels):
+            if labels_fit:
+                out.append(text.center(cell_w)[:cell_w], axis)
+            elif i in (0, len(x_labels) - 1):  # no room: the first and last value only
+                out.append(text[:cell_w].ljust(cell_w) if i == 0 else text.rjust(cell_w)[-cell_w:],
+                           axis)
+            else:
+                out.append(" " * cell_w, axis)
+        if not labels_fit and len(x_labels) > 1:
+            out.append(f" ({x_labels[0]}..{x_labels[-1]})", axis)
         for j, row in enumerate(self.grid):
             out.append("\n")
             out.append(y_labels[j].rjust(label_w - 1)[: label_w - 1] + " ", axis)
@@ -613,18 +659,24 @@ class SweepHeatmap(Widget):
                     out.append("·".center(cell_w), axis)
                     continue
                 t = 0.5 if high == low else (value - low) / (high - low)
-                text = texts[(j, i)].rjust(cell_w - 1) + " " if numbers else " " * cell_w
+                text = (texts[(j, i)].rjust(cell_w - 1) + " " if numbers
+                        else shade_of(t) * cell_w)
                 if colours is None:
-                    out.append(text if numbers else "█" * cell_w)
+                    out.append(text)
                     continue
                 bg = colours[0].blend(colours[1], t)
                 fg = bg.get_contrast_text(1.0)
                 out.append(text, Style(color=fg.rich_color, bgcolor=bg.rich_color))
         out.append("\n")
         out.append(" " * label_w + f"worst {heat_text(low, self.metric)} ", axis)
-        if colours is not None:
-            for k in range(6):
-                out.append(" ", Style(bgcolor=colours[0].blend(colours[1], k / 5).rich_color))
+        for k, shade in enumerate(SHADES):
+            t = k / (len(SHADES) - 1)
+            if colours is None:
+                out.append(shade)
+            else:
+                bg = colours[0].blend(colours[1], t)
+                out.append(shade, Style(color=bg.get_contrast_text(1.0).rich_color,
+                                        bgcolor=bg.rich_color))
         out.append(f" best {heat_text(high, self.metric)}", axis)
         if any(v is None for row in self.grid for v in row):
             out.append("  · invalid", axis)
