@@ -216,6 +216,18 @@ def test_progress_is_reported_by_bytes_at_every_block(tmp_path: Path, size: int)
     assert all(0 < d for d in done)
 
 
+def test_progress_of_a_quoted_file_goes_forward_to_the_end(tmp_path: Path) -> None:
+    rows = ['"' + r.replace(",", '","') + '"' for r in minute_rows(200_000)]
+    path = _write(tmp_path, "\n".join([HEADER, *rows]) + "\n")
+    size = path.stat().st_size
+    calls: list[tuple[int, int]] = []
+    parsed = parse_csv(path, NY, lambda done, total: calls.append((done, total)))
+    assert parsed.ts.shape[0] == 200_000 and parsed.problems == ()
+    done = [d for d, _t in calls]
+    assert done == sorted(set(done)) and len(done) >= 3  # more than "nothing, then all"
+    assert calls[-1] == (size, size)
+
+
 # -- bad data --------------------------------------------------------------------------------
 
 
