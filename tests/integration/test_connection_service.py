@@ -174,7 +174,9 @@ def test_duplicate_and_unknown_connections(kash: ServiceProvider) -> None:
 
 
 def test_capabilities_of_a_paper_alpaca_connection(kash: ServiceProvider) -> None:
-    conn = kash.connection.add(NewConnection("paper1", trading_url="https://paper.example.com/"))
+    conn = kash.connection.add(
+        NewConnection("paper1", trading_url="https://paper.example.com/", custom_host=True)
+    )
     for c in (conn, kash.connection.get("paper1")):
         assert c.rfqdn == "markets.alpaca.paper"
         assert c.trading_url == "https://paper.example.com"
@@ -244,3 +246,72 @@ def test_removing_an_unused_connection(kash: ServiceProvider) -> None:
     kash.connection.add(NewConnection("b", environment=Environment.LIVE))
     kash.connection.remove("a")
     assert [c.name for c in kash.connection.list_connections()] == ["b"]
+
+
+@pytest.mark.parametrize(
+    ("new", "sentence"),
+    [
+        (NewConnection("p", trading_url="https://api.alpaca.markets"),
+         "The trading URL https://api.alpaca.markets is Alpaca's live trading host, but 'p' is "
+         "a paper connection; use https://paper-api.alpaca.markets or leave the trading URL out."),
+        (NewConnection("l", environment=Environment.LIVE,
+                       trading_url="https://paper-api.alpaca.markets/v2"),
+         "is Alpaca's paper trading host, but 'l' is a live connection"),
+        (NewConnection("p", data_url="https://paper-api.alpaca.markets"),
+         "market data is at https://data.alpaca.markets"),
+        (NewConnection("p", trading_url="http://paper-api.alpaca.markets"),
+         "reached over https"),
+        (NewConnection("p", trading_url="https://proxy.example.com"),
+         "neither Alpaca's host nor this machine's; if it is a proxy of your own, add it with "
+         "--custom-host"),
+        (NewConnection("p", trading_url="http://proxy.example.com", custom_host=True),
+         "unencrypted"),
+    ],
+    ids=["paper-on-live", "live-on-paper", "data-on-trading-host", "http-alpaca",
+         "unknown-host", "custom-host-over-http"],
+)
+def test_a_url_must_fit_the_connections_environment(
+    kash: ServiceProvider, new: NewConnection, sentence: str
+) -> None:
+    with pytest.raises(BrokerConnectionError) as caught:
+        kash.connection.add(new)
+    assert sentence in str(caught.value)
+    assert kash.connection.list_connections() == []
+
+
+@pytest.mark.parametrize(
+    "new",
+    [
+        NewConnection("a", trading_url="https://paper-api.alpaca.markets",
+                      data_url="https://data.alpaca.markets"),
+        NewConnection("b", environment=Environment.LIVE, trading_url="https://api.alpaca.markets"),
+        NewConnection("c", trading_url="http://127.0.0.1:8080", data_url="http://localhost:8081"),
+        NewConnection("d", trading_url="http://[::1]:8080"),
+        NewConnection("e", trading_url="https://proxy.example.com", custom_host=True),
+    ],
+    ids=["paper-hosts", "live-host", "loopback", "loopback-v6", "declared-proxy"],
+)
+def test_matching_loopback_and_declared_hosts_are_accepted(
+    kash: ServiceProvider, new: NewConnection
+) -> None:
+    assert kash.connection.add(new).name == new.name
+
+
+def test_a_stored_paper_connection_on_the_live_host_is_refused_before_any_request(
+    kash: ServiceProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A connection stored before the check existed: no key ever goes to the live host."""
+    monkeypatch.setenv("APCA_API_KEY_ID", FAKE_KEY_ID)
+    monkeypatch.setenv("APCA_API_SECRET_KEY", FAKE_SECRET)
+    kash.connection.add(NewConnection("paper1"))
+    with kash.db.engine.begin() as conn:
+        conn.execute(sa.text(
+            "UPDATE connections SET trading_url = 'https://api.alpaca.markets' "
+            "WHERE name = 'paper1'"
+        ))
+    kash.workspace.create_workspace("A")
+    folio = kash.workspace.create_portfolio("A", "p", PortfolioMode.PAPER, connection="paper1")
+    from kash_tui.domains.connection import BrokerError
+
+    with pytest.raises(BrokerError, match="Alpaca's live trading host, but 'paper1' is a paper"):
+        kash.trading.resolve_trading_adapter(folio.id).get_account()

@@ -282,13 +282,26 @@ def _load_alpaca() -> None:
 
 
 def open_session(connection: ConnectionModel, credentials: Credentials, timeout: float) -> AlpacaSession:
-    """An :class:`AlpacaSession`; refuses a live connection that was not opted in."""
+    """An :class:`AlpacaSession`; refuses a live connection that was not opted in, and one
+    whose stored URL is Alpaca's host for the other environment (stored before Kash checked)."""
     if connection.environment is Environment.LIVE and not connection.live_enabled:
         raise BrokerError(
             f"Live trading is off for connection {connection.name!r}; turn it on with "
             f"`kash connection enable-live {connection.name}` (see docs/alpaca.md).",
             kind="forbidden",
         )
+    from kash_tui.domains.connection.models import host_problem, is_alpaca_host
+
+    for label, url in (("trading", connection.trading_url), ("data", connection.data_url)):
+        # other hosts were accepted when the connection was added; Alpaca's must match
+        problem = is_alpaca_host(url) and host_problem(
+            label, url, connection.environment, name=connection.name, custom_host=True
+        )
+        if problem:
+            raise BrokerError(
+                f"{problem} Remove the connection and add it again with the right URL.",
+                kind="config",
+            )
     _load_alpaca()
     return AlpacaSession(connection, credentials, timeout)
 

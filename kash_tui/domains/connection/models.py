@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from urllib.parse import urlparse
 
@@ -14,6 +15,13 @@ from kash_tui.domains.connection.service import (
 )
 
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+ALPACA_DOMAIN = "alpaca.markets"
+ALPACA_TRADING_HOSTS = {
+    Environment.PAPER: "paper-api.alpaca.markets",
+    Environment.LIVE: "api.alpaca.markets",
+}
+ALPACA_DATA_HOST = "data.alpaca.markets"
 
 
 def to_model(row: ConnectionRow) -> ConnectionModel:
@@ -36,11 +44,32 @@ def clean_name(name: str) -> str:
     text = (name or "").strip()
     if not text:
         raise BrokerConnectionError("A connection needs a name; give one, e.g. alpaca-paper.")
-    if len(text) > 64 or not text.isprintable():
+    bad = _unprintable(text)
+    if bad:
         raise BrokerConnectionError(
-            "A connection name must be at most 64 printable characters; choose a shorter one."
+            f"A connection name cannot contain {bad}; use letters, digits, spaces and "
+            "punctuation."
+        )
+    if len(text) > 64:
+        raise BrokerConnectionError(
+            f"A connection name must be at most 64 characters (this one has {len(text)}); "
+            "choose a shorter one."
         )
     return text
+
+
+def _unprintable(text: str) -> str | None:
+    """What in ``text`` a terminal cannot show as a name, in words; None when all is printable."""
+    for ch in text:
+        if ch in "\r\n":
+            return "a line break"
+        if ch == "\t":
+            return "a tab"
+        if ch == "\x1b":
+            return "an escape code (ESC, as in terminal colours)"
+        if not ch.isprintable():
+            return f"the unprintable character U+{ord(ch):04X}"
+    return None
 
 
 def clean_url(label: str, url: str | None) -> str | None:
@@ -68,3 +97,66 @@ def clean_env_name(label: str, name: str) -> str:
             "use letters, digits and underscores, e.g. APCA_API_KEY_ID."
         )
     return text
+
+
+def is_loopback(host: str) -> bool:
+    """This machine: ``localhost``, 127.0.0.0/8, ``::1`` (a test server, a local proxy)."""
+    host = host.strip("[]").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def is_alpaca_host(url: str | None) -> bool:
+    host = (urlparse(url).hostname or "").lower() if url else ""
+    return host == ALPACA_DOMAIN or host.endswith("." + ALPACA_DOMAIN)
+
+
+def host_problem(
+    label: str, url: str | None, environment: Environment, *, name: str, custom_host: bool
+) -> str | None:
+    """Why ``url`` cannot serve a connection of ``environment`` (None when it can).
+
+    Alpaca's own hosts must be the environment's: a paper connection on the live trading host
+    would send paper keys (or worse, live keys the user set for it) and orders to the live
+    account. Any other host must be this machine's, or be declared ``custom_host`` (a proxy
+    of the user's own, which then receives the keys): over https unless it is loopback.
+    """
+    if not url:
+        return None
+    parsed = urlparse(url)
+    host = (parsed.hostname or "").lower()
+    if is_alpaca_host(url):
+        expected = ALPACA_TRADING_HOSTS[environment]
+        if label == "trading" and host != expected:
+            other = "live" if host == ALPACA_TRADING_HOSTS[Environment.LIVE] else (
+                "paper" if host == ALPACA_TRADING_HOSTS[Environment.PAPER] else "")
+            which = f"Alpaca's {other} trading host" if other else "not Alpaca's trading host"
+            return (
+                f"The trading URL {url} is {which}, but {name!r} is a {environment.value} "
+                f"connection; use https://{expected} or leave the trading URL out."
+            )
+        if label == "data" and host in ALPACA_TRADING_HOSTS.values():
+            return (
+                f"The data URL {url} is Alpaca's trading host; market data is at "
+                f"https://{ALPACA_DATA_HOST} (or leave the data URL out)."
+            )
+        if parsed.scheme != "https":
+            return f"Alpaca's hosts are reached over https; write https://{host}."
+        return None
+    if is_loopback(host):
+        return None
+    if not custom_host:
+        return (
+            f"The {label} URL {url} is neither Alpaca's host nor this machine's; if it is a "
+            "proxy of your own, add it with --custom-host (it will receive the keys)."
+        )
+    if parsed.scheme != "https":
+        return (
+            f"The {label} URL {url} would send the keys across the network unencrypted; "
+            "use https for a host other than this machine."
+        )
+    return None

@@ -183,6 +183,9 @@ class NewConnection:
     key_env: str | None = None
     secret_env: str | None = None
     keyring_entry: str | None = None
+    custom_host: bool = False
+    """The URLs may point at a host that is neither Alpaca's nor this machine's (a proxy of
+    the user's own, over https); it receives the keys."""
 
 
 class ConnectionService(Protocol):

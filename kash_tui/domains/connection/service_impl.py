@@ -67,12 +67,21 @@ class SqlConnectionService:
         else:
             key_env = models.clean_env_name("key id", new.key_env or DEFAULT_KEY_ENV)
             secret_env = models.clean_env_name("secret key", new.secret_env or DEFAULT_SECRET_ENV)
+        environment = Environment(new.environment)
+        trading_url = models.clean_url("trading", new.trading_url)
+        data_url = models.clean_url("data", new.data_url)
+        for label, url in (("trading", trading_url), ("data", data_url)):
+            problem = models.host_problem(
+                label, url, environment, name=name, custom_host=new.custom_host
+            )
+            if problem:
+                raise BrokerConnectionError(problem)
         row = ConnectionRow(
             name=name,
             broker=new.broker.value,
-            environment=Environment(new.environment).value,
-            trading_url=models.clean_url("trading", new.trading_url),
-            data_url=models.clean_url("data", new.data_url),
+            environment=environment.value,
+            trading_url=trading_url,
+            data_url=data_url,
             key_env=key_env,
             secret_env=secret_env,
             keyring_entry=keyring_entry,
