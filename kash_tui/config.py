@@ -8,27 +8,31 @@ at use time through the environment or the OS keyring (see the connection domain
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 import platformdirs
-from pydantic import Field, ValidationError
-from pydantic_settings import (
-    BaseSettings,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-    TomlConfigSettingsSource,
-)
 
 from kash_tui.logs import log_file  # noqa: F401 - defined there (no pydantic), used via config
 
 APP_NAME = "kash"
+ENV_PREFIX = "KASH_"
 
 
 class ConfigError(Exception):
     """A setting a user gave is unusable; the message says what to do."""
+
+
+class SettingInvalid(ValueError):
+    """One value is unusable: ``source`` is ``"file"``, ``"env"`` or ``"argument"``."""
+
+    def __init__(self, source: str, name: str, problem: str) -> None:
+        super().__init__(f"{name}: {problem}")
+        self.source, self.name, self.problem = source, name, problem
 
 
 def data_dir() -> Path:
@@ -52,27 +56,140 @@ def default_database_url() -> str:
     return f"sqlite:///{default_database_path()}"
 
 
-class Settings(BaseSettings):
-    """What Kash is configured to do. Tests build one with their own database URL."""
+# -- parsing one value -------------------------------------------------------------------------
 
-    model_config = SettingsConfigDict(env_prefix="KASH_", extra="ignore", frozen=True)
+_TRUE = frozenset({"1", "true", "t", "yes", "y", "on"})
+_FALSE = frozenset({"0", "false", "f", "no", "n", "off"})
 
-    database_url: str | None = Field(
-        default=None, description="SQLAlchemy URL; default: a SQLite file in the user data folder."
-    )
-    theme: str = Field(default="kash-dark", description="Name of the Textual theme.")
-    keymap: dict[str, str] = Field(
-        default_factory=dict, description="Binding id -> keys, e.g. {'run_backtest' = 'r'}."
-    )
-    poll_interval_seconds: float = Field(default=5.0, ge=1.0, le=3600.0)
-    http_timeout_seconds: float = Field(
-        default=10.0, gt=0.0, le=300.0, description="Timeout of every HTTP call to the broker."
-    )
-    stream_account_updates: bool = Field(
-        default=True,
-        description="Follow the account over the broker's trade-updates stream; false: poll.",
-    )
-    demo_data: bool = Field(default=True, description="Seed the Demo workspace on first run.")
+
+def _as_str(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError("must be text")
+    return value
+
+
+def _as_optional_url(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = _as_str(value)
+    if not text.strip():
+        raise ValueError("is empty; give a SQLite path or a postgresql+psycopg:// URL, or leave "
+                         "it out for the embedded database")
+    return text
+
+
+def _as_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+        return value.strip().lower() in _TRUE
+    raise ValueError("must be true or false")
+
+
+def _as_number(low: float, high: float, *, low_inclusive: bool) -> Any:
+    def parse(value: Any) -> float:
+        if isinstance(value, bool):
+            raise ValueError("must be a number")
+        if isinstance(value, str):
+            try:
+                value = float(value.strip())
+            except ValueError:
+                raise ValueError("must be a number") from None
+        if not isinstance(value, int | float) or value != value:  # noqa: PLR0124 - NaN
+            raise ValueError("must be a number")
+        above = value >= low if low_inclusive else value > low
+        if not above or value > high:
+            side = "at least" if low_inclusive else "more than"
+            raise ValueError(f"must be {side} {low:g} and at most {high:g}")
+        return float(value)
+
+    return parse
+
+
+def _as_keymap(value: Any) -> dict[str, str]:
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            raise ValueError("must be a JSON object of binding id -> keys") from None
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        raise ValueError("must map binding ids to keys, e.g. run_backtest = \"r\"")
+    return dict(value)
+
+
+_PARSERS: dict[str, Any] = {
+    "database_url": _as_optional_url,
+    "theme": _as_str,
+    "keymap": _as_keymap,
+    "poll_interval_seconds": _as_number(1.0, 3600.0, low_inclusive=True),
+    "http_timeout_seconds": _as_number(0.0, 300.0, low_inclusive=False),
+    "stream_account_updates": _as_bool,
+    "demo_data": _as_bool,
+}
+
+
+@dataclass(frozen=True, init=False)
+class Settings:
+    """What Kash is configured to do. Tests build one with their own database URL.
+
+    ``Settings(**values)``: the values given win over ``KASH_*`` environment variables, which win
+    over the config file, which wins over the defaults. Plain dataclass, no pydantic: loading the
+    settings is on the start-up path of every ``kash`` command.
+    """
+
+    database_url: str | None = None
+    """SQLAlchemy URL or SQLite path; default: a SQLite file in the user data folder."""
+    theme: str = "kash-dark"
+    keymap: dict[str, str] = field(default_factory=dict)
+    """Binding id -> keys, e.g. {'run_backtest' = 'r'}."""
+    poll_interval_seconds: float = 5.0
+    http_timeout_seconds: float = 10.0
+    """Timeout of every HTTP call to the broker."""
+    stream_account_updates: bool = True
+    """Follow the account over the broker's trade-updates stream; false: poll."""
+    demo_data: bool = True
+    """Seed the Demo workspace on first run."""
+
+    def __init__(self, **values: Any) -> None:
+        self._fill(values, read_file=True)
+
+    @classmethod
+    def without_file(cls, **values: Any) -> Settings:
+        """The settings from ``values`` and the environment only (the config file is broken)."""
+        self = cls.__new__(cls)
+        self._fill(values, read_file=False)
+        return self
+
+    def _fill(self, values: dict[str, Any], *, read_file: bool) -> None:
+        unknown = sorted(set(values) - set(_PARSERS))
+        if unknown:
+            raise TypeError(f"unknown settings: {', '.join(unknown)}")
+        layers: list[tuple[str, dict[str, Any]]] = []
+        if read_file:
+            layers.append(("file", _read_settings_file()))
+        env = {
+            name: os.environ[f"{ENV_PREFIX}{name.upper()}"]
+            for name in _PARSERS if f"{ENV_PREFIX}{name.upper()}" in os.environ
+        }
+        layers += [("env", env), ("argument", values)]
+        for f in fields(self):
+            raw: Any = None
+            source = ""
+            for where, layer in layers:
+                if f.name in layer:
+                    raw, source = layer[f.name], where
+            if not source:
+                default = f.default_factory() if callable(f.default_factory) else f.default
+                object.__setattr__(self, f.name, default)
+                continue
+            try:
+                value = _PARSERS[f.name](raw)
+            except ValueError as exc:
+                name = f"{ENV_PREFIX}{f.name.upper()}" if source == "env" else f.name
+                raise SettingInvalid(source, name, str(exc)) from None
+            object.__setattr__(self, f.name, value)
 
     @property
     def resolved_database_url(self) -> str:
@@ -82,42 +199,32 @@ class Settings(BaseSettings):
     def uses_default_database(self) -> bool:
         return self.database_url is None
 
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, config_file()))
 
-
-class _SettingsWithoutFile(Settings):
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, env_settings)
-
-
-def _first_error(exc: ValidationError) -> str:
-    err = exc.errors()[0]
-    where = ".".join(str(p) for p in err.get("loc", ())) or "value"
-    return f"{where}: {err.get('msg', 'invalid')}"
+def _read_settings_file() -> dict[str, Any]:
+    """The config file's table (unknown keys are ignored by the caller); ``{}`` when the default
+    file does not exist. A file named by ``$KASH_CONFIG`` must exist."""
+    path = config_file()
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        if os.environ.get("KASH_CONFIG"):
+            raise ConfigError(
+                f"KASH_CONFIG names {path}, which does not exist; create that file or unset "
+                "KASH_CONFIG to use the default config file."
+            ) from None
+        return {}
+    except IsADirectoryError:
+        raise OSError(21, "it is a folder, not a file") from None
+    return {k: v for k, v in data.items() if k in _PARSERS}
 
 
 def load_settings(database_url: str | None = None) -> tuple[Settings, list[str]]:
     """Build the settings; a broken config file is a warning and a fallback, never a crash.
 
-    Returns the settings and the warnings to show the user. Raises ``ConfigError`` only when an
-    environment variable itself is invalid, since there is nothing sensible to fall back to.
+    Returns the settings and the warnings to show the user. Raises ``ConfigError`` when an
+    environment variable or ``database_url`` itself is invalid, or ``$KASH_CONFIG`` names a
+    missing file, since there is nothing sensible to fall back to.
     """
     overrides: dict[str, Any] = {}
     if database_url is not None:
@@ -130,18 +237,26 @@ def load_settings(database_url: str | None = None) -> tuple[Settings, list[str]]
             f"Ignoring the config file {config_file()}: it is not valid TOML ({exc}); "
             "fix or delete it."
         )
-    except ValidationError as exc:
-        warnings.append(
-            f"Ignoring the config file {config_file()}: {_first_error(exc)}; fix or delete it."
-        )
+    except SettingInvalid as exc:
+        if exc.source != "file":
+            raise _config_error(exc) from None
+        warnings.append(f"Ignoring the config file {config_file()}: {exc}; fix or delete it.")
     except OSError as exc:
         warnings.append(f"Ignoring the config file {config_file()}: {exc.strerror}.")
     try:
-        return _SettingsWithoutFile(**overrides), warnings
-    except ValidationError as exc:
-        raise ConfigError(
-            f"A KASH_* environment variable is invalid ({_first_error(exc)}); fix or unset it."
-        ) from None
+        return Settings.without_file(**overrides), warnings
+    except SettingInvalid as exc:
+        raise _config_error(exc) from None
+
+
+def _config_error(exc: SettingInvalid) -> ConfigError:
+    if exc.source == "env":
+        return ConfigError(
+            f"A KASH_* environment variable is invalid ({exc}); fix or unset it."
+        )
+    if exc.name == "database_url":
+        return ConfigError(f"--db {exc.problem}.")
+    return ConfigError(f"The setting {exc}.")
 
 
 def read_config_file() -> dict[str, Any]:

@@ -9,10 +9,11 @@ whose schema is newer than this code. Engines are built by :class:`Database`, ne
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import sqlite3
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from datetime import UTC, datetime
 
@@ -35,6 +36,7 @@ NAMING_CONVENTION = {
 }
 
 VERSION_TABLE = "alembic_version"
+T = TypeVar("T")
 
 # The migrations this code knows, oldest first; the last is the schema head. Kept here so the
 # everyday start-up check needs no Alembic import; tests/integration/test_migrations.py proves
@@ -83,6 +85,11 @@ def normalise_url(raw: str) -> URL:
     if not text:
         raise DatabaseError("The database URL is empty; pass a SQLite path or a postgresql URL.")
     if "://" not in text:
+        if _looks_like_a_scheme(text):
+            raise DatabaseError(
+                f"The database URL {raw.strip()!r} is neither a file path nor a URL; use "
+                "sqlite:///PATH, a path like ./kash.db, or postgresql+psycopg://USER@HOST/DB."
+            )
         # A bare path is a SQLite file: `kash --db ./team.db`.
         text = f"sqlite:///{Path(text).expanduser().absolute()}"
     try:
@@ -116,6 +123,16 @@ def normalise_url(raw: str) -> URL:
     return url
 
 
+def _looks_like_a_scheme(text: str) -> bool:
+    """``garbage:::`` or ``postgres:/host``: a word and a colon where a path would not have one
+    (a Windows drive letter ``C:\\`` is a path)."""
+    import re
+
+    if re.match(r"^[A-Za-z]:[\\/]", text):
+        return False
+    return re.match(r"^[A-Za-z][A-Za-z0-9+.\-]*:", text) is not None
+
+
 def describe(url: URL) -> str:
     """The URL as safe to show: the password is never printed."""
     if url.get_backend_name() == "sqlite":
@@ -123,15 +140,90 @@ def describe(url: URL) -> str:
     return url.render_as_string(hide_password=True)
 
 
-def _sqlite_on_connect(dbapi_connection, _record) -> None:  # noqa: ANN001
-    cursor = dbapi_connection.cursor()
+LOCK_WAIT_SECONDS = 15.0
+"""How long a write waits for another program's write to finish before it gives up."""
+_LOCK_STEP_MS = 1000
+"""SQLite's own wait per attempt; after the first, the user is told that Kash is waiting."""
+_SQLITE_BUSY = 5
+
+
+def _wait_while_locked(connection: object, call: Callable[[], T]) -> T:
+    """``call()``, retried while another program holds SQLite's write lock (up to
+    :data:`LOCK_WAIT_SECONDS`); the connection's ``on_wait`` hook hears once that Kash waits.
+
+    A statement refused with SQLITE_BUSY changed nothing, so running it again is safe."""
+    import time
+
+    started = time.monotonic() - _LOCK_STEP_MS / 1000
+    told = False
+    while True:
+        try:
+            return call()
+        except sqlite3.OperationalError as error:
+            if getattr(error, "sqlite_errorcode", None) != _SQLITE_BUSY:
+                raise
+            hook = getattr(connection, "on_wait", None)
+            if hook is not None and not told:
+                told = True
+                hook()
+            if time.monotonic() - started >= LOCK_WAIT_SECONDS:
+                raise
+
+
+class _WaitingCursor(sqlite3.Cursor):
+    def execute(self, sql: str, parameters: Any = (), /) -> _WaitingCursor:
+        run = super().execute
+        return _wait_while_locked(self.connection, lambda: run(sql, parameters))
+
+    def executemany(self, sql: str, seq_of_parameters: Any, /) -> _WaitingCursor:
+        run = super().executemany
+        if isinstance(seq_of_parameters, list | tuple):
+            return _wait_while_locked(self.connection, lambda: run(sql, seq_of_parameters))
+        # an iterator cannot be replayed: let SQLite itself wait the whole time
+        plain = sqlite3.Cursor(self.connection)
+        plain.execute(f"PRAGMA busy_timeout={int(LOCK_WAIT_SECONDS * 1000)}")
+        try:
+            return run(sql, seq_of_parameters)
+        finally:
+            plain.execute(f"PRAGMA busy_timeout={_LOCK_STEP_MS}")
+            plain.close()
+
+
+class _WaitingConnection(sqlite3.Connection):
+    """A SQLite connection whose statements wait for another program's write lock in steps,
+    so the CLI can say it is waiting instead of hanging in silence."""
+
+    on_wait: Callable[[], None] | None = None
+
+    def cursor(self, factory: Any = _WaitingCursor) -> Any:  # noqa: ANN401
+        return super().cursor(factory)
+
+
+def _sqlite_on_connect(dbapi_connection, _record, *, read_only: bool = False) -> None:  # noqa: ANN001
+    cursor = sqlite3.Cursor(dbapi_connection)
     try:
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=15000")
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA busy_timeout={_LOCK_STEP_MS}")
+        if not read_only:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
     finally:
         cursor.close()
+
+
+def unwritable_reason(url: URL) -> str | None:
+    """Why Kash cannot write the SQLite database at ``url`` (the file or its folder is
+    read-only), or None when it can (or the file does not exist yet, or it is PostgreSQL)."""
+    if url.get_backend_name() != "sqlite":
+        return None
+    path = Path(str(url.database))
+    if not path.exists():
+        return None
+    if not os.access(path, os.W_OK):
+        return "the file is read-only"
+    if not os.access(path.parent, os.W_OK):
+        return "its folder is read-only (SQLite writes a journal beside it)"
+    return None
 
 
 def _explain_operational(url: URL, error: BaseException) -> DatabaseError:
@@ -152,7 +244,9 @@ def _explain_operational(url: URL, error: BaseException) -> DatabaseError:
             )
         if "locked" in low:
             return DatabaseError(
-                f"{path} is locked by another program; close it and try again."
+                f"{path} is still locked after {LOCK_WAIT_SECONDS:g} s by another program "
+                "writing to it (the Kash app, a runner or another kash command); try again "
+                "when it has finished."
             )
         return DatabaseError(f"SQLite cannot use {path} ({text}); point --db at another file.")
     host = f"{url.host or 'localhost'}:{url.port or 5432}"
@@ -173,7 +267,12 @@ def _explain_operational(url: URL, error: BaseException) -> DatabaseError:
     )
 
 
-def build_engine(url: URL) -> Engine:
+def build_engine(
+    url: URL, *, read_only: bool = False, on_wait: Callable[[], None] | None = None
+) -> Engine:
+    """The engine for ``url``. ``read_only`` (SQLite): opened as an immutable snapshot, so
+    nothing (no journal, no -wal/-shm file) is ever written beside it. ``on_wait`` is called
+    once when a statement starts waiting for another program's write lock."""
     if url.get_backend_name() == "sqlite":
         path = Path(str(url.database))
         folder = path.parent
@@ -182,12 +281,33 @@ def build_engine(url: URL) -> Engine:
                 f"The folder {folder} for the database does not exist; create it or "
                 "point --db at another path."
             )
-        if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
-            raise DatabaseError(
-                f"Kash cannot write to {path}; check its permissions or point --db at another path."
+        if read_only:
+            from urllib.parse import quote
+
+            uri = f"file:{quote(str(path.absolute()))}?mode=ro&immutable=1"
+            engine = create_engine(
+                "sqlite://",
+                creator=lambda: sqlite3.connect(uri, uri=True, check_same_thread=False),
             )
-        engine = create_engine(url, connect_args={"timeout": 15})
-        event.listen(engine, "connect", _sqlite_on_connect)
+            event.listen(engine, "connect",
+                         lambda conn, record: _sqlite_on_connect(conn, record, read_only=True))
+            return engine
+        why = unwritable_reason(url)
+        if why:
+            raise DatabaseError(
+                f"Kash cannot write to {path} ({why}), and this command changes the database; "
+                "make it writable or point --db at a writable copy (listing commands still "
+                "read it as it is)."
+            )
+
+        def connected(conn, record) -> None:  # noqa: ANN001
+            _sqlite_on_connect(conn, record)
+            conn.on_wait = on_wait
+
+        engine = create_engine(
+            url, connect_args={"timeout": _LOCK_STEP_MS / 1000, "factory": _WaitingConnection}
+        )
+        event.listen(engine, "connect", connected)
         return engine
     try:
         return create_engine(url, connect_args={"connect_timeout": 5}, pool_pre_ping=True)
@@ -200,10 +320,23 @@ def build_engine(url: URL) -> Engine:
 class Database:
     """One database: its engine, its unit-of-work sessions and its migrations."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, read_only: bool = False) -> None:
         self.url = normalise_url(url)
+        self.read_only = read_only
+        """SQLite only: read as an immutable snapshot, never written (see build_engine)."""
+        self.on_wait: Callable[[], None] | None = None
+        """Called once when a write starts waiting for another program's lock (the CLI says
+        so on stderr); set it before the first use."""
         self._engine: Engine | None = None
         self._sessions: sessionmaker[Session] | None = None
+
+    def use_read_only_if_unwritable(self) -> str | None:
+        """Switch to read-only when the SQLite file cannot be written; the reason, or None.
+        Only before first use."""
+        why = unwritable_reason(self.url) if self._engine is None else None
+        if why:
+            self.read_only = True
+        return why
 
     @property
     def display_url(self) -> str:
@@ -216,7 +349,10 @@ class Database:
     @property
     def engine(self) -> Engine:
         if self._engine is None:
-            self._engine = build_engine(self.url)
+            self._engine = build_engine(
+                self.url, read_only=self.read_only and self.is_sqlite,
+                on_wait=lambda: self.on_wait() if self.on_wait is not None else None,
+            )
         return self._engine
 
     @property
@@ -313,11 +449,33 @@ class Database:
         """The schema revision recorded in the database, read without Alembic."""
         try:
             with self.engine.connect() as conn:
-                if not inspect(conn).has_table(VERSION_TABLE):
-                    return None
-                return conn.exec_driver_sql(f"SELECT version_num FROM {VERSION_TABLE}").scalar()
+                try:  # one query when the database is current (the everyday start)
+                    return conn.exec_driver_sql(
+                        f"SELECT version_num FROM {VERSION_TABLE}"
+                    ).scalar()
+                except exc.DBAPIError:
+                    conn.rollback()
+                    if inspect(conn).has_table(VERSION_TABLE):
+                        raise
+                    return None  # an empty database
         except exc.DBAPIError as error:
             raise _explain_operational(self.url, error) from None
+
+    def schema_state(self) -> tuple[str | None, str]:
+        """``(stored revision, state)``; state is ``"empty"``, ``"up to date"``, ``"behind"``
+        (``kash db upgrade`` applies what is missing) or ``"newer"`` (written by a newer Kash).
+        A SQLite file that does not exist is empty and is not created."""
+        if self.is_sqlite and not os.path.exists(self.url.database or ""):
+            return None, "empty"
+        self.use_read_only_if_unwritable()
+        current = self._stored_revision()
+        if current is None:
+            return None, "empty"
+        if current == SCHEMA_HEAD:
+            return current, "up to date"
+        if current in KNOWN_REVISIONS:
+            return current, "behind"
+        return current, "newer"
 
     def prepare(self) -> None:
         """Make the database usable: refuse a newer schema, apply pending migrations."""
@@ -326,6 +484,13 @@ class Database:
             return
         if current is not None and current not in KNOWN_REVISIONS:
             self._check_not_newer(current)
+        if self.read_only:
+            raise DatabaseError(
+                f"{self.display_url} is read-only and its schema "
+                f"{'is empty' if current is None else f'({current}) is older than this Kash'}"
+                "; `kash db upgrade` needs write access to it: make it writable or point --db "
+                "at a writable copy."
+            )
         self._run("upgrade", "head")
 
     def table_names(self) -> list[str]:

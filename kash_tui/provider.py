@@ -8,15 +8,17 @@ applies migrations and seeds the Demo workspace on first run.
 
 from __future__ import annotations
 
-from typing import Protocol
+import threading
+from typing import TYPE_CHECKING, Protocol
 
-from kash_tui.config import Settings
-from kash_tui.db import Database
-from kash_tui.domains.connection import ConnectionService, create_connection_service
-from kash_tui.domains.market import MarketService, create_market_service
-from kash_tui.domains.strategy import StrategyService, create_strategy_service
-from kash_tui.domains.trading import TradingService, create_trading_service
-from kash_tui.domains.workspace import WorkspaceService, create_workspace_service
+if TYPE_CHECKING:  # each domain is imported when its service is first asked for
+    from kash_tui.config import Settings
+    from kash_tui.db import Database
+    from kash_tui.domains.connection import ConnectionService
+    from kash_tui.domains.market import MarketService
+    from kash_tui.domains.strategy import StrategyService
+    from kash_tui.domains.trading import TradingService
+    from kash_tui.domains.workspace import WorkspaceService
 
 
 class ServiceProviderProtocol(Protocol):
@@ -46,23 +48,23 @@ class ServiceProviderProtocol(Protocol):
 
 
 class ServiceProvider:
-    """Wires the real services over one database."""
+    """Wires the real services over one database.
+
+    Each service is built (and its domain imported) the first time it is asked for, in
+    dependency order, so a command imports only the domains it uses: ``kash strategies`` never
+    loads the trading engine, ``kash workspace list`` never loads alpaca-py. Thread-safe."""
 
     def __init__(self, settings: Settings) -> None:
+        from kash_tui.db import Database
+
         self.settings = settings
-        self.db = Database(settings.resolved_database_url)
-        self._connection = create_connection_service(self.db)
-        self._workspace = create_workspace_service(self.db, self._connection)
-        self._market = create_market_service(
-            self.db, self._connection, http_timeout=settings.http_timeout_seconds
-        )
-        self._strategy = create_strategy_service()
-        self._trading = create_trading_service(
-            self.db, self._market, self._strategy, self._workspace, self._connection,
-            http_timeout=settings.http_timeout_seconds,
-            poll_interval=settings.poll_interval_seconds,
-            stream_account=settings.stream_account_updates,
-        )
+        self.db: Database = Database(settings.resolved_database_url)
+        self._lock = threading.RLock()
+        self._connection: ConnectionService | None = None
+        self._workspace: WorkspaceService | None = None
+        self._market: MarketService | None = None
+        self._strategy: StrategyService | None = None
+        self._trading: TradingService | None = None
         self._prepared = False
 
     @property
@@ -71,27 +73,77 @@ class ServiceProvider:
 
     @property
     def connection(self) -> ConnectionService:
+        if self._connection is None:
+            with self._lock:
+                if self._connection is None:
+                    from kash_tui.domains.connection import create_connection_service
+
+                    self._connection = create_connection_service(self.db)
         return self._connection
 
     @property
     def workspace(self) -> WorkspaceService:
+        if self._workspace is None:
+            with self._lock:
+                if self._workspace is None:
+                    from kash_tui.domains.workspace import create_workspace_service
+
+                    self._workspace = create_workspace_service(self.db, self.connection)
         return self._workspace
 
     @property
     def market(self) -> MarketService:
+        if self._market is None:
+            with self._lock:
+                if self._market is None:
+                    from kash_tui.domains.market import create_market_service
+
+                    self._market = create_market_service(
+                        self.db, self.connection,
+                        http_timeout=self.settings.http_timeout_seconds,
+                    )
         return self._market
 
     @property
     def strategy(self) -> StrategyService:
+        if self._strategy is None:
+            with self._lock:
+                if self._strategy is None:
+                    from kash_tui.domains.strategy import create_strategy_service
+
+                    self._strategy = create_strategy_service()
         return self._strategy
 
     @property
     def trading(self) -> TradingService:
+        if self._trading is None:
+            with self._lock:
+                if self._trading is None:
+                    from kash_tui.domains.trading import create_trading_service
+
+                    settings = self.settings
+                    self._trading = create_trading_service(
+                        self.db, self.market, self.strategy, self.workspace, self.connection,
+                        http_timeout=settings.http_timeout_seconds,
+                        poll_interval=settings.poll_interval_seconds,
+                        stream_account=settings.stream_account_updates,
+                    )
         return self._trading
 
-    def prepare(self) -> None:
-        """Open the database, upgrade its schema and seed first-run data. Idempotent."""
+    def prepare(self, *, writes: bool = True, eager: bool = True) -> None:
+        """Open the database, upgrade its schema and seed first-run data. Idempotent.
+
+        ``writes=False`` (a caller that only reads, e.g. a listing command): a SQLite file that
+        cannot be written is opened read-only, as it is, with nothing written beside it.
+        ``eager`` builds every service now (the app prepares in a worker, so no domain is
+        imported later on its UI thread); the CLI passes False and builds only what it uses."""
         if self._prepared:
+            return
+        if eager:
+            self.trading  # noqa: B018 - builds connection, workspace, market, strategy, trading
+        if not writes and self.db.use_read_only_if_unwritable():
+            self.db.prepare()  # checks the schema; never migrates a read-only file
+            self._prepared = True
             return
         if self.settings.uses_default_database:
             self.db.url  # noqa: B018  (validated in Database.__init__)
@@ -100,8 +152,8 @@ class ServiceProvider:
             default_database_path().parent.mkdir(parents=True, exist_ok=True)
         self.db.prepare()
         if self.settings.demo_data:
-            self._workspace.seed_demo()
-            self._market.seed_demo_data()
+            self.workspace.seed_demo()
+            self.market.seed_demo_data()
         self._prepared = True
 
     def close(self) -> None:

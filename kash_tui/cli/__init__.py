@@ -43,6 +43,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         path = write_crash_report(exc, f"kash {' '.join(list(words)[:1])}")
         sys.stderr.write(f"kash: {crash_sentence(exc, path, start='unexpected error')}\n")
         return 1
+    finally:
+        from kash_tui.cli.common import close_providers
+
+        close_providers()
 
 
 if __name__ == "__main__":

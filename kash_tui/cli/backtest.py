@@ -43,9 +43,7 @@ def _num(value: float | None) -> float | None:
 
 
 def cmd_strategies(args: argparse.Namespace) -> int:
-    from kash_tui.domains.strategy import create_strategy_service
-
-    infos = create_strategy_service().list()
+    infos = build_provider(args, writes=False).strategy.list()
     if args.json:
         print_json(
             [
@@ -94,6 +92,11 @@ def parse_sweep(text: str) -> dict[str, list[Any]]:
             raise UserError(
                 f"Sweep part {part!r} is not NAME=START:STOP:STEP; write e.g. "
                 "'short_period=5:50:5,long_period=20:200:20'."
+            )
+        if name in grid:
+            raise UserError(
+                f"--sweep names {name} twice; give each parameter once, e.g. "
+                f"'{name}=5:50:5' or '{name}=5|10|20'."
             )
         grid[name] = _sweep_values(name, spec)
     if not grid:
@@ -261,7 +264,9 @@ def _local_formatter(tz: str, timeframe: str) -> Callable[[datetime], str]:
     return lambda when: f"{when.astimezone(zone):%Y-%m-%d %H:%M}"
 
 
-def print_report(report: BacktestReport, tz: str = "UTC", limit: int = 30) -> None:
+def print_report(
+    report: BacktestReport, tz: str = "UTC", limit: int = 30, no_trades: str = ""
+) -> None:
     run = report.run
     s = run.settings
     show_first = _local_formatter(tz, run.timeframe)(run.first_bar)
@@ -295,7 +300,7 @@ def print_report(report: BacktestReport, tz: str = "UTC", limit: int = 30) -> No
              f"{r.pnl:,.2f}", f"{r.return_pct:,.2f}")
             for r in trips[-limit:]
         ],
-        "No round trips: the strategy never entered a position.",
+        no_trades or "No round trips: the strategy never entered a position.",
     )
     if len(trips) > limit:
         print(f"(the last {limit} of {len(trips)} round trips; use --json for all)")
@@ -321,6 +326,33 @@ def print_sweep(report: SweepReport, limit: int = 20) -> None:
         print(f"... and {len(report.rows) - limit} more (use --json for all).")
 
 
+def _why_no_trades(provider: Any, report: BacktestReport) -> str:
+    """When a run has no round trips because its indicators never got a value (too few bars
+    for their lookback), the sentence that says so; else "" (the plain "never entered")."""
+    if report.round_trips:
+        return ""
+    import numpy as np
+
+    from kash_tui.domains.market import Timeframe
+
+    run = report.run
+    try:
+        strategy = provider.strategy.create_with_params(run.strategy_id, run.params)
+        bars = provider.market.load_bars(run.symbol, Timeframe.parse(run.timeframe),
+                                         run.first_bar, run.last_bar)
+        unready = [i.name for i in strategy.indicators(bars)
+                   if len(i.values) and bool(np.isnan(i.values).all())]
+    except Exception:  # noqa: BLE001 - only a hint; the run itself is stored and shown
+        return ""
+    if not unready:
+        return ""
+    return (
+        f"No round trips: {run.bar_count} bars are too few for the strategy's lookback "
+        f"({', '.join(unready)} never got a value); load more history, widen --start/--end "
+        "or use shorter periods."
+    )
+
+
 def cmd_backtest(args: argparse.Namespace) -> int:
     if args.sweep is None and args.rank_by is not None:
         raise UserError("--rank-by goes with --sweep.")
@@ -329,11 +361,9 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     request = _request(args, provider)
     trading = provider.trading
     if grid is not None:
-        bar = ProgressBar("Sweeping", delay=0.0)
-        try:
-            sweep = trading.sweep(request, grid, rank_by=args.rank_by or "sharpe", progress=bar)
-        finally:
-            bar.close()
+        with ProgressBar("Sweeping", unit="combinations", delay=0.0) as bar:
+            sweep = trading.sweep(request, grid, rank_by=args.rank_by or "sharpe",
+                                  progress=bar if bar.enabled else None)
         if args.json:
             print_json(
                 {
@@ -355,20 +385,18 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         else:
             print_sweep(sweep)
         return EXIT_OK
-    bar = ProgressBar("Backtesting")
-    try:
-        report = trading.run_backtest(request, progress=bar)
-    finally:
-        bar.close()
+    with ProgressBar("Backtesting") as bar:
+        report = trading.run_backtest(request, progress=bar if bar.enabled else None)
     if args.json:
         print_json(report_json(report))
     else:
-        print_report(report, provider.market.get_instrument(report.run.symbol).exchange_tz)
+        print_report(report, provider.market.get_instrument(report.run.symbol).exchange_tz,
+                     no_trades=_why_no_trades(provider, report))
     return EXIT_OK
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
-    provider = build_provider(args)
+    provider = build_provider(args, writes=False)
     portfolio_id = None
     if args.portfolio:
         portfolio_id = provider.workspace.find_portfolio(args.portfolio, args.workspace).id
@@ -390,10 +418,11 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 
 def cmd_run_show(args: argparse.Namespace) -> int:
-    provider = build_provider(args)
+    provider = build_provider(args, writes=False)
     report = provider.trading.get_run(args.run_id)
     if args.json:
         print_json(report_json(report))
     else:
-        print_report(report, provider.market.get_instrument(report.run.symbol).exchange_tz)
+        print_report(report, provider.market.get_instrument(report.run.symbol).exchange_tz,
+                     no_trades=_why_no_trades(provider, report))
     return EXIT_OK

@@ -10,10 +10,8 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, is_dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from decimal import Decimal
-from enum import Enum
 from typing import TYPE_CHECKING, Any, NoReturn
 
 if TYPE_CHECKING:
@@ -38,39 +36,60 @@ class Parser(argparse.ArgumentParser):
 # -- output helpers --------------------------------------------------------------------------
 
 
-def plain(value: Any) -> Any:
-    """A value as JSON-ready data: dataclasses to dicts, enums to values, times to ISO text."""
-    if is_dataclass(value) and not isinstance(value, type):
-        return {k: plain(v) for k, v in asdict(value).items()}
-    if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [plain(v) for v in value]
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, datetime | date):
-        return value.isoformat()
+def _json_default(value: Any) -> Any:
+    """What orjson does not know natively: Decimals (as numbers), anything else is a bug."""
     if isinstance(value, Decimal):
         return float(value)
-    return value
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def json_bytes(value: Any) -> bytes:
+    """``value`` as indented JSON (dataclasses as objects, enums as their values, times as ISO
+    text, Decimals as numbers, NaN as null), one bytes object ending in a newline."""
+    import orjson
+
+    return orjson.dumps(
+        value,
+        default=_json_default,
+        option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
+        | orjson.OPT_APPEND_NEWLINE,
+    )
 
 
 def print_json(value: Any) -> None:
-    import json
-
-    json.dump(plain(value), sys.stdout, indent=2, allow_nan=False)
-    sys.stdout.write("\n")
+    """Write ``value`` as JSON to stdout in one go (a million-bar report is one write, not
+    millions of small ones)."""
+    data = json_bytes(value)
+    out = sys.stdout
+    out.flush()
+    buffer = getattr(out, "buffer", None)
+    if buffer is not None:
+        buffer.write(data)
+        buffer.flush()
+    else:  # a text-only stream (a test's StringIO)
+        out.write(data.decode("utf-8"))
+        out.flush()
 
 
 def print_table(headers: Sequence[str], rows: Iterable[Sequence[Any]], empty: str) -> None:
+    """Columns aligned by the width cells take on a terminal (an emoji or a CJK character takes
+    two), not by the number of characters."""
+    from rich.cells import cell_len
+
     cells = [[("" if c is None else str(c)) for c in row] for row in rows]
     if not cells:
         print(empty)
         return
-    widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(headers)]
-    print("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip())
+    widths = [max(cell_len(h), *(cell_len(r[i]) for r in cells)) for i, h in enumerate(headers)]
+
+    def line(values: Sequence[str]) -> str:
+        return "  ".join(
+            v + " " * (w - cell_len(v)) for v, w in zip(values, widths, strict=True)
+        ).rstrip()
+
+    print(line(headers))
     for row in cells:
-        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+        print(line(row))
 
 
 def when(value: datetime | None) -> str:
@@ -99,49 +118,127 @@ def parse_date(text: str | None, *, end: bool = False) -> datetime | None:
 
 
 class ProgressBar:
-    """A progress bar on stderr, shown only on a terminal and only once work takes a while."""
+    """A rich progress bar on stderr (percent, rate, time left), only when stderr is a terminal
+    and only once the work has taken ``delay`` seconds; cleared when closed.
 
-    def __init__(self, label: str, *, delay: float = 0.4, stream=None) -> None:  # noqa: ANN001
+    Called as ``bar(done, total)`` by a service, possibly from worker threads. ``unit`` names
+    what ``done`` counts for the rate column: ``"bytes"`` shows MB/s, a word shows ``N word/s``,
+    None shows no rate (for steps that are not a unit a trader would read).
+    """
+
+    def __init__(
+        self, label: str, *, unit: str | None = None, delay: float = 0.4, stream=None  # noqa: ANN001
+    ) -> None:
+        import threading
         import time
 
-        self._time = time.monotonic
+        self._clock = time.monotonic
+        self._lock = threading.Lock()
         self.label = label
+        self.unit = unit
         self.stream = stream or sys.stderr
         self.enabled = bool(getattr(self.stream, "isatty", lambda: False)())
-        self._start = self._time()
+        self._start = self._clock()
         self._delay = delay
-        self._shown = False
+        self._progress: Any = None
+        self._task: Any = None
+        self._closed = False
 
     def __call__(self, done: int, total: int) -> None:
-        if not self.enabled or self._time() - self._start < self._delay:
+        if not self.enabled or self._closed:
             return
-        total = max(total, 1)
-        frac = min(max(done / total, 0.0), 1.0)
-        width = 30
-        filled = int(frac * width)
-        bar = "#" * filled + "-" * (width - filled)
-        self.stream.write(f"\r{self.label} [{bar}] {frac * 100:5.1f}%")
-        self.stream.flush()
-        self._shown = True
+        with self._lock:
+            if self._closed:
+                return
+            if self._progress is None:
+                if self._clock() - self._start < self._delay:
+                    return
+                self._progress = self._build()
+                self._progress.start()
+                self._task = self._progress.add_task(self.label, total=max(total, 1))
+            self._progress.update(self._task, completed=min(done, total), total=max(total, 1))
+
+    def _build(self) -> Any:
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            Progress,
+            ProgressColumn,
+            TaskProgressColumn,
+            TextColumn,
+            TimeRemainingColumn,
+            TransferSpeedColumn,
+        )
+        from rich.text import Text
+
+        unit = self.unit
+
+        class Rate(ProgressColumn):
+            def render(self, task: Any) -> Text:
+                speed = task.finished_speed or task.speed
+                return Text("" if speed is None else f"{speed:,.0f} {unit}/s")
+
+        columns: list[Any] = [TextColumn("{task.description}"), BarColumn(), TaskProgressColumn()]
+        if unit == "bytes":
+            columns += [DownloadColumn(), TransferSpeedColumn()]
+        elif unit:
+            columns.append(Rate())
+        columns += [TextColumn("left"), TimeRemainingColumn()]
+        console = Console(file=self.stream, stderr=True)
+        return Progress(*columns, console=console, transient=True, refresh_per_second=8)
 
     def close(self) -> None:
-        if self._shown:
-            self.stream.write("\r" + " " * (len(self.label) + 42) + "\r")
-            self.stream.flush()
+        with self._lock:
+            self._closed = True
+            if self._progress is not None:
+                self._progress.stop()
+
+    def __enter__(self) -> ProgressBar:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
 
 
 # -- provider --------------------------------------------------------------------------------
 
 
-def build_provider(args: argparse.Namespace) -> ServiceProvider:
+def build_provider(args: argparse.Namespace, *, writes: bool = True) -> ServiceProvider:
+    """The provider over the database of ``--db`` (or the settings), ready to use.
+
+    ``writes=False`` for commands that only read: a read-only SQLite file is then read as it
+    is instead of refused. A write that waits for another program's lock says so on stderr."""
     from kash_tui.config import load_settings
     from kash_tui.provider import ServiceProvider
 
     settings, warnings = load_settings(getattr(args, "db", None))
     warn(warnings)
     provider = ServiceProvider(settings)
-    provider.prepare()
+    db = provider.db
+
+    def say_waiting() -> None:
+        from kash_tui import db as database
+
+        sys.stderr.write(
+            f"kash: waiting for {db.display_url}: another program is writing to it "
+            f"(Kash waits up to {database.LOCK_WAIT_SECONDS:g} s)...\n"
+        )
+        sys.stderr.flush()
+
+    db.on_wait = say_waiting
+    _open_providers.append(provider)
+    provider.prepare(writes=writes, eager=False)
     return provider
+
+
+_open_providers: list[ServiceProvider] = []
+
+
+def close_providers() -> None:
+    """Close what :func:`build_provider` opened (``main`` does, when the command ends)."""
+    while _open_providers:
+        _open_providers.pop().close()
 
 
 # -- options several commands take ------------------------------------------------------------

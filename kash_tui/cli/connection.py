@@ -30,7 +30,7 @@ def cmd_connection_add(args: argparse.Namespace) -> int:
 
 
 def cmd_connection_list(args: argparse.Namespace) -> int:
-    conns = build_provider(args).connection.list_connections()
+    conns = build_provider(args, writes=False).connection.list_connections()
     if args.json:
         print_json(
             [

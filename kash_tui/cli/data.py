@@ -26,8 +26,7 @@ def cmd_data_import(args: argparse.Namespace) -> int:
         ) from None
     timeframe = Timeframe.parse(args.timeframe)
     provider = build_provider(args)
-    bar = ProgressBar(f"Importing {Path(args.file).name}")
-    try:
+    with ProgressBar(f"Importing {Path(args.file).name}", unit="bytes") as bar:
         report = provider.market.import_csv(
             Path(args.file),
             args.symbol,
@@ -35,10 +34,8 @@ def cmd_data_import(args: argparse.Namespace) -> int:
             tz=args.tz,
             asset_class=asset_class,
             skip_bad_rows=args.skip_bad_rows,
-            progress=bar,
+            progress=bar if bar.enabled else None,
         )
-    finally:
-        bar.close()
     if args.json:
         print_json(report)
         return EXIT_OK
@@ -53,7 +50,7 @@ def cmd_data_import(args: argparse.Namespace) -> int:
 
 
 def cmd_data_list(args: argparse.Namespace) -> int:
-    items = build_provider(args).market.list_data()
+    items = build_provider(args, writes=False).market.list_data()
     if args.json:
         print_json(items)
         return EXIT_OK
@@ -77,13 +74,11 @@ def cmd_data_fetch(args: argparse.Namespace) -> int:
     end = parse_date(args.end, end=True)
     assert start is not None  # --start is required
     provider = build_provider(args)
-    bar = ProgressBar(f"Fetching {args.symbol.strip().upper()} {timeframe.value}")
-    try:
+    with ProgressBar(f"Fetching {args.symbol.strip().upper()} {timeframe.value}") as bar:
         report = provider.market.fetch_bars(
-            args.symbol, timeframe, start, end, connection=args.connection, progress=bar,
+            args.symbol, timeframe, start, end, connection=args.connection,
+            progress=bar if bar.enabled else None,
         )
-    finally:
-        bar.close()
     if args.json:
         print_json(report)
         return EXIT_OK

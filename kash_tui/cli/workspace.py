@@ -14,7 +14,7 @@ def cmd_workspace_create(args: argparse.Namespace) -> int:
 
 
 def cmd_workspace_list(args: argparse.Namespace) -> int:
-    spaces = build_provider(args).workspace.list_workspaces()
+    spaces = build_provider(args, writes=False).workspace.list_workspaces()
     if args.json:
         print_json(spaces)
         return EXIT_OK
@@ -59,7 +59,7 @@ def cmd_portfolio_create(args: argparse.Namespace) -> int:
 
 
 def cmd_portfolio_list(args: argparse.Namespace) -> int:
-    items = build_provider(args).workspace.list_portfolios(args.workspace)
+    items = build_provider(args, writes=False).workspace.list_portfolios(args.workspace)
     if args.json:
         print_json(items)
         return EXIT_OK

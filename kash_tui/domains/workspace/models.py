@@ -43,12 +43,31 @@ def clean_name(kind: str, name: str) -> str:
     text = (name or "").strip()
     if not text:
         raise WorkspaceError(f"A {kind} needs a name; give a non-empty one.")
-    if len(text) > NAME_MAX_LENGTH or not text.isprintable():
+    bad = _unprintable(text)
+    if bad:
         raise WorkspaceError(
-            f"A {kind} name must be at most {NAME_MAX_LENGTH} printable characters; "
-            "choose a shorter one."
+            f"A {kind} name cannot contain {bad}; use letters, digits, spaces and punctuation."
+        )
+    if len(text) > NAME_MAX_LENGTH:
+        raise WorkspaceError(
+            f"A {kind} name must be at most {NAME_MAX_LENGTH} characters (this one has "
+            f"{len(text)}); choose a shorter one."
         )
     return text
+
+
+def _unprintable(text: str) -> str | None:
+    """What in ``text`` a terminal cannot show as a name, in words; None when all is printable."""
+    for ch in text:
+        if ch in "\r\n":
+            return "a line break"
+        if ch == "\t":
+            return "a tab"
+        if ch == "\x1b":
+            return "an escape code (ESC, as in terminal colours)"
+        if not ch.isprintable():
+            return f"the unprintable character U+{ord(ch):04X}"
+    return None
 
 
 def clean_position_size(value: Decimal | float | str) -> Decimal:
