@@ -170,3 +170,57 @@ def test_nothing_is_written_at_import(tmp_path: Path) -> None:
     assert str(dirs["XDG_DATA_HOME"]) in result.stdout
     left = sorted(str(p.relative_to(home)) for p in home.rglob("*"))
     assert left == sorted(["cwd", *(p.name for p in dirs.values())]), left
+
+
+def test_a_missing_kash_config_file_is_a_config_error(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("KASH_CONFIG", str(tmp_path / "nowhere.toml"))
+    with pytest.raises(ConfigError, match="KASH_CONFIG names .*nowhere.toml, which does not exist"):
+        load_settings()
+
+
+def test_an_empty_database_url_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ConfigError, match="--db is empty"):
+        load_settings("")
+    monkeypatch.setenv("KASH_DATABASE_URL", "  ")
+    with pytest.raises(ConfigError, match="KASH_DATABASE_URL"):
+        load_settings()
+
+
+def test_environment_values_are_parsed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KASH_DEMO_DATA", "off")
+    monkeypatch.setenv("KASH_POLL_INTERVAL_SECONDS", "30")
+    monkeypatch.setenv("KASH_KEYMAP", '{"quit": "q"}')
+    settings, warnings = load_settings()
+    assert warnings == []
+    assert (settings.demo_data, settings.poll_interval_seconds, settings.keymap) == (
+        False, 30.0, {"quit": "q"}
+    )
+    monkeypatch.setenv("KASH_HTTP_TIMEOUT_SECONDS", "0")
+    with pytest.raises(ConfigError, match="KASH_HTTP_TIMEOUT_SECONDS: must be more than 0"):
+        load_settings()
+
+
+def test_settings_are_frozen_and_unknown_names_are_refused() -> None:
+    settings = Settings(database_url="sqlite:////x.db", demo_data=False)
+    with pytest.raises(AttributeError):
+        settings.theme = "other"  # type: ignore[misc]
+    with pytest.raises(TypeError, match="unknown settings: colour"):
+        Settings(colour="red")  # type: ignore[call-arg]
+
+
+def test_loading_the_settings_imports_no_pydantic() -> None:
+    code = (
+        "import sys\n"
+        "from kash_tui.config import load_settings\n"
+        "load_settings()\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('pydantic', 'pydantic_settings', 'sqlalchemy', 'numpy')))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KASH_")}
+    env["PYTHONPATH"] = str(REPO)
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
