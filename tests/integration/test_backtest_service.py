@@ -4,10 +4,12 @@ portfolios, all-or-nothing storage, the backtest trading adapter, sweeps and det
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -27,7 +29,9 @@ from kash_tui.domains.trading import (
     OrderSide,
     TradingError,
 )
+from kash_tui.domains.trading import MAX_SWEEP_COMBINATIONS, create_trading_service
 from kash_tui.domains.trading.engine import run_backtest as run_engine
+from kash_tui.domains.trading.executor import LocalExecutor
 from kash_tui.domains.workspace import PortfolioMode
 from kash_tui.provider import ServiceProvider
 
@@ -645,6 +649,108 @@ def test_sweep_refuses_bad_rank_and_unknown_parameters(kash: ServiceProvider) ->
     with pytest.raises(NoBarsError):
         kash.trading.sweep(BacktestRequest(symbol="NOPE", strategy_id="sma_crossover"), GRID)
     _nothing_stored(kash)
+
+
+def test_sweep_refuses_more_combinations_than_the_limit_before_loading_bars(
+    kash: ServiceProvider,
+) -> None:
+    request = BacktestRequest(symbol="NOPE", strategy_id="sma_crossover")  # never loaded
+    too_many = {"short_period": list(range(2, 103)), "long_period": list(range(300, 400))}
+    with pytest.raises(TradingError) as info:
+        kash.trading.sweep(request, too_many)
+    assert str(info.value) == (
+        f"This sweep has 10,100 combinations but a sweep may have at most "
+        f"{MAX_SWEEP_COMBINATIONS:,}; narrow the ranges or take larger steps."
+    )
+    # exactly the limit is allowed (all invalid here, so nothing runs)
+    at_limit = {"short_period": list(range(400, 500)), "long_period": list(range(300, 400))}
+    assert MAX_SWEEP_COMBINATIONS == 10_000
+    with pytest.raises(TradingError, match="No combination of the sweep is valid"):
+        kash.trading.sweep(replace(request, symbol="DEMOA"), at_limit)
+
+
+SWEEPS = {
+    "sma_crossover": GRID,
+    "mfi": {"period": [5, 14, 30], "oversold": [10.0, 20.0, 30.0], "overbought": [70.0, 80.0]},
+}
+
+
+@pytest.mark.parametrize("strategy_id", list(SWEEPS))
+def test_a_parallel_sweep_gives_exactly_the_serial_results(
+    kash: ServiceProvider, strategy_id: str
+) -> None:
+    request = BacktestRequest(symbol="DEMOB", strategy_id=strategy_id,
+                              settings=BacktestSettings(commission=0.0005, whole_shares=True))
+    sweeps = {}
+    for name, executor in {
+        "inline": LocalExecutor(1),
+        "threads": LocalExecutor(2),
+        "processes": LocalExecutor(2, processes=True),
+    }.items():
+        trading = create_trading_service(
+            kash.db, kash.market, kash.strategy, kash.workspace, executor=executor)
+        progress: list[tuple[int, int]] = []
+        sweeps[name] = trading.sweep(request, SWEEPS[strategy_id],
+                                     progress=lambda d, t, p=progress: p.append((d, t)))
+        total = math.prod(len(v) for v in SWEEPS[strategy_id].values())
+        assert progress[-1] == (total, total) and progress == sorted(progress)
+    serial = sweeps["inline"]
+    for name in ("threads", "processes"):
+        assert sweeps[name].rows == serial.rows, name  # same order, bit-identical metrics
+        assert sweeps[name].skipped == serial.skipped
+    # and each row is what the strategy's plain signals give, without any shared indicator
+    series = kash.market.load_bars("DEMOB", Timeframe.DAY_1)
+    settings = serial.request.settings
+    base = kash.strategy.get(strategy_id)
+    for row in serial.rows:
+        signals = base.with_params(row.params).generate_signals(series)
+        plain = run_engine(series.open, series.high, series.low, series.close,
+                           series.timestamps, signals, settings)
+        assert plain.metrics == row.metrics, row.params
+
+
+def test_a_strategy_error_in_a_sweep_is_raised_once_as_a_sentence(kash: ServiceProvider) -> None:
+    class NanSignals:
+        """A broken user strategy: NaN signals (the engine used to read them as sells)."""
+
+        id = "zz_nan"
+        name = "NaN"
+        description = "Returns NaN signals."
+        default_timeframe = "1Day"
+
+        def __init__(self, period: int = 3) -> None:
+            self.params = _Params(period)
+
+        def params_schema(self) -> dict[str, Any]:
+            return {"type": "object", "properties": {"period": {"type": "integer"}}}
+
+        def with_params(self, params: Mapping[str, Any]) -> NanSignals:
+            return NanSignals(int(params.get("period", self.params.period)))
+
+        def generate_signals(self, bars: Any) -> np.ndarray:
+            signals = np.zeros(len(bars.close))
+            signals[self.params.period] = np.nan
+            return signals
+
+        def indicators(self, bars: Any) -> list[Any]:
+            return []
+
+    kash.strategy.register(NanSignals)
+    request = BacktestRequest(symbol="DEMOA", strategy_id="zz_nan")
+    with pytest.raises(BacktestError) as info:
+        kash.trading.sweep(request, {"period": list(range(3, 60))})
+    assert str(info.value).startswith("The strategy returned the signal nan at bar ")
+    with pytest.raises(BacktestError, match="signal nan at bar 5"):
+        kash.trading.run_backtest(replace(request, params={"period": 5}))
+    _nothing_stored(kash)
+
+
+@dataclass(frozen=True)
+class _Params:
+    period: int
+
+    def model_dump(self, mode: str = "python") -> dict[str, Any]:
+        return {"period": self.period}
 
 
 # -- determinism -----------------------------------------------------------------------------

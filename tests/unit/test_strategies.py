@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -14,7 +16,9 @@ from kash_tui.domains.strategy import (
     BUY,
     SELL,
     TIMEFRAMES,
+    CachedSignals,
     Indicator,
+    IndicatorCache,
     Strategy,
     StrategyError,
     StrategyService,
@@ -426,3 +430,96 @@ def test_a_strategy_with_an_unknown_timeframe_is_refused(service: StrategyServic
 def test_indicator_panel_is_checked() -> None:
     with pytest.raises(ValueError, match="panel"):
         Indicator(name="x", values=np.zeros(3), panel="upper")
+
+
+# --- indicators shared by the runs of a sweep ------------------------------------------------
+
+SWEEPS = {
+    "sma_crossover": [
+        {"short_period": s, "long_period": lp}
+        for s in range(5, 51, 5) for lp in range(20, 201, 20) if s < lp
+    ],
+    "mfi": [
+        {"period": p, "oversold": lo, "overbought": hi}
+        for p in (5, 14, 30) for lo in (10.0, 20.0, 30.0) for hi in (70.0, 80.0, 90.0)
+    ],
+}
+DISTINCT_INDICATORS = {"sma_crossover": 18, "mfi": 3}  # SMA periods 5..50 and 20..200 (20, 40 in both)
+
+
+@pytest.mark.parametrize("strategy_id", list(SWEEPS))
+def test_cached_signals_equal_the_plain_ones_and_compute_each_indicator_once(
+    service: StrategyService, strategy_id: str
+) -> None:
+    bars = random_bars(11, size=5_000)
+    cache = IndicatorCache()
+    base = service.get(strategy_id)
+    assert isinstance(base, CachedSignals)
+    for params in SWEEPS[strategy_id]:
+        strategy = base.with_params(params)
+        plain = strategy.generate_signals(bars)
+        shared = strategy.generate_signals_cached(bars, cache)
+        assert shared.dtype == plain.dtype == np.int8
+        np.testing.assert_array_equal(shared, plain, err_msg=str(params))
+    assert len(cache) == DISTINCT_INDICATORS[strategy_id]
+    assert cache.nbytes == DISTINCT_INDICATORS[strategy_id] * 5_000 * 8
+    # the shared arrays are left as they were computed (the strategy must not reuse them)
+    if strategy_id == "sma_crossover":
+        from kash_tui.domains.strategy.indicators import sma
+
+        np.testing.assert_array_equal(cache.get(("sma", "close", 20), lambda: None), sma(bars.close, 20))
+
+
+def test_a_strategy_without_cached_signals_still_satisfies_the_protocol() -> None:
+    hold = HoldStrategy()
+    assert isinstance(hold, Strategy) and not isinstance(hold, CachedSignals)
+
+
+def test_cache_hands_out_read_only_arrays_computed_once() -> None:
+    cache = IndicatorCache()
+    calls: list[int] = []
+
+    def compute() -> np.ndarray:
+        calls.append(1)
+        return np.arange(4.0)
+
+    first = cache.get(("x", 1), compute)
+    assert cache.get(("x", 1), compute) is first and len(calls) == 1
+    with pytest.raises(ValueError, match="read-only"):
+        first[0] = 9.0
+
+
+def test_cache_keeps_no_more_than_its_budget_but_still_answers() -> None:
+    cache = IndicatorCache(max_bytes=10 * 8)
+    a = cache.get("a", lambda: np.zeros(8))
+    b = cache.get("b", lambda: np.ones(8))  # over budget: computed, returned, not kept
+    assert len(cache) == 1 and cache.nbytes == 64
+    assert (b == 1).all() and cache.get("a", lambda: np.full(8, 5.0)) is a
+    assert (cache.get("b", lambda: np.full(8, 2.0)) == 2).all()  # recomputed
+
+
+def test_cache_pickles_empty_and_is_shared_safely_between_threads() -> None:
+    cache = IndicatorCache(max_bytes=123)
+    cache.get("a", lambda: np.zeros(2))
+    copy = pickle.loads(pickle.dumps(cache))
+    assert len(copy) == 0 and len(cache) == 1
+    assert copy.get("big", lambda: np.zeros(100)) is not None and len(copy) == 0  # same budget
+
+    shared = IndicatorCache()
+    seen: list[np.ndarray] = []
+    start = threading.Barrier(8)
+
+    def ask() -> None:
+        start.wait()
+        for k in range(200):
+            seen.append(shared.get(k % 10, lambda k=k: np.full(1000, float(k % 10))))
+
+    threads = [threading.Thread(target=ask) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(shared) == 10 and shared.nbytes == 10 * 8000
+    for k in range(10):
+        assert (shared.get(k, lambda: np.zeros(1)) == k).all()
+    assert all(float(a[0]) == float(a[-1]) for a in seen)

@@ -5,12 +5,18 @@ between calls, and the signal at bar ``i`` uses bars ``0..i`` only (a backtest t
 the open of bar ``i + 1``). Its parameters are a pydantic model whose JSON Schema is what the UI
 renders and validates against.
 
+Runs of one strategy with many parameter sets over the same bars (a sweep) can share indicator
+arrays: a strategy that also implements ``CachedSignals`` takes each indicator from an
+``IndicatorCache`` kept for the series, so e.g. SMA(20) is computed once for every pair that
+uses it. Sharing is the strategy's own decision, made in its own code.
+
 This module imports only the standard library and numpy.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import threading
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Protocol, runtime_checkable
 
@@ -130,6 +136,70 @@ class Strategy(Protocol):
     def indicators(self, bars: OHLCV) -> list[Indicator]:
         """The lines the strategy trades on, aligned with ``bars``."""
         ...
+
+
+class IndicatorCache:
+    """Indicator arrays of ONE bar series, each computed once and shared by every strategy run
+    over that series (a sweep runs one strategy with many parameter sets).
+
+    A strategy asks with ``get(key, compute)``. The key names the indicator and every input
+    that changes its values, beginning with the function's name, e.g. ``("sma", "close", 20)``
+    (the series itself is implied: a cache belongs to one series). On a miss ``compute()``
+    builds the array. Arrays handed out are read-only, since every run shares them.
+
+    Safe to share between threads: two threads missing the same key at once both compute it and
+    the first result is kept. Arrays past ``max_bytes`` in total are computed but not kept, so a
+    huge grid on a long series degrades to recomputing instead of running out of memory. A
+    cache pickles empty: a copy sent to another process starts cold and fills its own.
+    """
+
+    DEFAULT_MAX_BYTES: Final = 512 * 1024 * 1024
+
+    def __init__(self, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+        self._max_bytes = max_bytes
+        self._arrays: dict[Hashable, np.ndarray] = {}
+        self._nbytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, compute: Callable[[], np.ndarray]) -> np.ndarray:
+        """The array stored under ``key``, computed by ``compute()`` the first time."""
+        found = self._arrays.get(key)
+        if found is not None:
+            return found
+        array = np.asarray(compute())
+        array.flags.writeable = False
+        with self._lock:
+            found = self._arrays.get(key)
+            if found is not None:
+                return found
+            if self._nbytes + array.nbytes <= self._max_bytes:
+                self._arrays[key] = array
+                self._nbytes += array.nbytes
+        return array
+
+    def __len__(self) -> int:
+        return len(self._arrays)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the kept arrays."""
+        return self._nbytes
+
+    def __reduce__(self) -> tuple[type[IndicatorCache], tuple[int]]:
+        return (IndicatorCache, (self._max_bytes,))
+
+
+@runtime_checkable
+class CachedSignals(Protocol):
+    """Optional for a ``Strategy``: its signals computed through an ``IndicatorCache``.
+
+    ``generate_signals_cached(bars, cache)`` returns exactly what ``generate_signals(bars)``
+    returns (same values, same dtype), taking every indicator it can share from ``cache``.
+    Callers that run a strategy many times over the same bars (sweeps) use it when a strategy
+    has it and fall back to ``generate_signals`` otherwise; a strategy without it still works.
+    """
+
+    def generate_signals_cached(self, bars: OHLCV, cache: IndicatorCache) -> np.ndarray: ...
 
 
 StrategyFactory = Callable[[], Strategy]

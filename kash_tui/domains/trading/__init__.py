@@ -5,6 +5,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from kash_tui.domains.trading.service import (
+    MAX_PRICE,
+    MAX_STARTING_CASH,
+    MAX_SWEEP_COMBINATIONS,
+    MIN_PRICE,
     RANKABLE_METRICS,
     Account,
     BacktestError,
@@ -18,6 +22,7 @@ from kash_tui.domains.trading.service import (
     Fill,
     FillColumns,
     FillModel,
+    GridExecutor,
     Order,
     OrderSide,
     Position,
@@ -55,6 +60,10 @@ if TYPE_CHECKING:
     from kash_tui.domains.workspace import WorkspaceService
 
 __all__ = [
+    "MAX_PRICE",
+    "MAX_STARTING_CASH",
+    "MAX_SWEEP_COMBINATIONS",
+    "MIN_PRICE",
     "RANKABLE_METRICS",
     "Account",
     "BacktestError",
@@ -68,6 +77,7 @@ __all__ = [
     "Fill",
     "FillColumns",
     "FillModel",
+    "GridExecutor",
     "Order",
     "OrderSide",
     "Position",
@@ -109,10 +119,14 @@ def create_trading_service(
     http_timeout: float = 10.0,
     poll_interval: float = 5.0,
     stream_account: bool = True,
+    executor: GridExecutor | None = None,
 ) -> TradingService:
+    """The trading service. ``executor`` runs grids of jobs (sweeps); default: this machine's
+    cores (``LocalExecutor``)."""
     from kash_tui.domains.trading.service_impl import SqlTradingService
 
     return SqlTradingService(
         db, market, strategies, workspaces, connections,
         http_timeout=http_timeout, poll_interval=poll_interval, stream_account=stream_account,
+        executor=executor,
     )

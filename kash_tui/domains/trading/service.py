@@ -700,6 +700,38 @@ RANKABLE_METRICS = (
     "profit_factor", "exposure_pct", "final_equity",
 )
 
+MAX_SWEEP_COMBINATIONS = 10_000
+"""The most combinations one sweep may have (the product of the grid's value counts, invalid
+ones included). ``TradingService.sweep`` refuses more with a sentence; the CLI and the app check
+it up front with the same constant. At 100,000 bars a combination takes about a millisecond."""
+
+
+class GridExecutor(Protocol):
+    """Runs a grid of independent jobs (sweep combinations, walk-forward windows, universe
+    runs): the one interface between the trading service and whatever computes them.
+
+    ``map(job, context, items)`` returns ``[job(context, item) for item in items]`` in the
+    order of ``items``. ``context`` is what every job shares (bar arrays, settings, a strategy);
+    an executor sends it to each worker once. Jobs take arrays and settings and return value
+    objects; they never touch the database (the caller stores results in one transaction).
+    ``job`` must be a module-level function and ``context``, items and results picklable, so
+    that any executor (threads, processes, a cluster) can run them.
+
+    ``progress(done)`` is called in the calling thread as jobs finish. The first exception a
+    job raises is raised from ``map`` after the pending jobs are cancelled. A
+    ``KeyboardInterrupt`` in the calling thread stops the grid the same way: no job is left
+    running and no worker process outlives the call.
+    """
+
+    def map(
+        self,
+        job: Callable[[Any, Any], Any],
+        context: Any,
+        items: Sequence[Any],
+        *,
+        progress: Callable[[int], None] | None = None,
+    ) -> list[Any]: ...
+
 
 class TradingService(Protocol):
     def run_backtest(
@@ -719,7 +751,9 @@ class TradingService(Protocol):
         rank_by: str = "sharpe",
         progress: Callable[[int, int], None] | None = None,
     ) -> SweepReport:
-        """Run every valid combination of ``grid`` over the same bars; nothing is stored."""
+        """Run every valid combination of ``grid`` over the same bars; nothing is stored.
+        More than ``MAX_SWEEP_COMBINATIONS`` combinations are refused with a ``TradingError``
+        before any bar is loaded."""
         ...
 
     def list_runs(self, portfolio_id: int | None = None) -> list[BacktestRun]: ...

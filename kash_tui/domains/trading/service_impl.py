@@ -16,9 +16,12 @@ from kash_tui.domains.connection import BacktestConnection, ConnectionService
 from kash_tui.domains.market import BarSeries, MarketService, Timeframe
 from kash_tui.domains.strategy import Strategy, StrategyError, StrategyService
 from kash_tui.domains.trading import models, repo
+from kash_tui.domains.trading.engine import checked_signals
 from kash_tui.domains.trading.engine import run_backtest as run_engine
 from kash_tui.domains.trading.entities import BacktestRunRow
+from kash_tui.domains.trading.executor import LocalExecutor
 from kash_tui.domains.trading.service import (
+    MAX_SWEEP_COMBINATIONS,
     RANKABLE_METRICS,
     Account,
     AccountSnapshot,
@@ -32,6 +35,7 @@ from kash_tui.domains.trading.service import (
     FeedStatus,
     Fill,
     FillModel,
+    GridExecutor,
     Order,
     OrderPreview,
     OrderRequest,
@@ -45,6 +49,7 @@ from kash_tui.domains.trading.service import (
     TradingAdapter,
     TradingError,
 )
+from kash_tui.domains.trading.sweeps import SweepContext, run_combination
 from kash_tui.domains.workspace import Portfolio, PortfolioMode, WorkspaceService
 
 NS = 1_000_000_000
@@ -122,7 +127,9 @@ class SqlTradingService:
         http_timeout: float = 10.0,
         poll_interval: float = 5.0,
         stream_account: bool = True,
+        executor: GridExecutor | None = None,
     ) -> None:
+        self._executor: GridExecutor = executor if executor is not None else LocalExecutor()
         self._connections = connections
         self._http_timeout = http_timeout
         self._poll_interval = poll_interval
@@ -175,7 +182,7 @@ class SqlTradingService:
         # progress: loading the bars is the first half, then signals, engine, storing
         loading = (lambda done, total: progress(done, 2 * max(total, 1))) if progress else None
         strategy, series, settings = self._prepare(request, loading)
-        signals = np.asarray(strategy.generate_signals(series), dtype=np.int8)
+        signals = checked_signals(strategy.generate_signals(series), len(series))
         if progress:
             progress(2, 4)
         result = run_engine(
@@ -307,6 +314,12 @@ class SqlTradingService:
             )
         if not grid or any(len(v) == 0 for v in grid.values()):
             raise TradingError("The sweep grid is empty; give e.g. short_period=5:50:5.")
+        total = math.prod(len(v) for v in grid.values())
+        if total > MAX_SWEEP_COMBINATIONS:
+            raise TradingError(
+                f"This sweep has {total:,} combinations but a sweep may have at most "
+                f"{MAX_SWEEP_COMBINATIONS:,}; narrow the ranges or take larger steps."
+            )
         base, series, settings = self._prepare(request)
         known = set(base.params_schema().get("properties", {}))
         unknown = [k for k in grid if k not in known]
@@ -316,27 +329,33 @@ class SqlTradingService:
                 f"{', '.join(sorted(known))}."
             )
         names = list(grid)
-        combos = list(itertools.product(*(grid[k] for k in names)))
-        rows: list[SweepRow] = []
+        strategies: list[Strategy] = []
         skipped: list[tuple[dict[str, Any], str]] = []
-        for done, values in enumerate(combos, start=1):
+        for values in itertools.product(*(grid[k] for k in names)):
             params = {**dict(request.params), **dict(zip(names, values, strict=True))}
             try:
-                strategy = base.with_params(params)
+                strategies.append(base.with_params(params))
             except StrategyError as exc:
                 skipped.append((params, str(exc)))
-            else:
-                signals = strategy.generate_signals(series)
-                result = run_engine(series.open, series.high, series.low, series.close,
-                                    series.timestamps, signals, settings)
-                rows.append(SweepRow(strategy.params.model_dump(mode="json"), result.metrics))
-            if progress:
-                progress(done, len(combos))
-        if not rows:
+        if not strategies:
             raise TradingError(
                 "No combination of the sweep is valid for this strategy; "
                 f"the first was refused: {skipped[0][1]}"
             )
+        if progress:
+            progress(len(skipped), total)
+        # Every combination runs as a job of the executor (all cores by default), sharing the
+        # bars and one indicator cache: each strategy decides what it computes once per series.
+        metrics = self._executor.map(
+            run_combination,
+            SweepContext(series, series.timestamps, settings),
+            strategies,
+            progress=(lambda done: progress(len(skipped) + done, total)) if progress else None,
+        )
+        rows = [
+            SweepRow(strategy.params.model_dump(mode="json"), m)
+            for strategy, m in zip(strategies, metrics, strict=True)
+        ]
 
         def key(row: SweepRow) -> tuple[int, float]:
             value = getattr(row.metrics, rank_by)

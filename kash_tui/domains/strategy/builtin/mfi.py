@@ -19,7 +19,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from kash_tui.domains.strategy.indicators import mfi
-from kash_tui.domains.strategy.service import OHLCV, Indicator
+from kash_tui.domains.strategy.service import OHLCV, Indicator, IndicatorCache
 from kash_tui.domains.strategy.service_impl import ParameterizedStrategy, crossing_signals
 
 
@@ -83,7 +83,14 @@ class MoneyFlowIndex(ParameterizedStrategy):
         return mfi(bars.high, bars.low, bars.close, bars.volume, self.params.period)
 
     def generate_signals(self, bars: OHLCV) -> np.ndarray:
-        m = self._mfi(bars)
+        return self._crossings(self._mfi(bars))
+
+    def generate_signals_cached(self, bars: OHLCV, cache: IndicatorCache) -> np.ndarray:
+        """As ``generate_signals``; the MFI of each period comes from ``cache``, so a sweep of
+        the levels computes it once."""
+        return self._crossings(cache.get(("mfi", self.params.period), lambda: self._mfi(bars)))
+
+    def _crossings(self, m: np.ndarray) -> np.ndarray:
         oversold, overbought = self.params.oversold, self.params.overbought
         return crossing_signals(m > oversold, m <= oversold, m < overbought, m >= overbought)
 

@@ -20,7 +20,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from kash_tui.domains.strategy.indicators import sma
-from kash_tui.domains.strategy.service import OHLCV, Indicator
+from kash_tui.domains.strategy.service import OHLCV, Indicator, IndicatorCache
 from kash_tui.domains.strategy.service_impl import (
     ParameterizedStrategy,
     close_prices,
@@ -66,9 +66,8 @@ class SmaCrossoverParams(BaseModel):
 def crossover_signals(fast: np.ndarray, slow: np.ndarray, *, reuse: bool = False) -> np.ndarray:
     """int8 signals for two aligned moving averages, by the rules in the module docstring.
 
-    Public to the domain so a parameter sweep can compute each SMA once and reuse it. With
-    ``reuse=True`` the two arrays serve as scratch space and are overwritten (saves two fresh
-    arrays, which cost more than the arithmetic on long series).
+    With ``reuse=True`` the two arrays serve as scratch space and are overwritten (saves two
+    fresh arrays, which cost more than the arithmetic on long series); never with shared ones.
     """
     spread = np.subtract(fast, slow, out=fast if reuse else None)
     band = np.abs(slow, out=slow if reuse else None)
@@ -99,6 +98,12 @@ class SmaCrossover(ParameterizedStrategy):
         slow = sma(close, self.params.long_period)
         return crossover_signals(fast, slow, reuse=True)
 
+    def generate_signals_cached(self, bars: OHLCV, cache: IndicatorCache) -> np.ndarray:
+        """As ``generate_signals``; each SMA comes from ``cache`` (one per period per series)."""
+        fast = _cached_sma(bars, cache, self.params.short_period)
+        slow = _cached_sma(bars, cache, self.params.long_period)
+        return crossover_signals(fast, slow)
+
     def indicators(self, bars: OHLCV) -> list[Indicator]:
         close = close_prices(bars)
         short, long = self.params.short_period, self.params.long_period
@@ -116,3 +121,7 @@ class SmaCrossover(ParameterizedStrategy):
                 description=f"Simple moving average of the last {long} closes.",
             ),
         ]
+
+
+def _cached_sma(bars: OHLCV, cache: IndicatorCache, period: int) -> np.ndarray:
+    return cache.get(("sma", "close", period), lambda: sma(close_prices(bars), period))
