@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from kash_tui.config import Settings
 from kash_tui.domains.connection import NewConnection
-from kash_tui.domains.market import MarketError, NoBarsError, Timeframe
+from kash_tui.domains.market import AssetClass, BarSeries, MarketError, NoBarsError, Timeframe
 from kash_tui.domains.strategy import StrategyError
 from kash_tui.domains.connection import BrokerConnectionError
 from kash_tui.domains.trading import (
@@ -774,3 +774,78 @@ def test_two_fresh_databases_give_identical_results(db_url: str, tmp_path: Path)
         assert other.fills == first.fills
         assert np.array_equal(other.equity, first.equity)
         assert np.array_equal(other.timestamps, first.timestamps)
+
+
+# -- a large run is stored in bulk and reads back exactly --------------------------------------
+
+
+def _large_series(bars: int) -> BarSeries:
+    """A 24/7 minute random walk that ends in a rally (so the run ends holding a position)."""
+    rng = np.random.default_rng(11)
+    steps = rng.normal(0, 0.002, bars)
+    steps[-300:] = 0.003
+    close = 100 * np.exp(np.cumsum(steps))
+    open_ = np.r_[100.0, close[:-1]]
+    start = int(_utc(2024, 1, 1).timestamp())
+    return BarSeries(
+        symbol="LARGE", timeframe=Timeframe.MIN_1, asset_class=AssetClass.CRYPTO, tz="UTC",
+        timestamps=(start + 60 * np.arange(bars, dtype=np.int64)) * 1_000_000_000,
+        open=open_, high=np.maximum(open_, close) * 1.001, low=np.minimum(open_, close) * 0.999,
+        close=close, volume=np.full(bars, 10.0),
+    )
+
+
+@pytest.mark.parametrize("fill_model", [FillModel.NEXT_OPEN, FillModel.CLOSE])
+def test_a_large_stored_run_reads_back_exactly_as_computed(
+    kash: ServiceProvider, fill_model: FillModel
+) -> None:
+    series = _large_series(200_000)
+    kash.market.store_bars(series, source="csv")
+    pid = _backtest_portfolio(kash, "Large")
+    report = kash.trading.run_backtest(BacktestRequest(
+        symbol="LARGE", strategy_id="sma_crossover", timeframe="1Min", portfolio_id=pid,
+        params={"short_period": 5, "long_period": 20},
+        settings=BacktestSettings(commission=0.0005, slippage=0.0002, fill_model=fill_model)))
+    assert len(report.fills) > 5_000 and report.round_trips[-1].is_open
+
+    # the engine's own result over the same bars
+    bars = kash.market.load_bars("LARGE", Timeframe.MIN_1)
+    strategy = kash.strategy.create_with_params("sma_crossover", report.run.params)
+    direct = run_engine(bars.open, bars.high, bars.low, bars.close, bars.timestamps,
+                        strategy.generate_signals(bars), report.run.settings)
+    assert report.fills == direct.fills and report.round_trips == direct.round_trips
+
+    # read back: every float exactly as computed
+    again = kash.trading.get_run(report.run.id)
+    assert again.run == report.run
+    assert again.fills == report.fills
+    assert again.round_trips == report.round_trips
+    assert again.signals == report.signals
+    assert np.array_equal(again.equity, report.equity)
+    assert np.array_equal(again.timestamps, report.timestamps)
+
+    # the run as an account: one filled market order per fill, the end position, the equity
+    def dec(x: float) -> Decimal:
+        return Decimal(f"{x:.15g}")
+
+    lag = 1 if fill_model is FillModel.NEXT_OPEN else 0
+    adapter = kash.trading.resolve_trading_adapter(pid)
+    orders = adapter.get_orders()
+    assert [(o.side.value, o.qty, o.filled_avg_price, o.submitted_at, o.filled_at, o.status)
+            for o in orders] == [
+        (f.side, dec(f.qty), dec(f.price), report.time(f.bar_index - lag),
+         report.time(f.bar_index), "filled") for f in report.fills
+    ]
+    trades = adapter.get_trades()
+    assert [(t.order_id, t.side.value, t.qty, t.price, t.commission, t.time) for t in trades] == [
+        (o.id, f.side, dec(f.qty), dec(f.price), dec(f.commission), report.time(f.bar_index))
+        for o, f in zip(orders, report.fills, strict=True)
+    ]
+    assert len({t.id for t in trades}) == len(trades)
+    (position,) = adapter.get_positions()
+    entry = report.round_trips[-1]
+    assert (position.symbol, position.qty, position.avg_entry_price, position.current_price) == (
+        "LARGE", dec(entry.qty), dec(entry.entry_price), dec(float(series.close[-1])))
+    account = adapter.get_account()
+    assert account.equity == dec(float(report.equity[-1]))
+    assert account.cash == account.equity - position.qty * position.current_price

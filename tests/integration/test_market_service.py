@@ -401,3 +401,141 @@ def test_demo_seed_never_overwrites_a_users_own_symbol(db_url: str, tmp_path: Pa
         assert len(seeded.market.load_bars("DEMOA", Timeframe.DAY_1)) > 100
     finally:
         seeded.close()
+
+
+# -- bars at real size: chunked storage seen from the service ---------------------------------
+
+BIG_START = int(_utc(2024, 1, 1).timestamp())
+CHUNK_SECONDS = 60 * 8192  # one stored chunk of 1Min bars (buckets aligned on the epoch)
+
+
+def _minute_series(count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """``count`` 1Min timestamps (epoch s) with gaps (nights, weekends, random holes) and their
+    open/high/low/close/volume as a (5, n) array of floats that print exactly."""
+    rng = np.random.default_rng(seed)
+    steps = np.where(rng.random(count) < 0.002, rng.integers(60, 4000, count), 1)
+    ts = BIG_START + 60 * np.cumsum(steps)
+    close = np.round(100 * np.exp(np.cumsum(rng.normal(0, 0.001, count))), 4)
+    open_ = np.round(close * (1 + rng.normal(0, 0.0005, count)), 4)
+    high = np.maximum(open_, close) + 0.25
+    low = np.minimum(open_, close) - 0.25
+    volume = rng.integers(0, 5000, count).astype(np.float64)
+    return ts.astype(np.int64), np.stack([open_, high, low, close, volume])
+
+
+def _minute_csv(path: Path, ts: np.ndarray, values: np.ndarray) -> Path:
+    stamps = np.datetime_as_string(ts.astype("datetime64[s]"))
+    cols = [c.tolist() for c in values]
+    lines = [f"{t},{o!r},{h!r},{lo!r},{c!r},{v!r}"
+             for t, o, h, lo, c, v in zip(stamps.tolist(), *cols, strict=True)]
+    path.write_text("Datetime,Open,High,Low,Close,Volume\n" + "\n".join(lines) + "\n",
+                    encoding="utf-8")
+    return path
+
+
+def _assert_bars(series, ts: np.ndarray, values: np.ndarray) -> None:  # noqa: ANN001
+    assert np.array_equal(series.timestamps, ts * NS_PER_SECOND)
+    for got, want in zip((series.open, series.high, series.low, series.close, series.volume),
+                         values, strict=True):
+        assert np.array_equal(got, want)
+
+
+def test_bars_at_real_size_across_every_chunk_edge(kash: ServiceProvider, tmp_path: Path) -> None:
+    ts, values = _minute_series(120_000, seed=7)
+    report = kash.market.import_csv(_minute_csv(tmp_path / "a.csv", ts, values), "BIG",
+                                    timeframe=Timeframe.MIN_1, tz="UTC")
+    assert (report.stored, report.new) == (len(ts), len(ts))
+    edges = np.arange((ts[0] // CHUNK_SECONDS + 1) * CHUNK_SECONDS, ts[-1], CHUNK_SECONDS)
+    assert len(edges) >= 10  # the series spans many stored chunks
+
+    # re-import an overlapping range crossing several chunk edges: new values win, gaps in the
+    # old data are filled by the new bars, nothing is duplicated
+    lo, hi = int(np.searchsorted(ts, edges[2] - 5000)), int(np.searchsorted(ts, edges[6] + 7000))
+    re_ts = np.union1d(ts[lo:hi], np.arange(ts[lo], ts[hi - 1], 60 * 7))  # adds timestamps
+    re_values = np.stack([
+        np.full(len(re_ts), 50.5), np.full(len(re_ts), 51.0), np.full(len(re_ts), 49.75),
+        np.round(np.linspace(50.0, 51.0, len(re_ts)), 6), np.full(len(re_ts), 7.0),
+    ])
+    again = kash.market.import_csv(_minute_csv(tmp_path / "b.csv", re_ts, re_values), "BIG",
+                                   timeframe=Timeframe.MIN_1, tz="UTC")
+    added = np.setdiff1d(re_ts, ts)
+    assert again.stored == len(re_ts) and again.new == len(added) > 0
+    want_ts = np.union1d(ts, re_ts)
+    want = np.empty((5, len(want_ts)))
+    want[:, np.searchsorted(want_ts, ts)] = values
+    want[:, np.searchsorted(want_ts, re_ts)] = re_values
+
+    # appends after the last bar: one into the last chunk, then some into new chunks
+    tail_ts = np.array([want_ts[-1] + 60, *(want_ts[-1] + CHUNK_SECONDS + 60 * np.arange(1, 4))])
+    tail = np.stack([np.full(4, 60.0), np.full(4, 61.0), np.full(4, 59.0),
+                     np.array([60.25, 60.5, 60.75, 61.0]), np.full(4, 3.0)])
+    for k in range(4):
+        step = kash.market.import_csv(
+            _minute_csv(tmp_path / f"t{k}.csv", tail_ts[k : k + 1], tail[:, k : k + 1]), "BIG",
+            timeframe=Timeframe.MIN_1, tz="UTC")
+        assert step.new == 1
+    want_ts = np.concatenate([want_ts, tail_ts])
+    want = np.concatenate([want, tail], axis=1)
+
+    full = kash.market.load_bars("BIG", Timeframe.MIN_1)
+    _assert_bars(full, want_ts, want)
+    (summary,) = kash.market.list_data()
+    assert summary.count == len(want_ts)
+    assert (summary.first, summary.last) == (full.first, full.last)
+
+    def when(seconds: int) -> datetime:
+        return datetime.fromtimestamp(int(seconds), tz=UTC)
+
+    def expect(start: int | None, end: int | None, last: int | None = None):  # noqa: ANN202
+        a = 0 if start is None else int(np.searchsorted(want_ts, start, "left"))
+        b = len(want_ts) if end is None else int(np.searchsorted(want_ts, end, "right"))
+        if last is not None:
+            a = max(a, b - last)
+        return want_ts[a:b], want[:, a:b]
+
+    # ranges starting, ending and lying exactly at, just before and just after chunk edges
+    edges = np.arange((want_ts[0] // CHUNK_SECONDS + 1) * CHUNK_SECONDS, want_ts[-1],
+                      CHUNK_SECONDS)
+    for edge in edges.tolist():
+        for start, end in ((edge - 60, edge + 60), (edge, edge), (edge - 1, edge),
+                           (edge, edge + CHUNK_SECONDS), (edge - CHUNK_SECONDS - 60, edge - 1)):
+            got_ts, got_values = expect(start, end)
+            if len(got_ts) == 0:
+                with pytest.raises(NoBarsError):
+                    kash.market.load_bars("BIG", Timeframe.MIN_1, when(start), when(end))
+                continue
+            _assert_bars(kash.market.load_bars("BIG", Timeframe.MIN_1, when(start), when(end)),
+                         got_ts, got_values)
+    # the newest N bars across chunk edges, with and without a range
+    in_last_chunk = int((want_ts >= want_ts[-1] // CHUNK_SECONDS * CHUNK_SECONDS).sum())
+    for last in (1, in_last_chunk, in_last_chunk + 1, 8192 + 5, 50_000, len(want_ts) + 10):
+        _assert_bars(kash.market.load_bars("BIG", Timeframe.MIN_1, last=last),
+                     *expect(None, None, last))
+    mid = int(edges[len(edges) // 2])
+    for last in (3, 9000, 30_000):
+        _assert_bars(kash.market.load_bars("BIG", Timeframe.MIN_1, end=when(mid), last=last),
+                     *expect(None, mid, last))
+        _assert_bars(
+            kash.market.load_bars("BIG", Timeframe.MIN_1, when(mid - 20_000), when(mid + 30),
+                                  last=last),
+            *expect(mid - 20_000, mid + 30, last))
+
+    # progress while loading reaches the total
+    seen: list[tuple[int, int]] = []
+    kash.market.load_bars("BIG", Timeframe.MIN_1, progress=lambda d, t: seen.append((d, t)))
+    assert seen and seen[-1][0] == seen[-1][1] >= len(want_ts)
+
+
+def test_a_rejected_reimport_leaves_every_chunk_as_it_was(
+    kash: ServiceProvider, tmp_path: Path
+) -> None:
+    ts, values = _minute_series(30_000, seed=3)
+    kash.market.import_csv(_minute_csv(tmp_path / "a.csv", ts, values), "BIG",
+                           timeframe=Timeframe.MIN_1, tz="UTC")
+    bad = values[:, 1000:20_000].copy()
+    bad[3] = 1.0
+    bad[1, -1] = 0.5  # the last row's high below its low: the whole import is refused
+    with pytest.raises(MarketError):
+        kash.market.import_csv(_minute_csv(tmp_path / "b.csv", ts[1000:20_000], bad), "BIG",
+                               timeframe=Timeframe.MIN_1, tz="UTC")
+    _assert_bars(kash.market.load_bars("BIG", Timeframe.MIN_1), ts, values)

@@ -85,6 +85,13 @@ def ts_to_datetime(seconds: int) -> datetime:
     return datetime.fromtimestamp(seconds, tz=UTC)
 
 
+def ts_to_datetimes(seconds: np.ndarray) -> list[datetime]:
+    """``ts_to_datetime`` of many epoch seconds at once (tens of thousands of fills or signals
+    in milliseconds)."""
+    naive = np.asarray(seconds, dtype=np.int64).astype("datetime64[s]").tolist()
+    return [t.replace(tzinfo=UTC) for t in naive]
+
+
 def metrics_from_json(text: str) -> BacktestMetrics:
     return BacktestMetrics(**json.loads(text))
 

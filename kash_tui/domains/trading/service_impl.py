@@ -277,17 +277,19 @@ class SqlTradingService:
             packed = models.unpack(row.signals_blob)
             fills = models.to_fills(models.unpack(row.fills_blob))
             last_close = row.last_close
-        indices = packed[0].astype(np.int64).tolist()
+        at = packed[0].astype(np.int64)
+        indices = at.tolist()
         kinds = packed[1].tolist()
         prices = packed[2].tolist() if packed.shape[0] > 2 else [float("nan")] * len(indices)
+        times = models.ts_to_datetimes(timestamps[at] // NS)
         signals = tuple(
             SignalPoint(
                 index=i,
-                time=models.ts_to_datetime(int(timestamps[i]) // NS),
+                time=t,
                 type=OrderSide.BUY if k > 0 else OrderSide.SELL,
                 price=float(price),
             )
-            for i, k, price in zip(indices, kinds, prices, strict=True)
+            for i, t, k, price in zip(indices, times, kinds, prices, strict=True)
         )
         return BacktestReport(
             run=run,
@@ -494,23 +496,30 @@ class BacktestTradingAdapter:
                 repo.positions(s, self._run_id),
             )
 
+    def _positions(self) -> tuple[float, list[Position]]:
+        _run, equity, _fills, rows = self._rows()
+        # the stored Decimals as written (15 significant digits of the engine's floats):
+        # SQLite keeps NUMERIC as a float and returns it with binary noise in the last places
+        dec = models.to_decimal
+        out = []
+        for p in rows:
+            qty, entry, last = dec(float(p.qty)), dec(float(p.avg_entry_price)), dec(
+                float(p.last_price))
+            out.append(Position(
+                symbol=p.symbol, qty=qty, avg_entry_price=entry, current_price=last,
+                market_value=qty * last, unrealized_pl=(last - entry) * qty,
+            ))
+        return equity, out
+
     def get_account(self) -> Account:
-        _run, equity, _fills, positions = self._rows()
-        held = sum((p.qty * p.last_price for p in positions), start=models.to_decimal(0.0))
+        equity, positions = self._positions()
+        held = sum((p.market_value for p in positions), start=models.to_decimal(0.0))
         equity_d = models.to_decimal(equity)
         cash = equity_d - held
         return Account(cash=cash, equity=equity_d, buying_power=cash)
 
     def get_positions(self) -> list[Position]:
-        *_rest, positions = self._rows()
-        return [
-            Position(
-                symbol=p.symbol, qty=p.qty, avg_entry_price=p.avg_entry_price,
-                current_price=p.last_price, market_value=p.qty * p.last_price,
-                unrealized_pl=(p.last_price - p.avg_entry_price) * p.qty,
-            )
-            for p in positions
-        ]
+        return self._positions()[1]
 
     def get_orders(self, status: str = "all") -> list[Order]:
         """One market order per fill (a backtest order fills at once), in the order placed."""
@@ -519,16 +528,16 @@ class BacktestTradingAdapter:
         run, _eq, fills, _pos = self._rows()
         if status == "open":
             return []  # a finished backtest has no working orders
-        dec, when = models.to_decimal, models.ts_to_datetime
+        dec, when = models.to_decimal, models.ts_to_datetimes
         return [
             Order(
                 id=f"bt-{self._run_id}-{k}", symbol=run.symbol,
                 side=OrderSide.BUY if buy else OrderSide.SELL, qty=dec(qty),
-                order_type="market", status="filled", submitted_at=when(signal_ts),
-                filled_at=when(ts), filled_avg_price=dec(price),
+                order_type="market", status="filled", submitted_at=placed,
+                filled_at=filled, filled_qty=dec(qty), filled_avg_price=dec(price),
             )
-            for k, (signal_ts, ts, buy, qty, price) in enumerate(zip(
-                fills["signal_ts"].tolist(), fills["ts"].tolist(), fills["buy"].tolist(),
+            for k, (placed, filled, buy, qty, price) in enumerate(zip(
+                when(fills["signal_ts"]), when(fills["ts"]), fills["buy"].tolist(),
                 fills["qty"].tolist(), fills["price"].tolist(), strict=True,
             ))
         ]
@@ -541,15 +550,15 @@ class BacktestTradingAdapter:
 
     def _all_trades(self) -> list[Trade]:
         run, _eq, fills, _pos = self._rows()
-        dec, when = models.to_decimal, models.ts_to_datetime
+        dec = models.to_decimal
         return [
             Trade(
                 id=f"bt-{self._run_id}-fill-{k}", order_id=f"bt-{self._run_id}-{k}",
                 symbol=run.symbol, side=OrderSide.BUY if buy else OrderSide.SELL, qty=dec(qty),
-                price=dec(price), commission=dec(commission), time=when(ts),
+                price=dec(price), commission=dec(commission), time=filled,
             )
-            for k, (ts, buy, qty, price, commission) in enumerate(zip(
-                fills["ts"].tolist(), fills["buy"].tolist(), fills["qty"].tolist(),
+            for k, (filled, buy, qty, price, commission) in enumerate(zip(
+                models.ts_to_datetimes(fills["ts"]), fills["buy"].tolist(), fills["qty"].tolist(),
                 fills["price"].tolist(), fills["commission"].tolist(), strict=True,
             ))
         ]
