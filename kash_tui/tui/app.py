@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, TypeVar
 from textual import events, work
 from textual.app import App
 from textual.binding import Binding
+from textual.notifications import SeverityLevel
 from textual.reactive import var
 from textual.screen import Screen
 from textual.theme import Theme
@@ -35,7 +36,7 @@ from kash_tui.domains.connection import ConnectionModel
 from kash_tui.errors import user_sentence  # one list of user errors for the CLI and the app
 from kash_tui.domains.workspace import DEMO_WORKSPACE, Portfolio, Workspace
 from kash_tui.tui.commands import KashCommands
-from kash_tui.tui.keymap import keymap_problems, known_binding_ids, usable_keymap
+from kash_tui.tui.keymap import all_bindings, keymap_problems, known_binding_ids, usable_keymap
 from kash_tui.tui.screens import FIRST_PLACE, PLACES
 from kash_tui.tui.themes import fallback_theme, load_themes, theme_folders
 
@@ -166,9 +167,25 @@ class KashApp(App[int]):
             tooltip="Try again to load the settings and open the database",
         ),
         *(place.binding() for place in PLACES.values()),
+        # Alt+number reaches a place from a text field too (a bare number types into it);
+        # priority, or the field would take the number
+        *(
+            Binding(
+                f"alt+{number}", f"app.switch_place_anywhere('{place.id}')", place.title,
+                show=False,
+                priority=True, id=f"{place.binding_id}_alt",
+                tooltip=f"{place.tooltip} (also from a text field)",
+            )
+            for number, place in enumerate(PLACES.values(), 1)
+        ),
+        Binding(
+            "question_mark", "help", "Help", id="help",
+            tooltip="The keys of this place and the keys that work everywhere",
+        ),
         Binding(
             "ctrl+p", "command_palette", "Commands", show=False, priority=True,
-            id="command_palette", tooltip="Search commands: places, workspaces, portfolios, themes",
+            id="command_palette",
+            tooltip="Search every action by name: places, help, backtest, orders, themes, ...",
         ),
         Binding(
             "colon", "command_palette", "Commands", show=False, id="command_palette_alt",
@@ -199,6 +216,8 @@ class KashApp(App[int]):
         self._provider = provider
         self._owns_provider = provider is None
         self._notes: list[str] = list(warnings)
+        self._declared_keys_cache: dict[str, str] = {}
+        self._keymap_overrides: dict[str, str] = {}
         # The first place is the default screen of its mode (see get_default_screen); the
         # others are modes built on first use. Registering the first as a MODE too would make
         # Textual re-parse all CSS before the first paint.
@@ -229,7 +248,8 @@ class KashApp(App[int]):
             if report:
                 self._notes.append(
                     f"Theme {wanted!r} is not available; using {fallback}. "
-                    "Pick another with the command palette (Ctrl+P, then 'theme')."
+                    "Pick another with the command palette "
+                    f"({self.key_label('command_palette', 'ctrl+p')}, then 'theme')."
                 )
             wanted = fallback
         self._saved_theme = wanted  # what the config says or falls back to: nothing to save
@@ -354,6 +374,8 @@ class KashApp(App[int]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "retry_startup":
             return self.status == "failed"
+        if action in ("switch_place_anywhere", "help"):
+            return not self.screen.is_modal  # a form or dialog is answered or closed first
         return True
 
     # -- errors: the one place ----------------------------------------------------------------
@@ -486,11 +508,77 @@ class KashApp(App[int]):
         if place_id in PLACES and self.current_mode != place_id:
             self.switch_mode(place_id)
 
+    def action_switch_place_anywhere(self, place_id: str) -> None:
+        """Alt+number: a priority key (so a text field cannot type it), never from a dialog."""
+        if not self.screen.is_modal:
+            self.action_switch_place(place_id)
+
     def key_label(self, binding_id: str, default_keys: str) -> str:
-        """How the first key of a binding shows, after the user's keymap."""
-        keys = self._keymap_overrides.get(binding_id, default_keys)
-        first = keys.split(",")[0].strip()
-        return self.get_key_display(Binding(first, ""))
+        """The key to name for a binding in a message, a label or the header, after the user's
+        keymap: the first of its keys that also works while a text field has the focus (an
+        F-key, not a letter or a digit the field would type), else its first key."""
+        declared = self._declared_keys(binding_id) or default_keys
+        keys = [k.strip() for k in self._keymap_overrides.get(binding_id, declared).split(",")]
+        keys = [k for k in keys if k] or [default_keys.split(",")[0].strip()]
+        key = next((k for k in keys if works_in_text_fields(k)), keys[0])
+        return self.get_key_display(Binding(key, ""))
+
+    def get_key_display(self, binding: Binding) -> str:
+        """As Textual shows keys (``^p``, ``del``), with function keys as printed on the
+        keyboard: ``F9``."""
+        shown = super().get_key_display(binding)
+        if len(shown) > 1 and shown[0] == "f" and shown[1:].isdigit():
+            return shown.upper()
+        return shown
+
+    def _declared_keys(self, binding_id: str) -> str | None:
+        """The keys a Kash class declares for ``binding_id`` (None: no class imported yet)."""
+        cache = self._declared_keys_cache
+        if binding_id not in cache:
+            cache.update({i: b.key for i, b in all_bindings().items()})
+            cache.setdefault(binding_id, "")
+        return cache[binding_id] or None
+
+    def action_help(self) -> None:
+        from kash_tui.tui.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))
+
+    def action_help_quit(self) -> None:
+        """Ctrl+C (Textual: copy) outside a text field says how to quit, naming Kash's key."""
+        self.notify(f"Press {self.key_label('quit', 'ctrl+q,f10')} to quit Kash.",
+                    title="Do you want to quit?")
+
+    def notify(  # type: ignore[override]
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """As ``App.notify``, but always plain text: a message quotes names and sentences
+        (a portfolio "Swing [old]", "[keymap]") that must show as typed, not as Rich markup."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
+
+
+def works_in_text_fields(key: str) -> bool:
+    """Whether ``key`` still reaches Kash while a text field has the focus: not a character
+    the field would type, nor a key the field uses itself (Backspace, Home, Enter, ...)."""
+    from textual.keys import key_to_character
+
+    character = key if len(key) == 1 else key_to_character(key)
+    if character is not None and character.isprintable():
+        return False
+    return key not in _INPUT_KEYS
+
+
+_INPUT_KEYS = frozenset(
+    key.strip() for binding in Input.BINDINGS if isinstance(binding, Binding)
+    for key in binding.key.split(",")
+)
 
 
 def make_app(

@@ -18,16 +18,6 @@ SWALLOWED_KEYS = frozenset(
 )
 
 
-def bindings_of(cls: type) -> list[Binding]:
-    """The ``Binding`` objects a class (and its bases) declare in ``BINDINGS``."""
-    found: list[Binding] = []
-    for klass in reversed(cls.__mro__):
-        for item in klass.__dict__.get("BINDINGS", ()):
-            if isinstance(item, Binding):
-                found.append(item)
-    return found
-
-
 def _all_subclasses(root: type) -> Iterable[type]:
     seen: set[type] = set()
     stack = [root]

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from textual.binding import Binding
 from textual.dom import DOMNode
-from textual.widgets import Static
+from textual.widgets import Input, OptionList, Static
 
 from kash_tui.config import Settings, config_file
 from kash_tui.tui.app import KashApp, make_app
@@ -111,7 +111,8 @@ async def test_settings_can_load_after_the_first_paint(sqlite_db_url: str) -> No
 @pytest.mark.parametrize(
     ("key", "place"),
     [("2", "chart"), ("3", "strategies"), ("4", "orders"), ("1", "workspaces"),
-     ("f2", "chart"), ("f3", "strategies"), ("f4", "orders"), ("f1", "workspaces")],
+     ("f2", "chart"), ("f3", "strategies"), ("f4", "orders"), ("f1", "workspaces"),
+     ("alt+2", "chart"), ("alt+5", "options"), ("alt+1", "workspaces")],
 )
 async def test_number_and_function_keys_switch_places(
     settings: Settings, key: str, place: str
@@ -318,3 +319,153 @@ def _kash_bindings() -> list[Binding]:
             if cls.__module__.startswith("kash_tui."):
                 found += [b for b in cls.__dict__.get("BINDINGS", ()) if isinstance(b, Binding)]
     return found
+
+
+# -- help, the palette, keys that work where the user is ----------------------------------------
+
+
+async def open_sma_form(pilot) -> Input:  # noqa: ANN001
+    """Strategies, SMA crossover chosen with the keyboard: the focus in its first field."""
+    app = pilot.app
+    await pilot.press("f3")
+    for _ in range(200):
+        await settle(pilot)
+        if app.screen.query("#strategy-list") and app.screen.query_one(
+                "#strategy-list", OptionList).option_count:
+            break
+    listing = app.screen.query_one("#strategy-list", OptionList)
+    listing.focus()
+    listing.highlighted = listing.get_option_index("sma_crossover")
+    await pilot.press("enter")
+    for _ in range(200):
+        await settle(pilot)
+        if app.screen.query("#param-short_period"):
+            break
+    field = app.screen.query_one("#param-short_period", Input)
+    assert app.focused is field
+    return field
+
+
+def help_text(app: KashApp) -> str:
+    from kash_tui.tui.help import HelpScreen
+
+    assert isinstance(app.screen, HelpScreen)
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+
+
+async def test_question_mark_shows_the_keys_of_the_place_and_the_global_ones(
+    settings: Settings,
+) -> None:
+    app = make_app(settings)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        text = help_text(app)
+        assert "Keys in Workspaces" in text
+        assert "New workspace" in text and "Rename" in text  # this place's
+        assert "F2, alt+2, 2" in text and "Chart" in text  # the places, every key
+        assert "Quit" in text and "Help" in text
+        await pilot.press("escape")
+        assert app.screen.PLACE == "workspaces"
+
+
+async def test_help_and_messages_name_keys_that_work_in_a_field(settings: Settings) -> None:
+    app = make_app(settings)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        field = await open_sma_form(pilot)
+        screen = app.screen
+        # the run bar names the key that works from here: r would type into the field
+        status = str(screen.query_one("#run-status", Static).render())
+        assert "F9 runs the backtest" in status and " r " not in status
+        assert str(screen.query_one("#run-button").label) == "Run (F9)"
+        await pilot.press("question_mark")  # a text field types it...
+        assert field.value == "10"  # ...a number field refuses it
+        await pilot.press("ctrl+p")  # help from the palette works everywhere
+        await pilot.pause()
+        for ch in "help":
+            await pilot.press(ch)
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await pilot.pause()
+        text = help_text(app)
+        assert "Keys in Strategies" in text
+        assert "F9" in text and "Run" in text
+        assert "F3, alt+3" in text
+        assert "F3, alt+3, 3" not in text  # a digit would type into the field
+
+
+async def test_a_remapped_key_is_the_one_messages_name(sqlite_db_url: str) -> None:
+    settings = Settings(database_url=sqlite_db_url,
+                        keymap={"strategies.run_backtest": "x,f6"})
+    app = make_app(settings)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        await open_sma_form(pilot)
+        status = str(app.screen.query_one("#run-status", Static).render())
+        assert "F6 runs the backtest" in status
+
+
+async def test_alt_number_switches_place_from_a_field_without_typing(settings: Settings) -> None:
+    app = make_app(settings)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        field = await open_sma_form(pilot)
+        assert field.value == "10"
+        await pilot.press("4")  # a digit types into the field: it is a number field
+        assert app.current_mode == "strategies" and field.value == "4"
+        await pilot.press("backspace", "1", "0")
+        await pilot.press("alt+4")
+        await pilot.pause()
+        assert app.current_mode == "orders"
+        await pilot.press("alt+3")
+        await pilot.pause()
+        assert app.current_mode == "strategies"
+        assert field.value == "10"  # untouched
+        tabs = [str(t.render()) for t in app.screen.query("PlaceTab")]
+        assert tabs[0].startswith("F1 ") and tabs[3].startswith("F4 ")  # the header names F-keys
+
+
+@pytest.mark.parametrize(
+    ("query", "title"),
+    [("help", "Help: keys of this place"), ("keys", "Keys: action ids for the keymap"),
+     ("backtest", "Run backtest"), ("sweep", "Sweep parameters"), ("order", "Go to Orders"),
+     ("theme", "Theme: kash-light"), ("remap", "Keys: action ids for the keymap"),
+     ("shortcuts", "Help: keys of this place"), ("rename", "Workspaces: Rename")],
+)
+async def test_the_palette_finds_actions_by_the_words_a_user_types(
+    settings: Settings, query: str, title: str
+) -> None:
+    app = make_app(settings)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        for ch in query:
+            await pilot.press(ch)
+        await pilot.pause(0.4)
+        found = [str(o.prompt) for o in app.screen.query_one(OptionList).options]
+        assert any(title in prompt for prompt in found), found
+
+
+async def test_brackets_in_names_and_help_show_as_typed(settings: Settings) -> None:
+    app = make_app(settings)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        for ch in "keys":
+            await pilot.press(ch)
+        await pilot.pause(0.4)
+        shown = "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+        assert "the [keymap] table" in shown
+        await pilot.press("escape")
+        worker = app.call_service(lambda p: p.workspace.create_workspace("Swing [/] [old]"))
+        await worker.wait()
+        await settle(pilot)
+        app.notify("Workspace Swing [/] [old].")  # a markup error before
+        await pilot.pause()
+        assert "Swing [/] [old]" in notices(app)[-1]
+        shown = "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+        assert "Swing [/] [old]" in shown  # the workspace list
