@@ -272,7 +272,8 @@ class PlaceScreen(Screen[None]):
             notice.update(
                 "Kash could not start.\n\n"
                 f"{self.kash.startup_problem}\n\n"
-                "Fix that and press F5 to try again, or quit (Ctrl+Q or F10) and start Kash "
+                f"Fix that and press {self.kash.key_label('retry_startup', 'f5')} to try "
+                f"again, or quit ({self.kash.key_label('quit', 'ctrl+q,f10')}) and start Kash "
                 "with another database: kash --db PATH"
             )
         else:

@@ -10,10 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import ClassVar
 
+from rich.cells import cell_len, set_cell_size
 from rich.text import Text
 from textual import on
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.markup import escape
 from textual.widget import Widget
 from textual.widgets import DataTable, Static
 
@@ -23,6 +25,14 @@ from kash_tui.tui.modals import ConfirmModal, ConnectionForm, NameForm, Portfoli
 from kash_tui.tui.screens import PlaceScreen, percent
 
 CURRENT = "●"
+
+
+def fit(name: str, cells: int) -> str:
+    """``name`` in at most ``cells`` terminal cells, cut with ``…`` (wide characters, CJK and
+    emoji, count as two cells: measured with ``cell_len``, never ``len``)."""
+    if cell_len(name) <= cells:
+        return name
+    return set_cell_size(name, max(1, cells - 1)).rstrip() + "…"
 
 
 class KashTable(DataTable):
@@ -48,8 +58,8 @@ class KashTable(DataTable):
     def reload(self, rows: list[tuple[str, tuple[object, ...]]], keep: str | None) -> None:
         """Replace the rows (key, cells); put the cursor back on ``keep`` if it is still there."""
         self.clear()
-        for key, cells in rows:
-            self.add_row(*cells, key=key)
+        for key, cells in rows:  # a str cell would be read as markup: "Swing [old]"
+            self.add_row(*(Text(c) if isinstance(c, str) else c for c in cells), key=key)
         self.point_at(keep)
 
     def point_at(self, key: str | None) -> None:
@@ -143,12 +153,15 @@ class WorkspacesScreen(PlaceScreen):
         catalog = self.kash.catalog
         selection = self.kash.selection
         table = self.query_one("#workspaces", WorkspaceTable)
+        # the Portfolios column stays in the panel: a long name is cut to the room left
+        name_cells = max(6, table.size.width - 2 - 12 - 4)
         keep = table.highlighted_key
         if keep is None and selection.workspace_id is not None:
             keep = str(selection.workspace_id)
         table.reload(
             [
-                (str(w.id), (self._named(w.name, w.id == selection.workspace_id),
+                (str(w.id), (self._named(fit(w.name, name_cells),
+                                         w.id == selection.workspace_id),
                              w.portfolio_count))
                 for w in catalog.workspaces
             ],
@@ -156,7 +169,9 @@ class WorkspacesScreen(PlaceScreen):
         )
         self._set_hint(
             "workspaces-hint",
-            "" if catalog.workspaces else "No workspaces yet: press n to create one.",
+            "" if catalog.workspaces
+            else f"No workspaces yet: press {self.kash.key_label('workspace_new', 'n')} to "
+            "create one.",
         )
         highlighted = table.highlighted_key
         self.shown_workspace_id = int(highlighted) if highlighted else None
@@ -169,18 +184,21 @@ class WorkspacesScreen(PlaceScreen):
         current = self.kash.selection.portfolio_id
         workspace = catalog.workspace(self.shown_workspace_id)
         table = self.query_one("#portfolios", PortfolioTable)
-        table.border_title = f"Portfolios in {workspace.name}" if workspace else "Portfolios"
+        table.border_title = (f"Portfolios in {escape(workspace.name)}" if workspace
+                              else "Portfolios")
         portfolios = catalog.portfolios_of(self.shown_workspace_id)
         keep = table.highlighted_key or (str(current) if current is not None else None)
+        # Mode, Size % and Connection stay in the panel; long names are cut with …
+        name_cells = max(10, table.size.width - 2 - 10 - 8 - 18 - 4)
         table.reload(
             [
                 (
                     str(p.id),
                     (
-                        self._named(p.name, p.id == current),
+                        self._named(fit(p.name, name_cells), p.id == current),
                         self._mode_text(p),
                         Text(percent(p.position_size_pct), justify="right"),
-                        p.connection_name or "none",
+                        fit(p.connection_name or "none", 16),
                     ),
                 )
                 for p in portfolios
@@ -190,7 +208,8 @@ class WorkspacesScreen(PlaceScreen):
         if workspace is None:
             hint = ""
         elif not portfolios:
-            hint = f"No portfolios in {workspace.name}: press n here to create one."
+            key = self.kash.key_label("portfolio_new", "n")
+            hint = f"No portfolios in {workspace.name}: press {key} here to create one."
         else:
             hint = ""
         self._set_hint("portfolios-hint", hint)
@@ -217,8 +236,8 @@ class WorkspacesScreen(PlaceScreen):
             "connections-hint",
             ""
             if connections
-            else "No broker connections. Backtests need none; press n here to add an Alpaca "
-            "paper account.",
+            else "No broker connections. Backtests need none; press "
+            f"{self.kash.key_label('connection_add', 'n,a')} here to add an Alpaca paper account.",
         )
 
     def _show_connection_detail(self) -> None:
@@ -355,7 +374,9 @@ class WorkspacesScreen(PlaceScreen):
     def action_new_portfolio(self) -> None:
         workspace = self.highlighted_workspace()
         if workspace is None:
-            self.notify("Create a workspace first: press n in the workspace list.", timeout=4)
+            key = self.kash.key_label("workspace_new", "n")
+            self.notify(f"Create a workspace first: press {key} in the workspace list.",
+                        timeout=4)
             return
         form = PortfolioForm(workspace.name, self.kash.catalog.connections)
         self.app.push_screen(form, self._portfolio_saved)
