@@ -327,14 +327,14 @@ class OrdersScreen(PlaceScreen):
             yield Static("", id="orders-mode", markup=False)
             yield Static("", id="orders-via", markup=False)
         yield Static("", id="account")
-        empty = Static("", id="orders-empty")
+        empty = Static("", id="orders-empty", markup=False)  # names and broker replies
         empty.display = False
         yield empty
         with Vertical(id="orders-tables"):
             yield PositionsTable(id="positions", title="Positions")
             yield OpenOrdersTable(id="open-orders", title="Open orders")
             yield ActivityTable(id="activity", title="Recent orders")
-        yield Static("", id="feed-status")
+        yield Static("", id="feed-status", markup=False)
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -432,7 +432,8 @@ class OrdersScreen(PlaceScreen):
         text = Text()
         text.append(headline + "\n\n", style="bold")
         if self._has_trading_portfolio():
-            text.append("Orders go through a paper or live portfolio: press p to choose one.")
+            key = self.kash.key_label("orders.portfolio", "p")
+            text.append(f"Orders go through a paper or live portfolio: press {key} to choose one.")
             return text
         workspace = self.kash.current_workspace
         ws = workspace.name if workspace else "Demo"
@@ -820,7 +821,8 @@ class OrdersScreen(PlaceScreen):
     def action_new_order(self, defaults: TicketDefaults | None = None) -> None:
         portfolio = self._trading()
         if portfolio is None:
-            self.notify("Orders go through a paper or live portfolio: press p to choose one.",
+            key = self.kash.key_label("orders.portfolio", "p")
+            self.notify(f"Orders go through a paper or live portfolio: press {key} to choose one.",
                         severity="warning", timeout=5)
             return
         open_ticket(self.kash, portfolio, defaults)

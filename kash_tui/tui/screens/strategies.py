@@ -29,6 +29,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.events import Resize
+from textual.markup import escape
 from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widget import Widget
@@ -759,7 +760,8 @@ class StrategiesScreen(PlaceScreen):
                                 yield settings
                     with TabPane("Results", id="tab-results"):
                         with VerticalScroll(id="results-scroll", can_focus=True):
-                            yield Static("No run yet: set up a strategy and press r.",
+                            yield Static("No run yet: set up a strategy and press "
+                                         f"{self._key('strategies.run_backtest', 'r')}.",
                                          id="run-title", markup=False)
                             with Horizontal(id="results-top"):
                                 yield MetricsPanel(id="metrics")
@@ -769,7 +771,8 @@ class StrategiesScreen(PlaceScreen):
                         yield Static("", id="runs-title", classes="hint", markup=False)
                         yield RunsTable(id="runs")
                     with TabPane("Sweep", id="tab-sweep"):
-                        yield Static("No sweep yet: press w to sweep parameter ranges.",
+                        yield Static(f"No sweep yet: press {self._key('strategies.sweep', 'w')} "
+                                     "to sweep parameter ranges.",
                                      id="sweep-summary", markup=False)
                         with Horizontal(id="sweep-body"):
                             yield SweepTable(id="sweep-table")
@@ -795,7 +798,11 @@ class StrategiesScreen(PlaceScreen):
                     yield Static("", id="run-status", markup=False)
 
     def _label(self, text: str, binding_id: str, keys: str) -> str:
-        return f"{text} ({self.kash.key_label(binding_id, keys)})"
+        return f"{text} ({self._key(binding_id, keys)})"
+
+    def _key(self, binding_id: str, keys: str) -> str:
+        """The key to name for an action: one that works here even from a text field."""
+        return self.kash.key_label(binding_id, keys)
 
     def on_resize(self, event: Resize) -> None:
         self.set_class(event.size.width >= WIDE, "-wide")
@@ -928,7 +935,7 @@ class StrategiesScreen(PlaceScreen):
             about.update("Choose a strategy on the left: ↑↓ then Enter.")
             await box.mount(Static("No strategy chosen yet.", classes="hint", markup=False))
         else:
-            box.border_title = f"Parameters of {info.name}"
+            box.border_title = f"Parameters of {escape(info.name)}"
             about.update(f"{info.name} ({info.id}, default timeframe {info.default_timeframe}): "
                          f"{info.description}")
             service = self.kash.services.strategy
@@ -953,7 +960,10 @@ class StrategiesScreen(PlaceScreen):
             return
         self.form_values, self.form_valid = dict(event.values), event.valid
         if event.valid:
-            workbench(self.app).choose_strategy(StrategyChoice(self.strategy_id, dict(event.values)))
+            # while the user types, the chart redraws once the typing pauses
+            workbench(self.app).choose_strategy(
+                StrategyChoice(self.strategy_id, dict(event.values)),
+                settle=0.3 if event.form.typing else 0.0)
         self._refresh_run_state()
 
     @on(BacktestSettingsForm.Changed)
@@ -1153,7 +1163,8 @@ class StrategiesScreen(PlaceScreen):
         self.query_one("#runs", RunsTable).show(self.runs, self.param_order)
         if not self.runs:
             self.query_one("#runs-title", Static).update(
-                "No runs yet for this portfolio: set up a strategy and press r.")
+                "No runs yet for this portfolio: set up a strategy and press "
+                f"{self._key('strategies.run_backtest', 'r')}.")
 
     @on(DataTable.RowSelected, "#runs")
     def _run_selected(self, event: DataTable.RowSelected) -> None:
@@ -1184,7 +1195,8 @@ class StrategiesScreen(PlaceScreen):
         self.show_report(report, tz)  # the workbench sets the form to the run's parameters
         self._refresh_run_state()
         self.query_one("#run-status", Static).update(
-            f"Run #{report.run.id} reopened; r runs it again.")
+            f"Run #{report.run.id} reopened; {self._key('strategies.run_backtest', 'r')} runs "
+            "it again.")
         self.action_show_tab("tab-results")
 
     # -- sweeps -------------------------------------------------------------------------------
@@ -1276,7 +1288,8 @@ class StrategiesScreen(PlaceScreen):
         self.action_show_tab("tab-setup")
         form.focus_first()
         order = self.param_order(self.strategy_id or "")
-        self.notify(f"Loaded {params_text(row.params, order)}; r runs it.", timeout=4)
+        run_key = self._key("strategies.run_backtest", "r")  # the focus is in a field now
+        self.notify(f"Loaded {params_text(row.params, order)}; {run_key} runs it.", timeout=4)
 
     # -- moving around ------------------------------------------------------------------------
 
