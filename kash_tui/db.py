@@ -204,6 +204,9 @@ def _sqlite_on_connect(dbapi_connection, _record, *, read_only: bool = False) ->
     try:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={_LOCK_STEP_MS}")
+        # read pages through a memory map: loading a million bars (48 MB of chunk blobs) costs
+        # about a third less than through read() calls page by page
+        cursor.execute("PRAGMA mmap_size=268435456")
         if not read_only:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
