@@ -729,7 +729,7 @@ class OrderTicket(ModalScreen["Order | None"]):
     def _focus_after_failure(self, error: BaseException) -> None:
         """Focus what the message offers, never Close by accident (Enter = "send again")."""
         kind = getattr(error, "kind", "")
-        if self._state == UNKNOWN or kind == "rate_limited":
+        if self._state == UNKNOWN or kind in ("rate_limited", "unreachable"):
             target = "#confirm-symbol" if self.live and not self.live_confirmed() else "#send"
         elif kind in ("auth", "config") or type(error).__name__ == "BrokerConnectionError":
             target = "#close"  # only the connection can fix it, not this ticket

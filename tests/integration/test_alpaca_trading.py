@@ -493,3 +493,52 @@ def test_a_quantity_alpaca_cannot_take_is_a_problem_before_anything_is_sent(pape
     with pytest.raises(OrderRuleError, match="smallest BTC/USD order is 0.0001"):
         adapter.submit_order(dust)
     assert posted_orders(fake_alpaca) == []
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_a_broker_that_cannot_be_reached_is_down_at_once_and_stays_down(sqlite_db_url, monkeypatch) -> None:  # noqa: ANN001
+    """A closed port: the first status says so, and stream reconnect attempts never turn it
+    back into a bare "connecting" while no snapshot has come."""
+    from kash_tui.config import Settings
+    from kash_tui.domains.connection import NewConnection
+    from kash_tui.domains.workspace import PortfolioMode
+    from kash_tui.provider import ServiceProvider
+
+    monkeypatch.setenv("APCA_API_KEY_ID", "made-up-key-id-for-test")
+    monkeypatch.setenv("APCA_API_SECRET_KEY", "made-up-secret-for-test")
+    nowhere = f"http://127.0.0.1:{_closed_port()}"
+    kash = ServiceProvider(Settings(database_url=sqlite_db_url, http_timeout_seconds=2.0))
+    kash.prepare()
+    kash.connection.add(NewConnection("local", trading_url=nowhere, data_url=nowhere))
+    folio = kash.workspace.create_portfolio("Demo", "P", PortfolioMode.PAPER, connection="local")
+    adapter = kash.trading.resolve_trading_adapter(folio.id)
+    with pytest.raises(BrokerError) as caught:
+        adapter.get_account()
+    assert caught.value.kind == "unreachable" and not caught.value.outcome_unknown
+    assert "cannot be reached at 127.0.0.1:" in str(caught.value)
+    assert "connection refused" in str(caught.value)
+
+    statuses: list = []
+    watch = kash.trading.watch_account(folio.id, lambda _s: None, statuses.append)
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not any(
+            s.state is FeedState.DOWN for s in statuses
+        ):
+            time.sleep(0.05)
+        first_down = next(i for i, s in enumerate(statuses) if s.state is FeedState.DOWN)
+        time.sleep(4)  # the account stream tries to reconnect meanwhile (1 s, 2 s, ...)
+        after = statuses[first_down:]
+        assert all(s.state is FeedState.DOWN and "cannot be reached" in s.message
+                   for s in after), [(s.state, s.message[:30]) for s in after]
+    finally:
+        watch.stop()
+        watch.join(10)
+        kash.close()

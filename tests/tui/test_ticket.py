@@ -335,6 +335,53 @@ async def test_closing_a_ticket_whose_outcome_is_unknown_names_the_order(
         assert any(ticket.client_order_id in n for n in notices(app))
 
 
+async def test_a_broker_that_cannot_be_reached_is_said_at_once_and_the_screen_stays_usable(
+    sqlite_db_url: str, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A paper connection on a closed port: the Orders place says so instead of "Reading the
+    account…", and the ticket still opens, says the same, and closes."""
+    import socket
+
+    from kash_tui.config import Settings
+    from kash_tui.domains.connection import NewConnection
+    from kash_tui.domains.workspace import PortfolioMode
+    from kash_tui.provider import ServiceProvider
+    from kash_tui.tui.app import make_app
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        nowhere = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    monkeypatch.setenv("APCA_API_KEY_ID", "made-up-key-id-for-test")
+    monkeypatch.setenv("APCA_API_SECRET_KEY", "made-up-secret-for-test")
+    kash = ServiceProvider(Settings(database_url=sqlite_db_url))
+    kash.prepare()
+    kash.connection.add(NewConnection("local", trading_url=nowhere, data_url=nowhere))
+    folio = kash.workspace.create_portfolio("Demo", "P", PortfolioMode.PAPER, connection="local")
+    kash.close()
+    app = make_app(Settings(database_url=sqlite_db_url, http_timeout_seconds=2.0))
+    app._test_select = folio.id  # noqa: SLF001 - read by start()
+    async with app.run_test(size=SIZE) as pilot:
+        await start(pilot)
+        await pilot.press("4")
+        await wait_for(pilot, lambda: "cannot be reached" in static_text(app, "#account"),
+                       timeout=5, what="the account area to say the broker cannot be reached")
+        assert "Reading the PAPER account" not in screen_text(app)
+        assert "Down" in static_text(app, "#feed-status")
+        await pilot.press("n")
+        await settle(pilot)
+        ticket = app.screen
+        assert isinstance(ticket, OrderTicket)
+        await fill_in(pilot, "AAPL", "1")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: bool(refusal(app)), timeout=10, what="the refusal")
+        assert "cannot be reached" in refusal(app)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, OrdersScreen)
+        await wait_for(pilot, lambda: "cannot be reached" in static_text(app, "#account"),
+                       timeout=5, what="the message to stay")
+
+
 # -- rules and fields ------------------------------------------------------------------------
 
 

@@ -385,6 +385,12 @@ def translate(exc: BaseException, action: str, credentials: Credentials | None =
             "check the connection's URLs and its keys (a stray space or line break?).",
             kind="config",
         )
+    if isinstance(exc, (requests.ConnectionError, requests.Timeout)) and _never_connected(exc):
+        return BrokerError(
+            f"Alpaca cannot be reached at {_where(exc)} while {action} ({_why(exc)}); check "
+            "your network, and that the connection's URL points at a running server.",
+            kind="unreachable",
+        )
     if isinstance(exc, requests.Timeout):
         return BrokerError(
             f"Alpaca did not answer in time while {action}; check your network and try again.",
@@ -417,6 +423,39 @@ def translate(exc: BaseException, action: str, credentials: Credentials | None =
             kind="network",
         )
     raise exc
+
+
+def _reason(exc: BaseException) -> object:
+    """urllib3's own reason inside requests' wrapper (``MaxRetryError.reason``)."""
+    inner = exc.args[0] if exc.args else None
+    return getattr(inner, "reason", inner)
+
+
+def _never_connected(exc: BaseException) -> bool:
+    """The TCP connection was never made (refused, no such host, connect timeout): the request
+    never left, so nothing can have happened at the broker."""
+    from urllib3.exceptions import ConnectTimeoutError
+
+    return isinstance(exc, requests.ConnectTimeout) or isinstance(_reason(exc), ConnectTimeoutError)
+
+
+def _why(exc: BaseException) -> str:
+    from urllib3.exceptions import NameResolutionError, NewConnectionError
+
+    reason = _reason(exc)
+    if isinstance(reason, NameResolutionError):
+        return "no such host"
+    if isinstance(reason, NewConnectionError):
+        return "connection refused" if "refused" in str(reason).lower() else "no connection"
+    return "no answer to the connection attempt"
+
+
+def _where(exc: BaseException) -> str:
+    """``host:port`` of the request (never a path or query, which could carry anything)."""
+    from urllib.parse import urlsplit
+
+    url = getattr(getattr(exc, "request", None), "url", None) or ""
+    return urlsplit(url).netloc or "the connection's host"
 
 
 def broker_call(action: str, fn: Callable[..., T], *args: Any, credentials: Credentials | None = None, **kwargs: Any) -> T:

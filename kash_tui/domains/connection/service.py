@@ -30,8 +30,9 @@ class BrokerError(BrokerConnectionError):
     ``kind`` says what went wrong, so callers can react without parsing text: ``auth`` (401),
     ``forbidden`` (403, e.g. insufficient buying power or pattern day trader), ``rejected``
     (422), ``not_found`` (404), ``rate_limited`` (429 after backing off), ``server`` (5xx),
-    ``timeout``, ``network``, ``malformed`` (a reply Kash could not read) or ``config`` (the
-    request could not even be made: a bad URL or key).
+    ``timeout``, ``network``, ``unreachable`` (no connection could be made: refused, no such
+    host, connect timeout; the request never left), ``malformed`` (a reply Kash could not
+    read) or ``config`` (the request could not even be made: a bad URL or key).
     ``broker_message`` is the broker's own text, when it sent one.
     """
 

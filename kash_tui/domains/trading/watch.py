@@ -12,7 +12,10 @@ and hands them to ``on_snapshot``. What triggers a snapshot:
 
 Failed snapshots back off exponentially (up to a minute). ``on_status`` gets a
 :class:`FeedStatus` on every change: state, the time of the last good snapshot, reconnect
-attempts and the last error sentence. Callbacks run on the watch's thread.
+attempts and the last error sentence. A failed snapshot is reported DOWN at once (a broker
+that cannot be reached answers in milliseconds) and stays DOWN, with its sentence, until a
+snapshot succeeds; stream reconnect attempts only count up meanwhile. Callbacks run on the
+watch's thread.
 """
 
 from __future__ import annotations
@@ -284,6 +287,9 @@ class AccountWatcher:
         self._publish()
 
     def _publish(self, *, down: bool = False) -> None:
+        # a stream (re)connect attempt must not hide that the last snapshot failed: the
+        # status stays DOWN, with its sentence, until a snapshot succeeds
+        down = down or self._failures > 0
         with self._lock:
             streaming = self._stream_up
             attempts = self._stream_attempts

@@ -742,6 +742,12 @@ class OrdersScreen(PlaceScreen):
         if message.generation != self._generation:
             return
         self._feed = message.status
+        if message.status.state.value == "down" and message.status.updated_at is None:
+            # never read yet: say so where "Reading the account…" was, at once
+            self.query_one("#account", Static).update(Text(
+                f"{message.status.message or 'The broker cannot be reached.'} Kash keeps "
+                "trying; press r to try again now.", style="bold red",
+            ))
         self._render_status()
 
     def _load_activity(self) -> None:
