@@ -88,7 +88,8 @@ def round_trips_from_fills(fills: Sequence[Fill], last_close: float) -> tuple[Ro
     return tuple(trips)
 
 
-# Money and quantities are stored as Numeric(28, 10): 18 digits before the point, 10 after.
+# Starting cash, final equity and the end position are stored as Numeric(38, 16); fills are
+# float64 in the run row but shown as Decimals (orders, trades), so they keep the same bounds.
 _STORABLE_MAX = 1e22  # Numeric(38, 16): 22 digits before the point
 _STORABLE_MIN_QTY = 1e-16  # and 16 after it
 
