@@ -122,7 +122,8 @@ class HelpScreen(ModalScreen[None]):
                     palette = key_label("command_palette", "ctrl+p")
                     notes = (
                         "Letters and digits type into a text field when one has the focus; "
-                        "F-keys and Alt+number keys work everywhere.",
+                        "F-keys work everywhere, and so does Alt+number in terminals that "
+                        "report it (kitty, WezTerm, foot, Ghostty).",
                         f"{palette} opens the palette: type a few letters of any action "
                         "('backtest', 'sweep', 'order', 'theme', 'help').",
                         "Keys are remapped in the config file's [keymap] table; the palette "
