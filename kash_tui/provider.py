@@ -55,10 +55,8 @@ class ServiceProvider:
     loads the trading engine, ``kash workspace list`` never loads alpaca-py. Thread-safe."""
 
     def __init__(self, settings: Settings) -> None:
-        from kash_tui.db import Database
-
         self.settings = settings
-        self.db: Database = Database(settings.resolved_database_url)
+        self._db: Database | None = None
         self._lock = threading.RLock()
         self._connection: ConnectionService | None = None
         self._workspace: WorkspaceService | None = None
@@ -66,6 +64,18 @@ class ServiceProvider:
         self._strategy: StrategyService | None = None
         self._trading: TradingService | None = None
         self._prepared = False
+
+    @property
+    def db(self) -> Database:
+        """The database (SQLAlchemy is imported when it is first asked for: listing the
+        strategies needs none)."""
+        if self._db is None:
+            with self._lock:
+                if self._db is None:
+                    from kash_tui.db import Database
+
+                    self._db = Database(self.settings.resolved_database_url)
+        return self._db
 
     @property
     def database_description(self) -> str:
@@ -157,4 +167,5 @@ class ServiceProvider:
         self._prepared = True
 
     def close(self) -> None:
-        self.db.dispose()
+        if self._db is not None:
+            self._db.dispose()

@@ -43,7 +43,7 @@ def _num(value: float | None) -> float | None:
 
 
 def cmd_strategies(args: argparse.Namespace) -> int:
-    infos = build_provider(args, writes=False).strategy.list()
+    infos = build_provider(args, database=False).strategy.list()
     if args.json:
         print_json(
             [

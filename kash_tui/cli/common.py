@@ -204,17 +204,23 @@ class ProgressBar:
 # -- provider --------------------------------------------------------------------------------
 
 
-def build_provider(args: argparse.Namespace, *, writes: bool = True) -> ServiceProvider:
+def build_provider(
+    args: argparse.Namespace, *, writes: bool = True, database: bool = True
+) -> ServiceProvider:
     """The provider over the database of ``--db`` (or the settings), ready to use.
 
     ``writes=False`` for commands that only read: a read-only SQLite file is then read as it
-    is instead of refused. A write that waits for another program's lock says so on stderr."""
+    is instead of refused. A write that waits for another program's lock says so on stderr.
+    ``database=False`` for commands whose services need no database (``kash strategies``):
+    nothing is opened or prepared."""
     from kash_tui.config import load_settings
     from kash_tui.provider import ServiceProvider
 
     settings, warnings = load_settings(getattr(args, "db", None))
     warn(warnings)
     provider = ServiceProvider(settings)
+    if not database:
+        return provider
     db = provider.db
 
     def say_waiting() -> None:

@@ -263,9 +263,24 @@ def test_a_read_only_database_can_be_listed(kash_main, read_only_db: str) -> Non
 # -- strategies through the provider ----------------------------------------------------------
 
 
-def test_strategies_use_the_database_of_db(kash_main, tmp_path: Path) -> None:  # noqa: ANN001
+def test_strategies_come_from_the_provider_without_a_database(kash_main, tmp_path: Path,  # noqa: ANN001
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from kash_tui import provider as composition
+
+    built: list[object] = []
+    real = composition.ServiceProvider
+
+    class Recording(real):  # type: ignore[misc, valid-type]
+        def __init__(self, settings) -> None:  # noqa: ANN001
+            super().__init__(settings)
+            built.append(self)
+
+    monkeypatch.setattr(composition, "ServiceProvider", Recording)
     url = f"sqlite:///{tmp_path / 'fresh.db'}"
     infos = json.loads(ok(kash_main("strategies", "--json", "--db", url)).stdout)
     assert {"sma_crossover", "mfi"} <= {i["id"] for i in infos}
-    assert (tmp_path / "fresh.db").exists()  # the provider prepared the database it was given
-    assert "neither a file path nor a URL" in refused(kash_main("strategies", "--db", "junk:::"))
+    assert len(built) == 1  # through the provider, like every command
+    assert not (tmp_path / "fresh.db").exists()  # listing strategies opens no database
+    # a broken setting is still reported: the settings are loaded the same way
+    monkeypatch.setenv("KASH_CONFIG", str(tmp_path / "missing.toml"))
+    assert "KASH_CONFIG" in refused(kash_main("strategies"))
