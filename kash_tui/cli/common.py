@@ -122,12 +122,15 @@ class ProgressBar:
     and only once the work has taken ``delay`` seconds; cleared when closed.
 
     Called as ``bar(done, total)`` by a service, possibly from worker threads. ``unit`` names
-    what ``done`` counts for the rate column: ``"bytes"`` shows MB/s, a word shows ``N word/s``,
-    None shows no rate (for steps that are not a unit a trader would read).
+    what ``done`` counts, for the rate: ``"bytes"`` shows MB/s, a word shows ``N word/s``, None
+    shows no rate. A service whose work has phases (read a file, then store its bars) reports a
+    new ``total`` for each; ``unit`` may then be a sequence, one unit per phase, and the rate
+    and time left start again with each phase.
     """
 
     def __init__(
-        self, label: str, *, unit: str | None = None, delay: float = 0.4, stream=None  # noqa: ANN001
+        self, label: str, *, unit: str | Sequence[str] | None = None, delay: float = 0.4,
+        stream=None,  # noqa: ANN001
     ) -> None:
         import threading
         import time
@@ -135,58 +138,70 @@ class ProgressBar:
         self._clock = time.monotonic
         self._lock = threading.Lock()
         self.label = label
-        self.unit = unit
+        self._units: tuple[str | None, ...] = (
+            (unit,) if unit is None or isinstance(unit, str) else tuple(unit)
+        )
+        self.unit: str | None = self._units[0]
+        self._phase = 0
         self.stream = stream or sys.stderr
         self.enabled = bool(getattr(self.stream, "isatty", lambda: False)())
         self._start = self._clock()
         self._delay = delay
         self._progress: Any = None
         self._task: Any = None
+        self._total: int | None = None
         self._closed = False
 
     def __call__(self, done: int, total: int) -> None:
         if not self.enabled or self._closed:
             return
+        total = max(total, 1)
         with self._lock:
             if self._closed:
                 return
+            if self._total is not None and total != self._total:  # the next phase
+                self._phase += 1
+                self.unit = self._units[min(self._phase, len(self._units) - 1)]
+                if self._progress is not None:
+                    self._progress.reset(self._task, total=total, completed=0)
+            self._total = total
             if self._progress is None:
                 if self._clock() - self._start < self._delay:
                     return
                 self._progress = self._build()
                 self._progress.start()
-                self._task = self._progress.add_task(self.label, total=max(total, 1))
-            self._progress.update(self._task, completed=min(done, total), total=max(total, 1))
+                self._task = self._progress.add_task(self.label, total=total)
+            self._progress.update(self._task, completed=min(done, total), total=total)
 
     def _build(self) -> Any:
         from rich.console import Console
         from rich.progress import (
             BarColumn,
-            DownloadColumn,
             Progress,
             ProgressColumn,
             TaskProgressColumn,
             TextColumn,
             TimeRemainingColumn,
-            TransferSpeedColumn,
         )
         from rich.text import Text
 
-        unit = self.unit
+        bar = self
 
         class Rate(ProgressColumn):
             def render(self, task: Any) -> Text:
                 speed = task.finished_speed or task.speed
-                return Text("" if speed is None else f"{speed:,.0f} {unit}/s")
+                if speed is None or bar.unit is None:
+                    return Text("")
+                if bar.unit == "bytes":
+                    return Text(f"{speed / 1e6:,.1f} MB/s")
+                return Text(f"{speed:,.0f} {bar.unit}/s")
 
-        columns: list[Any] = [TextColumn("{task.description}"), BarColumn(), TaskProgressColumn()]
-        if unit == "bytes":
-            columns += [DownloadColumn(), TransferSpeedColumn()]
-        elif unit:
-            columns.append(Rate())
-        columns += [TextColumn("left"), TimeRemainingColumn()]
         console = Console(file=self.stream, stderr=True)
-        return Progress(*columns, console=console, transient=True, refresh_per_second=8)
+        return Progress(
+            TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), Rate(),
+            TextColumn("left"), TimeRemainingColumn(),
+            console=console, transient=True, refresh_per_second=8,
+        )
 
     def close(self) -> None:
         with self._lock:

@@ -26,7 +26,7 @@ def cmd_data_import(args: argparse.Namespace) -> int:
         ) from None
     timeframe = Timeframe.parse(args.timeframe)
     provider = build_provider(args)
-    with ProgressBar(f"Importing {Path(args.file).name}", unit="bytes") as bar:
+    with ProgressBar(f"Importing {Path(args.file).name}", unit=("bytes", "bars")) as bar:
         report = provider.market.import_csv(
             Path(args.file),
             args.symbol,
