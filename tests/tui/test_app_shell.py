@@ -461,11 +461,12 @@ async def test_brackets_in_names_and_help_show_as_typed(settings: Settings) -> N
         shown = "\n".join(strip.text for strip in app.screen._compositor.render_strips())
         assert "the [keymap] table" in shown
         await pilot.press("escape")
-        worker = app.call_service(lambda p: p.workspace.create_workspace("Swing [/] [old]"))
+        name = "[b]S[/]"  # short: the list cuts long names to its width
+        worker = app.call_service(lambda p: p.workspace.create_workspace(name))
         await worker.wait()
         await settle(pilot)
-        app.notify("Workspace Swing [/] [old].")  # a markup error before
+        app.notify(f"Workspace {name}.")  # a markup error before
         await pilot.pause()
-        assert "Swing [/] [old]" in notices(app)[-1]
+        assert name in notices(app)[-1]
         shown = "\n".join(strip.text for strip in app.screen._compositor.render_strips())
-        assert "Swing [/] [old]" in shown  # the workspace list
+        assert name in shown  # the workspace list
