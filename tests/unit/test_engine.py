@@ -706,3 +706,9 @@ def test_equity_leaving_the_float_range_is_a_sentence_without_warnings(
         run(closes, closes, [1, -1] * 20, **settings)
     where = "grows beyond the largest" if direction == "up" else "shrinks below the smallest"
     assert str(err.value).startswith(f"This backtest's equity {where} number a float64 can hold")
+
+
+def test_metrics_of_a_curve_with_a_zero_close_are_refused_readably(no_warnings: None) -> None:
+    with pytest.raises(BacktestError, match=r"^Bar 0 has an invalid close price \(0\.0\)"):
+        compute_metrics(np.array([100.0, 100.0]), np.zeros(2), np.array([0.0, 1.0]), None,
+                        _trips([1.0], False), BacktestSettings())

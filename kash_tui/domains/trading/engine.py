@@ -467,10 +467,12 @@ def compute_metrics(
     equity = np.asarray(equity, dtype=np.float64)
     if equity.shape[0] == 0:
         raise BacktestError("There are no bars to measure; run the backtest on at least one bar.")
+    close = np.asarray(close, dtype=np.float64)
+    _check_close(close)
     with np.errstate(all="ignore"):
         return _metrics(
             equity,
-            np.asarray(close, dtype=np.float64),
+            close,
             timestamps_ns,
             np.asarray(round_trips.pnl, dtype=np.float64),
             np.asarray(round_trips.is_open, dtype=bool),

@@ -30,7 +30,7 @@ __all__ = ["LocalExecutor", "default_workers"]
 # Chunks per worker: enough to balance uneven jobs and to move the progress bar smoothly, few
 # enough that the per-chunk overhead (tens of microseconds) stays invisible.
 _CHUNKS_PER_WORKER = 8
-_MAX_CHUNK = 64
+_MAX_CHUNK = 16
 _AHEAD_PER_WORKER = 2
 
 
