@@ -543,7 +543,7 @@ class Bench:
             self.rows.append(Row(f"  MarketService.import_csv {MINUTE_ROWS:,} (in process)",
                                  _s(seconds), note="fallback, once"))
             self.notes.append(
-                "`kash data import` of 1M rows crashed, so the bars were imported through "
+                "`kash data import` of 1M rows failed, so the bars were imported through "
                 "MarketService.import_csv in the bench process (row above)."
             )
         else:
