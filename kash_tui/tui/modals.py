@@ -26,6 +26,7 @@ from kash_tui.domains.connection import (
     BrokerKind,
     ConnectionModel,
     Environment,
+    MarketFeed,
     NewConnection,
 )
 from kash_tui.domains.workspace import Portfolio, PortfolioMode
@@ -429,6 +430,14 @@ class ConnectionForm(FormModal[ConnectionModel]):
             ),
         )
         yield from self.field(
+            "Stock data",
+            Select(
+                [("IEX (every account)", MarketFeed.IEX),
+                 ("SIP (subscription)", MarketFeed.SIP)],
+                value=MarketFeed.IEX, allow_blank=False, id="feed", compact=True,
+            ),
+        )
+        yield from self.field(
             "Keys from",
             Select(
                 [("Environment variables", "env"), ("OS keyring entry", "keyring")],
@@ -479,6 +488,7 @@ class ConnectionForm(FormModal[ConnectionModel]):
             key_env=None if keyring else self.text("key_env").strip(),
             secret_env=None if keyring else self.text("secret_env").strip(),
             keyring_entry=self.text("keyring").strip() if keyring else None,
+            feed=self.choice("feed") or MarketFeed.IEX,
         )
         return lambda provider: provider.connection.add(new)
 

@@ -554,7 +554,8 @@ class OrderTicket(ModalScreen["Order | None"]):
         text.append(dollars(cost), style="bold red" if over else "bold")
         text.append(f" of {dollars(preview.buying_power)} buying power")
         if preview.reference_price is not None:
-            text.append(f" (at {price(preview.reference_price)})")
+            source = f", {preview.price_source}" if preview.price_source else ""
+            text.append(f" (at {price(preview.reference_price)}{source})")
         if preview.position_qty:
             text.append(f"\nYou hold {quantity(preview.position_qty)} {preview.request.symbol}.")
         for problem in preview.problems:

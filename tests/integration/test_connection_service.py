@@ -315,3 +315,33 @@ def test_a_stored_paper_connection_on_the_live_host_is_refused_before_any_reques
 
     with pytest.raises(BrokerError, match="Alpaca's live trading host, but 'paper1' is a paper"):
         kash.trading.resolve_trading_adapter(folio.id).get_account()
+
+
+def test_the_data_feed_is_a_setting_of_the_connection(kash: ServiceProvider) -> None:
+    from kash_tui.domains.connection import MarketFeed
+
+    assert kash.connection.add(NewConnection("a")).feed is MarketFeed.IEX
+    assert kash.connection.add(NewConnection("b", feed=MarketFeed.SIP)).feed is MarketFeed.SIP
+    assert kash.connection.get("b").feed is MarketFeed.SIP
+    assert kash.connection.set_feed("a", "SIP").feed is MarketFeed.SIP
+    with pytest.raises(BrokerConnectionError, match="Unknown data feed 'delayed'"):
+        kash.connection.add(NewConnection("c", feed="delayed"))  # type: ignore[arg-type]
+    with pytest.raises(ConnectionNotFound):
+        kash.connection.set_feed("ghost", "iex")
+    with kash.db.engine.connect() as conn, pytest.raises(sa.exc.IntegrityError):
+        conn.execute(sa.text("UPDATE connections SET feed = 'otc' WHERE name = 'a'"))
+        conn.commit()
+
+
+def test_the_order_journal_has_no_failed_status(kash: ServiceProvider) -> None:
+    """Migration 0007 dropped 'failed', which nothing wrote: a ticket is rejected or unknown."""
+    insert = sa.text(
+        "INSERT INTO order_journal (client_order_id, symbol, summary, live, status, "
+        "created_at, updated_at) VALUES (:cid, 'AAPL', 'buy 1 AAPL', :live, :status, "
+        "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+    )
+    with kash.db.engine.begin() as conn:
+        conn.execute(insert, {"cid": "kash-a", "live": False, "status": "rejected"})
+    with kash.db.engine.connect() as conn, pytest.raises(sa.exc.IntegrityError):
+        conn.execute(insert, {"cid": "kash-b", "live": False, "status": "failed"})
+        conn.commit()

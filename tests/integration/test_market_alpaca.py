@@ -531,3 +531,44 @@ def test_no_secret_reaches_the_database(kash, fake_alpaca, chain) -> None:  # no
                     assert fake_alpaca.secret_key not in text, table
     finally:
         engine.dispose()
+
+
+# -- the stock data feed is the connection's ---------------------------------------------------
+
+
+def test_a_sip_connection_asks_for_sip_bars_prices_and_stream(
+    db_url: str, fake_alpaca, monkeypatch: pytest.MonkeyPatch  # noqa: ANN001
+) -> None:
+    """The feed used to be IEX whatever the account paid for."""
+    from kash_tui.domains.connection import MarketFeed
+    from kash_tui.domains.trading import OrderRequest, OrderSide
+
+    kash, folio = paper_kash(db_url, fake_alpaca, monkeypatch)
+    try:
+        assert kash.connection.get("paper").feed is MarketFeed.IEX  # the default
+        kash.market.fetch_bars("AAPL", Timeframe.DAY_1, START)
+        [iex] = {r.query.get("feed") for r in data_requests(fake_alpaca, "/v2/stocks")}
+        assert iex == "iex"
+
+        assert kash.connection.set_feed("paper", "sip").feed is MarketFeed.SIP
+        fake_alpaca.clear_requests()
+        kash.market.fetch_bars("MSFT", Timeframe.DAY_1, START)
+        preview = kash.trading.resolve_trading_adapter(folio.id).preview_order(
+            OrderRequest(symbol="MSFT", side=OrderSide.BUY, qty=D(1)))
+        assert preview.price_source == "last trade, SIP feed"
+        asked = data_requests(fake_alpaca, "/v2/stocks")
+        assert {r.path for r in asked} >= {"/v2/stocks/trades/latest"}
+        assert {r.query.get("feed") for r in asked} == {"sip"}
+
+        start = recent_minute()
+        fake_alpaca.add_bars("MSFT", "1Min", minute_bars(start, 5))
+        kash.market.fetch_bars("MSFT", Timeframe.MIN_1, start)
+        watch = kash.market.watch_bars("MSFT", Timeframe.MIN_1, lambda _n: None, poll_interval=30)
+        try:
+            fake_alpaca.wait_for_subscription("MSFT", path="/v2/sip")
+        finally:
+            watch.stop()
+        with pytest.raises(BrokerConnectionError, match="Unknown data feed 'otc'"):
+            kash.connection.set_feed("paper", "otc")
+    finally:
+        kash.close()

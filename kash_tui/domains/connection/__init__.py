@@ -17,6 +17,7 @@ from kash_tui.domains.connection.service import (
     ConnectionService,
     Credentials,
     Environment,
+    MarketFeed,
     NewConnection,
 )
 
@@ -36,6 +37,7 @@ __all__ = [
     "ConnectionService",
     "Credentials",
     "Environment",
+    "MarketFeed",
     "NewConnection",
     "create_connection_service",
 ]

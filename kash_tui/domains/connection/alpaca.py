@@ -187,6 +187,18 @@ class AlpacaSession:
         return self.connection.environment is Environment.PAPER
 
     @property
+    def feed(self):  # noqa: ANN201 - alpaca.data.enums.DataFeed
+        """alpaca-py's stock data feed for this connection (IEX unless the user chose SIP)."""
+        from alpaca.data.enums import DataFeed
+
+        return DataFeed(self.connection.feed.value)
+
+    @property
+    def feed_label(self) -> str:
+        """``IEX`` or ``SIP``, to show where a price or a bar came from."""
+        return self.connection.feed.label
+
+    @property
     def budget(self) -> RateBudget:
         return budget_for(f"{self.connection.name}:{self.credentials.key_id[:6]}")
 

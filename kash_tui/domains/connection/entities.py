@@ -19,6 +19,7 @@ class ConnectionRow(Base):
             "(keyring_entry IS NULL) <> (key_env IS NULL AND secret_env IS NULL)",
             name="one_key_source",
         ),
+        CheckConstraint("feed IN ('iex', 'sip')", name="feed"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -32,4 +33,6 @@ class ConnectionRow(Base):
     keyring_entry: Mapped[str | None] = mapped_column(String(128))
     live_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     live_enabled_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    feed: Mapped[str] = mapped_column(String(8), default="iex", server_default="iex")
+    """Alpaca's stock data feed: iex (every account) or sip (subscribers)."""
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -12,6 +12,7 @@ from kash_tui.domains.connection.service import (
     BrokerKind,
     ConnectionModel,
     Environment,
+    MarketFeed,
 )
 
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -37,7 +38,19 @@ def to_model(row: ConnectionRow) -> ConnectionModel:
         keyring_entry=row.keyring_entry,
         live_enabled=bool(row.live_enabled),
         created_at=row.created_at,
+        feed=MarketFeed(row.feed or MarketFeed.IEX.value),
     )
+
+
+def clean_feed(feed: MarketFeed | str) -> MarketFeed:
+    try:
+        return MarketFeed(str(feed).strip().lower())
+    except ValueError:
+        choices = ", ".join(f.value for f in MarketFeed)
+        raise BrokerConnectionError(
+            f"Unknown data feed {feed!r}; choose one of: {choices} (sip needs Alpaca's market "
+            "data subscription)."
+        ) from None
 
 
 def clean_name(name: str) -> str:

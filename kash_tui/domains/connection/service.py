@@ -65,6 +65,19 @@ class Environment(StrEnum):
     LIVE = "live"
 
 
+class MarketFeed(StrEnum):
+    """Alpaca's stock data feed of a connection (crypto and options have one feed each)."""
+
+    IEX = "iex"
+    """The IEX exchange only: free with every account (the default)."""
+    SIP = "sip"
+    """All US exchanges (the consolidated tape): needs a market data subscription."""
+
+    @property
+    def label(self) -> str:
+        return self.value.upper()
+
+
 @dataclass(frozen=True)
 class ConnectionModel:
     """A broker connection as the rest of Kash sees it. Holds no secret."""
@@ -80,6 +93,8 @@ class ConnectionModel:
     keyring_entry: str | None = None
     live_enabled: bool = False
     created_at: datetime | None = None
+    feed: MarketFeed = MarketFeed.IEX
+    """The stock data feed its bars, last prices and bar stream come from."""
 
     @property
     def rfqdn(self) -> str:
@@ -187,6 +202,7 @@ class NewConnection:
     custom_host: bool = False
     """The URLs may point at a host that is neither Alpaca's nor this machine's (a proxy of
     the user's own, over https); it receives the keys."""
+    feed: MarketFeed = MarketFeed.IEX
 
 
 class ConnectionService(Protocol):
@@ -205,5 +221,9 @@ class ConnectionService(Protocol):
         ...
 
     def disable_live(self, name: str) -> ConnectionModel: ...
+
+    def set_feed(self, name: str, feed: MarketFeed | str) -> ConnectionModel:
+        """Switch the stock data feed (SIP needs Alpaca's market data subscription)."""
+        ...
 
     def credentials(self, name: str) -> Credentials: ...

@@ -19,6 +19,7 @@ from kash_tui.domains.connection.service import (
     ConnectionNotFound,
     Credentials,
     Environment,
+    MarketFeed,
     NewConnection,
 )
 
@@ -87,6 +88,7 @@ class SqlConnectionService:
             keyring_entry=keyring_entry,
             live_enabled=False,
             created_at=utc_now(),
+            feed=models.clean_feed(new.feed).value,
         )
         try:
             with self._db.unit_of_work() as s:
@@ -142,6 +144,16 @@ class SqlConnectionService:
                 raise _not_found(name)
             row.live_enabled = False
             row.live_enabled_at = None
+            s.flush()
+            return models.to_model(row)
+
+    def set_feed(self, name: str, feed: MarketFeed | str) -> ConnectionModel:
+        chosen = models.clean_feed(feed)
+        with self._db.unit_of_work() as s:
+            row = repo.by_name(s, name.strip())
+            if row is None:
+                raise _not_found(name)
+            row.feed = chosen.value
             s.flush()
             return models.to_model(row)
 

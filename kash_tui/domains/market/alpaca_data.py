@@ -194,7 +194,7 @@ class AlpacaMarketData:
         counter = _PageCounter(client, on_page)
         action = f"fetching {timeframe.value} bars of {symbol}"
         return self._call(action, self._bars, client, counter, symbol, asset_class, timeframe,
-                          start, end)
+                          start, end, self.session.feed)
 
     @staticmethod
     def _bars(
@@ -205,8 +205,8 @@ class AlpacaMarketData:
         timeframe: Timeframe,
         start: datetime,
         end: datetime | None,
+        feed: Any,
     ) -> FetchedBars:
-        from alpaca.data.enums import DataFeed
         from alpaca.data.requests import CryptoBarsRequest, OptionBarsRequest, StockBarsRequest
 
         common: dict[str, Any] = {
@@ -221,7 +221,7 @@ class AlpacaMarketData:
         elif asset_class is AssetClass.US_OPTION:
             barset = client.get_option_bars(OptionBarsRequest(**common))
         else:
-            barset = client.get_stock_bars(StockBarsRequest(**common, feed=DataFeed.IEX))
+            barset = client.get_stock_bars(StockBarsRequest(**common, feed=feed))
         items = barset.data.get(symbol, [])
         n = len(items)
         ts = np.fromiter((int(b.timestamp.timestamp()) for b in items), dtype=np.int64, count=n)
@@ -323,17 +323,17 @@ class AlpacaMarketData:
         return found
 
     def latest_price(self, symbol: str) -> Decimal | None:
-        """The last trade of a stock (IEX), or None when the broker has none."""
+        """The last trade of a stock (on the connection's feed), or None when there is none."""
         client = self.session.stock_data_client()
-        return self._call(f"reading the last trade of {symbol}", self._latest, client, symbol)
+        return self._call(f"reading the last trade of {symbol}", self._latest, client, symbol,
+                          self.session.feed)
 
     @staticmethod
-    def _latest(client: Any, symbol: str) -> Decimal | None:
-        from alpaca.data.enums import DataFeed
+    def _latest(client: Any, symbol: str, feed: Any) -> Decimal | None:
         from alpaca.data.requests import StockLatestTradeRequest
 
         trades = client.get_stock_latest_trade(
-            StockLatestTradeRequest(symbol_or_symbols=symbol, feed=DataFeed.IEX)
+            StockLatestTradeRequest(symbol_or_symbols=symbol, feed=feed)
         )
         trade = trades.get(symbol)
         return _decimal(trade.price) if trade is not None else None
@@ -448,12 +448,12 @@ class BarStream:
                 websocket_params=params,
             )
         else:
-            from alpaca.data.enums import DataFeed
             from alpaca.data.live.stock import StockDataStream
 
             self._stream = StockDataStream(
                 session.credentials.key_id, session.credentials.secret_key,
-                feed=DataFeed.IEX, url_override=session.market_stream_url("/v2/iex"),
+                feed=session.feed,
+                url_override=session.market_stream_url(f"/v2/{session.feed.value}"),
                 websocket_params=params,
             )
         self._stream._reconnect_max_backoff = 10.0  # noqa: SLF001 - come back soon after a drop

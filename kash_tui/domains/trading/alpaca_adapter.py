@@ -318,6 +318,14 @@ class AlpacaTradingAdapter:
             min_trade_increment=_positive(getattr(a, "min_trade_increment", None)),
         )
 
+    def _price_source(self, asset: AssetInfo) -> str:
+        """Where the reference price comes from, as the preview shows it."""
+        if asset.asset_class == "crypto":
+            return "last trade, Alpaca crypto"
+        if asset.asset_class == "us_option":
+            return "last trade, OPRA"
+        return f"last trade, {self._session.feed_label} feed"
+
     def _reference_price(self, asset: AssetInfo) -> Decimal | None:
         """The last trade, or None when the data API cannot tell (the preview says so)."""
         try:
@@ -338,13 +346,13 @@ class AlpacaTradingAdapter:
                     OptionLatestTradeRequest(symbol_or_symbols=asset.symbol),
                 )
             else:
-                from alpaca.data.enums import DataFeed
                 from alpaca.data.requests import StockLatestTradeRequest
 
                 client = self._data("stock", self._session.stock_data_client)
                 got = self._call(
                     f"getting the last price of {asset.symbol}", client.get_stock_latest_trade,
-                    StockLatestTradeRequest(symbol_or_symbols=asset.symbol, feed=DataFeed.IEX),
+                    StockLatestTradeRequest(symbol_or_symbols=asset.symbol,
+                                            feed=self._session.feed),
                 )
         except BrokerError as exc:
             log.info("no reference price for %s: %s", asset.symbol, exc)
@@ -375,7 +383,10 @@ class AlpacaTradingAdapter:
         asset = self.get_asset(request.symbol)
         account = self.get_account()
         held, held_price = self._position_qty(request.symbol)
-        price = self._reference_price(asset) or held_price
+        last = self._reference_price(asset)
+        price = last or held_price
+        source = self._price_source(asset) if last is not None else (
+            "the position's current price" if held_price is not None else "")
         problems, warnings, estimated = check_order(
             request, asset, account=account, position_qty=held, reference_price=price,
             live=self.live,
@@ -383,7 +394,7 @@ class AlpacaTradingAdapter:
         return OrderPreview(
             request=request, asset=asset, reference_price=price, estimated_cost=estimated,
             buying_power=account.buying_power, position_qty=held, problems=problems,
-            warnings=warnings, live=self.live,
+            warnings=warnings, live=self.live, price_source=source,
         )
 
     def submit_order(self, request: OrderRequest, *, confirm_live: bool = False) -> Order:

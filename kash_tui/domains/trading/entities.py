@@ -103,7 +103,7 @@ class OrderJournalRow(Base):
     __tablename__ = "order_journal"
     __table_args__ = (
         CheckConstraint(
-            "status IN ('sending', 'sent', 'rejected', 'failed', 'unknown')", name="status"
+            "status IN ('sending', 'sent', 'rejected', 'unknown')", name="status"
         ),
     )
 

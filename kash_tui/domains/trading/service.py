@@ -510,6 +510,8 @@ class OrderPreview:
     """Rule violations, one sentence each; the order cannot be sent while there are any."""
     warnings: tuple[str, ...]
     live: bool
+    price_source: str = ""
+    """Where ``reference_price`` came from, e.g. ``last trade, IEX feed``."""
 
     @property
     def ok(self) -> bool:
