@@ -684,8 +684,8 @@ def test_a_parallel_sweep_gives_exactly_the_serial_results(
     sweeps = {}
     for name, executor in {
         "inline": LocalExecutor(1),
-        "threads": LocalExecutor(2),
-        "processes": LocalExecutor(2, processes=True),
+        "threads": LocalExecutor(2, min_job_seconds=0),  # parallel however short the jobs
+        "processes": LocalExecutor(2, processes=True, min_job_seconds=0),
     }.items():
         trading = create_trading_service(
             kash.db, kash.market, kash.strategy, kash.workspace, executor=executor)

@@ -12,10 +12,10 @@ import pytest
 
 from kash_tui.domains.trading.executor import LocalExecutor
 
-EXECUTORS = {
+EXECUTORS = {  # min_job_seconds=0: parallel however short the jobs
     "inline": LocalExecutor(1),
-    "threads": LocalExecutor(2),
-    "processes": LocalExecutor(2, processes=True),
+    "threads": LocalExecutor(2, min_job_seconds=0),
+    "processes": LocalExecutor(2, processes=True, min_job_seconds=0),
 }
 
 
@@ -78,6 +78,19 @@ def test_ctrl_c_in_the_calling_thread_stops_the_grid_at_once(name: str) -> None:
         EXECUTORS[name].map(fails_on_seven, None, list(range(8, 5000)), progress=progress)
     # 5000 jobs of 2 ms would take 5 s on two workers; the grid stopped after the first chunk
     assert time.perf_counter() - started < 4.0
+
+
+def where_it_ran(context: float, item: int) -> str:
+    time.sleep(context)
+    return threading.current_thread().name
+
+
+def test_short_jobs_run_inline_and_long_ones_on_the_workers() -> None:
+    caller = threading.current_thread().name
+    assert set(LocalExecutor(2).map(where_it_ran, 0.0, range(100))) == {caller}
+    ran = LocalExecutor(2).map(where_it_ran, 0.005, range(40))  # 5 ms jobs: worth threads
+    assert ran[:4] == [caller] * 4  # timed inline first
+    assert {name.split("_")[0] for name in ran[4:]} == {"kash-grid"}
 
 
 def test_empty_and_single_item_grids_run_inline() -> None:
