@@ -69,13 +69,9 @@ def _as_str(value: Any) -> str:
 
 
 def _as_optional_url(value: Any) -> str | None:
-    if value is None:
-        return None
-    text = _as_str(value)
-    if not text.strip():
-        raise ValueError("is empty; give a SQLite path or a postgresql+psycopg:// URL, or leave "
-                         "it out for the embedded database")
-    return text
+    # an empty URL given explicitly is refused by the database with a sentence (never silently
+    # the default database); an empty variable is refused here, naming the variable
+    return None if value is None else _as_str(value)
 
 
 def _as_bool(value: Any) -> bool:
@@ -184,16 +180,21 @@ class Settings:
                 default = f.default_factory() if callable(f.default_factory) else f.default
                 object.__setattr__(self, f.name, default)
                 continue
+            name = f"{ENV_PREFIX}{f.name.upper()}" if source == "env" else f.name
             try:
                 value = _PARSERS[f.name](raw)
             except ValueError as exc:
-                name = f"{ENV_PREFIX}{f.name.upper()}" if source == "env" else f.name
                 raise SettingInvalid(source, name, str(exc)) from None
+            if f.name == "database_url" and source != "argument" and not value.strip():
+                raise SettingInvalid(source, name, "is empty; give a SQLite path or a "
+                                     "postgresql+psycopg:// URL, or unset it for the embedded "
+                                     "database")
             object.__setattr__(self, f.name, value)
 
     @property
     def resolved_database_url(self) -> str:
-        return self.database_url or default_database_url()
+        # "" is not "no URL": it reaches the database, which refuses it with a sentence
+        return self.database_url if self.database_url is not None else default_database_url()
 
     @property
     def uses_default_database(self) -> bool:
@@ -254,8 +255,6 @@ def _config_error(exc: SettingInvalid) -> ConfigError:
         return ConfigError(
             f"A KASH_* environment variable is invalid ({exc}); fix or unset it."
         )
-    if exc.name == "database_url":
-        return ConfigError(f"--db {exc.problem}.")
     return ConfigError(f"The setting {exc}.")
 
 

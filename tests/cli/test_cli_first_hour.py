@@ -160,7 +160,7 @@ def test_a_garbage_database_url_is_refused(kash_main, tmp_path: Path,  # noqa: A
 
 def test_an_empty_db_flag_is_refused(kash_main, isolated_env: dict[str, str]) -> None:  # noqa: ANN001
     line = refused(kash_main("workspace", "list", "--db", ""))
-    assert "--db is empty" in line
+    assert "The database URL is empty" in line
     assert not (Path(isolated_env["XDG_DATA_HOME"]) / "kash" / "kash.db").exists()
 
 

@@ -180,11 +180,18 @@ def test_a_missing_kash_config_file_is_a_config_error(
         load_settings()
 
 
-def test_an_empty_database_url_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    with pytest.raises(ConfigError, match="--db is empty"):
-        load_settings("")
+def test_an_empty_database_url_is_never_the_default_database(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from kash_tui.db import DatabaseError
+    from kash_tui.provider import ServiceProvider
+
+    settings, _ = load_settings("")
+    assert not settings.uses_default_database and settings.resolved_database_url == ""
+    with pytest.raises(DatabaseError, match="The database URL is empty"):
+        ServiceProvider(settings).db  # noqa: B018
     monkeypatch.setenv("KASH_DATABASE_URL", "  ")
-    with pytest.raises(ConfigError, match="KASH_DATABASE_URL"):
+    with pytest.raises(ConfigError, match="KASH_DATABASE_URL: is empty"):
         load_settings()
 
 
