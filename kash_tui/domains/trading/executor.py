@@ -35,9 +35,11 @@ from typing import Any
 __all__ = ["LocalExecutor", "default_workers"]
 
 # Chunks per worker: enough to balance uneven jobs and to move the progress bar smoothly, few
-# enough that the per-chunk overhead (tens of microseconds) stays invisible.
+# enough that the per-chunk overhead (tens of microseconds) stays invisible. A chunk of timed
+# jobs lasts about _CHUNK_SECONDS, so Ctrl-C waits at most that long for the running ones.
 _CHUNKS_PER_WORKER = 8
 _MAX_CHUNK = 16
+_CHUNK_SECONDS = 0.1
 _AHEAD_PER_WORKER = 2
 # Jobs run inline to time them before deciding to go parallel.
 _PROBE_JOBS = 4
@@ -127,7 +129,10 @@ class LocalExecutor:
         if per_job < self.min_job_seconds or workers <= 1:
             more = self._inline(job, context, rest, _offset(progress, probe))
             return results + more
-        size = max(1, min(_MAX_CHUNK, math.ceil(len(rest) / (workers * _CHUNKS_PER_WORKER))))
+        size = min(_MAX_CHUNK, math.ceil(len(rest) / (workers * _CHUNKS_PER_WORKER)))
+        if per_job > 0:
+            size = min(size, math.ceil(_CHUNK_SECONDS / per_job))
+        size = max(1, size)
         chunks = [rest[i : i + size] for i in range(0, len(rest), size)]
         if self.processes:
             parts = self._in_processes(job, context, chunks, workers, _offset(progress, probe))
