@@ -78,6 +78,10 @@ def build_parser() -> argparse.ArgumentParser:
     env.add_argument("--live", action="store_true", help="live account (needs enable-live)")
     p.add_argument("--trading-url", metavar="URL", help="trading API base URL (proxy, tests)")
     p.add_argument("--data-url", metavar="URL", help="market data API base URL")
+    p.add_argument("--custom-host", action="store_true",
+                   help="the URLs point at a proxy of your own (https), which gets the keys")
+    p.add_argument("--feed", choices=["iex", "sip"], default="iex", type=str.lower,
+                   help="stock data feed: iex (every account, default) or sip (subscription)")
     keys = p.add_argument_group("keys (default: $APCA_API_KEY_ID and $APCA_API_SECRET_KEY)")
     keys.add_argument("--key-env", metavar="VAR", help="environment variable with the key id")
     keys.add_argument("--secret-env", metavar="VAR", help="environment variable with the secret")
@@ -196,7 +200,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = command(sub, "orders", trading.cmd_orders, "orders of a portfolio")
     p.add_argument("--status", choices=["open", "closed", "all"], default="open", type=str.lower)
     add_target(p)
-    add_target(command(sub, "fills", trading.cmd_fills, "executions (fills) of a portfolio"))
+    p = command(sub, "fills", trading.cmd_fills, "executions (fills) of a portfolio")
+    p.add_argument("--limit", type=int, default=500, metavar="N",
+                   help="the newest N fills (default 500; 0 for all, a few minutes per "
+                        "100,000 within Alpaca's rate limit)")
+    add_target(p)
 
     g = group("order", "submit and cancel orders")
     p = command(g, "submit", trading.cmd_order_submit, "preview, confirm and send one order")
@@ -215,8 +223,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tif", default="day", type=str.lower,
                    choices=["day", "gtc", "ioc", "fok", "opg", "cls"], help="time in force")
     p.add_argument("--extended-hours", action="store_true", help="limit DAY orders only")
-    p.add_argument("--client-order-id", metavar="ID",
-                   help="your id for the order; resending the same id never trades twice")
+    ids = p.add_mutually_exclusive_group()
+    ids.add_argument("--client-order-id", metavar="ID",
+                     help="your id for the order; resending the same id never trades twice")
+    ids.add_argument("--new-order", action="store_true",
+                     help="a new order even if an earlier run of the same one was interrupted "
+                          "(by default that one is checked with Alpaca and sent at most once)")
     p.add_argument("--yes", action="store_true", help="send without the prompt")
     p.add_argument("--confirm-live", action="store_true", help="required to send a LIVE order")
     add_target(p)

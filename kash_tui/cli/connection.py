@@ -22,6 +22,8 @@ def cmd_connection_add(args: argparse.Namespace) -> int:
         key_env=args.key_env,
         secret_env=args.secret_env,
         keyring_entry=args.keyring,
+        custom_host=args.custom_host,
+        feed=args.feed,
     )
     conn = build_provider(args).connection.add(new)
     note = " Live trading stays off until `kash connection enable-live`." if conn.is_live else ""
@@ -42,6 +44,7 @@ def cmd_connection_list(args: argparse.Namespace) -> int:
                     "trading_url": c.trading_url,
                     "data_url": c.data_url,
                     "key_source": c.key_source,
+                    "feed": c.feed.value,
                     "live_enabled": c.live_enabled,
                     "cap_data_stream_live": c.cap_data_stream_live,
                     "cap_data_stream_historic": c.cap_data_stream_historic,
@@ -54,10 +57,10 @@ def cmd_connection_list(args: argparse.Namespace) -> int:
         )
         return EXIT_OK
     print_table(
-        ["NAME", "BROKER", "ENV", "LIVE ENABLED", "KEYS", "TRADING URL"],
+        ["NAME", "BROKER", "ENV", "LIVE ENABLED", "KEYS", "FEED", "TRADING URL"],
         [
             (c.name, c.broker.value, c.environment.value, "yes" if c.live_enabled else "no",
-             c.key_source, c.trading_url or "(default)")
+             c.key_source, c.feed.label, c.trading_url or "(default)")
             for c in conns
         ],
         "No connections; add one with `kash connection add NAME --broker alpaca --paper`.",

@@ -158,8 +158,19 @@ def cmd_orders(args: argparse.Namespace) -> int:
 
 
 def cmd_fills(args: argparse.Namespace) -> int:
+    if args.limit < 0:
+        raise UserError("--limit must be 0 (all fills) or more.")
     _kash, _folio, adapter = _adapter(args)
-    trades = adapter.get_trades()
+    if args.limit:
+        trades = adapter.get_trades(limit=args.limit + 1)  # one more: do more exist?
+        more, trades = len(trades) > args.limit, trades[:args.limit]
+    else:
+        trades, more = adapter.get_trades(), False
+    if more:
+        sys.stderr.write(
+            f"kash: showing the newest {args.limit:,} fills; more exist (--limit N for more, "
+            "--limit 0 for all).\n"
+        )
     if args.json:
         print_json(trades)
         return EXIT_OK
@@ -214,7 +225,8 @@ def _print_preview(preview: OrderPreview, out: Any) -> None:
     mode = "LIVE" if preview.live else "paper"
     out.write(f"{mode} order: {req.describe()}\n")
     if preview.reference_price is not None:
-        out.write(f"  reference price   {_money(preview.reference_price)}\n")
+        source = f" ({preview.price_source})" if preview.price_source else ""
+        out.write(f"  reference price   {_money(preview.reference_price)}{source}\n")
     if preview.estimated_cost is not None:
         out.write(f"  estimated cost    {_money(preview.estimated_cost)}\n")
     out.write(f"  buying power      {_money(preview.buying_power)}\n")
@@ -240,9 +252,31 @@ def _confirm(prompt: str, *, json_mode: bool = False) -> bool:
     return answer.strip().lower() in ("y", "yes")
 
 
+def _resume(adapter: Any, request: Any, args: argparse.Namespace) -> Any:
+    """Take up an earlier run of this very order whose outcome nobody knows (Ctrl-C while
+    sending, a timeout): the same client order id, so the broker is asked before anything is
+    sent and the order is placed at most once. Only such a ticket matches: an identical order
+    whose outcome is known is a new order, and --new-order forces one."""
+    if args.client_order_id or args.new_order:
+        return request
+    earlier = adapter.unresolved_ticket(request)
+    if earlier is None:
+        return request
+    from dataclasses import replace
+
+    sys.stderr.write(
+        f"kash: an earlier run of this order ({earlier.created_at:%Y-%m-%d %H:%M} UTC, client "
+        f"order id {earlier.client_order_id}) never learned whether Alpaca got it; this run "
+        "asks Alpaca first and sends it only if Alpaca does not have it. For a second, "
+        "separate order add --new-order.\n"
+    )
+    return replace(request, client_order_id=earlier.client_order_id)
+
+
 def cmd_order_submit(args: argparse.Namespace) -> int:
     request = _request(args)
     _kash, folio, adapter = _adapter(args)
+    request = _resume(adapter, request, args)
     preview = adapter.preview_order(request)
     if not args.json:
         _print_preview(preview, sys.stdout)
@@ -258,8 +292,16 @@ def cmd_order_submit(args: argparse.Namespace) -> int:
         raise UserError("The order was not sent (not confirmed); add --yes to send without the prompt.")
     from kash_tui.domains.connection import BrokerError
 
+    client_id = preview.request.client_order_id
     try:
         order = adapter.submit_order(preview.request, confirm_live=bool(args.confirm_live))
+    except KeyboardInterrupt:
+        sys.stderr.write(
+            f"kash: interrupted while sending; the order may or may not have reached Alpaca "
+            f"(client order id {client_id}). Check with `kash orders --status all`; running "
+            "the same command again asks Alpaca first and never places it twice.\n"
+        )
+        return 130
     except BrokerError as exc:
         if exc.outcome_unknown and not args.client_order_id:
             raise UserError(

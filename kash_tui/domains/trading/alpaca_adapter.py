@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -47,11 +47,15 @@ from kash_tui.domains.trading.service import (
     Position,
     Trade,
     TradingError,
+    UnresolvedTicket,
 )
 
 log = logging.getLogger("kash.trading")
 
 T = TypeVar("T")
+
+RESUME_WINDOW = timedelta(hours=24)
+"""How far back an interrupted ticket of the same order is taken up again by a new attempt."""
 
 FILL_PAGE_SIZE = 100
 """Alpaca's largest page of account activities."""
@@ -525,6 +529,22 @@ class AlpacaTradingAdapter:
                 message="left in 'sending' by an earlier attempt; Alpaca had no such order",
             )
         return None  # the broker has no order with this id: sending is safe
+
+    def unresolved_ticket(self, request: OrderRequest) -> UnresolvedTicket | None:
+        """An earlier ticket for this very order (same portfolio, same description) whose
+        outcome is unknown, from the last ``RESUME_WINDOW``; see the Protocol."""
+        since = datetime.now(UTC) - RESUME_WINDOW
+        with self._db.unit_of_work() as s:
+            row = repo.journal_unresolved(
+                s, portfolio_id=self._portfolio_id, summary=_normalised(request).describe(),
+                since=since,
+            )
+            if row is None:
+                return None
+            return UnresolvedTicket(
+                client_order_id=row.client_order_id, status=row.status,
+                created_at=row.created_at,
+            )
 
     def _journal_claim(self, request: OrderRequest) -> bool:
         """Record the ticket as being sent; False when another process holds it already."""

@@ -3,6 +3,8 @@ and the order journal."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, defer
 
@@ -109,3 +111,22 @@ def journal_finish(
         row.broker_order_id = broker_order_id
     row.message = message
     session.flush()
+
+
+def journal_unresolved(
+    session: Session, *, portfolio_id: int, summary: str, since: datetime,
+) -> OrderJournalRow | None:
+    """The newest ticket of ``portfolio_id`` for the order ``summary`` whose outcome nobody
+    knows: left ``sending`` by an interrupted run, or ``unknown`` after a timeout; made since
+    ``since``."""
+    return session.scalars(
+        select(OrderJournalRow)
+        .where(
+            OrderJournalRow.portfolio_id == portfolio_id,
+            OrderJournalRow.summary == summary,
+            OrderJournalRow.status.in_(("sending", "unknown")),
+            OrderJournalRow.created_at >= since,
+        )
+        .order_by(OrderJournalRow.created_at.desc(), OrderJournalRow.id.desc())
+        .limit(1)
+    ).first()

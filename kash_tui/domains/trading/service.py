@@ -518,6 +518,16 @@ class OrderPreview:
         return not self.problems
 
 
+@dataclass(frozen=True)
+class UnresolvedTicket:
+    """An earlier ticket for the same order whose outcome nobody knows (an interrupted run left
+    it ``sending``, or a timeout left it ``unknown``)."""
+
+    client_order_id: str
+    status: str
+    created_at: datetime
+
+
 class OrderRuleError(TradingError):
     """The order breaks a broker rule Kash checks before sending; the message says which."""
 
@@ -573,6 +583,14 @@ class TradingAdapter(Protocol):
     def cancel_order(self, order_id: str) -> None: ...
 
     def close_position(self, symbol: str, *, confirm_live: bool = False) -> Order: ...
+
+    def unresolved_ticket(self, request: OrderRequest) -> UnresolvedTicket | None:
+        """An earlier ticket for this very order (same portfolio, same ``describe()``) whose
+        outcome is unknown, from the last day; sending ``request`` under its client order id
+        first asks the broker for it, so a re-run never makes a second order. None when there
+        is none (a ticket whose outcome is known never matches: a second identical order is
+        then a new order)."""
+        ...
 
 
 class FeedState(StrEnum):

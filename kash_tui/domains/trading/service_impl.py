@@ -483,6 +483,9 @@ class BacktestTradingAdapter:
     def close_position(self, symbol: str, *, confirm_live: bool = False) -> Order:
         raise self._refuse()
 
+    def unresolved_ticket(self, request: OrderRequest) -> None:
+        return None  # a backtest sends nothing
+
     def _rows(self):  # noqa: ANN202
         """(run, final equity, fill records, end positions) of the stored run."""
         db = self._service._db  # noqa: SLF001
