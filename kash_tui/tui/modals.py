@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
+from rich.cells import cell_len
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -524,10 +526,21 @@ class KeymapScreen(ModalScreen[None]):
             place.load()
         overrides = getattr(self.app, "_keymap_overrides", {})
         table = self.query_one(DataTable)
-        table.add_columns("Action id", "Keys", "What it does")
-        for binding_id, binding in sorted(all_bindings().items()):
-            keys = overrides.get(binding_id, binding.key)
-            table.add_row(binding_id, keys, binding.tooltip or binding.description)
+        rows = [
+            (binding_id, overrides.get(binding_id, binding.key),
+             binding.tooltip or binding.description)
+            for binding_id, binding in sorted(all_bindings().items())
+        ]
+        # "What it does" gets the width that is left and wraps in it (cut at 80 columns before)
+        id_w = max(cell_len(r[0]) for r in rows) if rows else 10
+        keys_w = min(16, max(cell_len(r[1]) for r in rows)) if rows else 6
+        room = self.app.size.width - 4 - 2 - 2 * 3  # dialog border+padding, scrollbar, cells
+        text_w = max(24, room - id_w - keys_w)
+        table.add_column("Action id", width=id_w)
+        table.add_column("Keys", width=keys_w)
+        table.add_column("What it does", width=text_w)
+        for binding_id, keys, what in rows:
+            table.add_row(binding_id, Text(keys, overflow="fold"), Text(what), height=None)
         table.focus()
 
     def action_close(self) -> None:

@@ -608,6 +608,31 @@ async def test_an_option_contract_is_chartable(make_alpaca_app: MakeApp, fake_al
 # -- how it looks -----------------------------------------------------------------------------
 
 
+async def test_at_80x24_the_footer_and_the_hourly_readout_read_whole(
+    make_chart_app: MakeApp,
+) -> None:
+    """The footer ended in "shift▏" (the crosshair keys ran under ^p Commands); the 1Hour
+    readout of DEMOCOIN/USD dropped the symbol's name."""
+    from textual.widgets import Footer
+    from textual.widgets._footer import FooterKey
+
+    from kash_tui.tui.screens.chart import show_symbol
+
+    app = make_chart_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_chart(app, pilot)
+        footer = app.screen.query_one(Footer)
+        keys = [k for k in footer.query(FooterKey) if k.display]
+        commands = next(k for k in keys if "Commands" in str(k.render()))
+        assert all(k.region.right <= commands.region.x for k in keys if k is not commands)
+        assert not any("shift" in str(k.render()) for k in keys)
+        show_symbol(app, "DEMOCOIN/USD", "1Hour")
+        await settle(app, pilot)
+        readout = chart_of(app).text_lines()[0]
+        assert readout.startswith("DEMOCOIN/USD 1Hour "), readout
+        assert " C " in readout
+
+
 async def _show_chart(pilot: Pilot) -> None:
     await open_chart(pilot.app, pilot)  # type: ignore[arg-type]
 

@@ -232,6 +232,36 @@ async def test_without_a_connection_it_says_what_to_do(sqlite_db_url: str) -> No
         assert "unexpected" not in text
 
 
+async def test_slash_goes_to_the_field_and_an_empty_enter_says_so(chain: BrokerSetup) -> None:
+    """The footer offers "/ Underlying": in the field, / used to type a slash ('/AAPL' is no
+    symbol); Enter on the empty field (its placeholder looked like AAPL) showed nothing new."""
+    app = chain.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await start(pilot)
+        await pilot.press("5")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, OptionsScreen)
+        field = screen.query_one("#underlying")
+        assert app.focused is field
+        before = status(app)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert status(app) != before and "empty" in status(app)
+        await pilot.press("slash")
+        await type_text(pilot, "AAPL")
+        assert field.value == "AAPL"
+        await pilot.press("enter")
+        await settle(pilot)
+        assert expirations(app) == EXPIRATIONS
+        assert app.focused is table(app)
+        await pilot.press("slash")  # from the chain: back to the field, all selected
+        await pilot.pause()
+        assert app.focused is field
+        await type_text(pilot, "MSFT")
+        assert field.value == "MSFT"
+
+
 # -- snapshot --------------------------------------------------------------------------------
 
 

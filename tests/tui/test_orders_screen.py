@@ -76,7 +76,7 @@ async def test_paper_account_positions_and_orders(broker: BrokerSetup) -> None:
         await wait_for(pilot, lambda: symbols(app, "open-orders") == ["MSFT"], what="MSFT")
         account = static_text(app, "#account")
         assert "Cash" in account and "Equity" in account and "Buying power" in account
-        assert "Pattern day trader" in account
+        assert "Pattern day trader" not in account  # Alpaca no longer reports it
         [aapl] = rows(app, "positions")
         assert aapl[:4] == ["AAPL", "10", "180.00", "190.00"]
         assert aapl[5] == "+100.00"
@@ -452,3 +452,102 @@ async def test_f5_opens_options_once_started(broker: BrokerSetup) -> None:
         await pilot.press("f5")
         await settle(pilot)
         assert app.current_mode == "options"
+
+
+# -- reading whole at 80x24 --------------------------------------------------------------------
+
+
+def footer_fits(app) -> bool:  # noqa: ANN001
+    """Every footer key is whole on screen (none runs under "^p Commands" or off the edge)."""
+    from textual.widgets import Footer
+    from textual.widgets._footer import FooterKey
+
+    footer = app.screen.query_one(Footer)
+    keys = [k for k in footer.query(FooterKey) if k.display]
+    commands = [k for k in keys if "Commands" in str(k.render())]
+    edge = min((k.region.x for k in commands), default=footer.region.right)
+    return all(k.region.right <= edge for k in keys if k not in commands)
+
+
+async def test_a_backtest_run_reads_in_trader_precision(sqlite_db_url: str) -> None:
+    """Quantities of a backtest were shown with 15 digits, prices with 16, cash as -0.00, and
+    its filled orders as Filled 0."""
+    settings = Settings(database_url=sqlite_db_url)
+    provider = ServiceProvider(settings)
+    provider.prepare()
+    demo = next(p for p in provider.workspace.list_portfolios() if p.name == "Demo backtest")
+    provider.trading.run_backtest(BacktestRequest(
+        symbol="DEMOA", strategy_id="sma_crossover", portfolio_id=demo.id))
+    provider.close()
+    app = make_app(settings)
+    async with app.run_test(size=SIZE) as pilot:
+        await start(pilot)
+        await pilot.press("4")
+        await settle(pilot)
+        account = static_text(app, "#account")
+        assert "-0.00" not in account and "Pattern day trader" not in account
+        assert "Cash" in account and " · Equity" in account
+        position = rows(app, "positions")[0]
+        qty, entry, last = position[1], position[2], position[3]
+        assert len(qty.split(".")[-1]) <= 6 if "." in qty else True
+        for money_cell in (entry, last):
+            assert len(money_cell.split(".")[-1]) == 2, position
+        orders = rows(app, "activity")
+        assert orders
+        for row in orders:  # Time Symbol Side Qty Type Status Filled Avg price
+            assert row[5] == "filled" and row[6] == row[3] != "0", row
+            assert "." not in row[3] or len(row[3].split(".")[-1]) <= 6, row
+            assert len(row[7].split(".")[-1]) == 2, row
+        await pilot.press("t")
+        await settle(pilot)
+        for row in rows(app, "activity"):  # Time Symbol Side Qty Price Commission
+            assert "." not in row[3] or len(row[3].split(".")[-1]) <= 6, row
+            assert len(row[4].split(".")[-1]) == 2, row
+        assert footer_fits(app)
+
+
+async def test_the_account_line_separates_its_fields_and_drops_what_alpaca_dropped(
+    broker: BrokerSetup, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _fixed_times(monkeypatch)
+    _seed_account(broker)
+    app = broker.app(stream_account_updates=False, poll_interval_seconds=600.0)
+    async with app.run_test(size=SIZE) as pilot:
+        await _orders_with_data(pilot)
+        account = static_text(app, "#account")
+        assert "Cash\u00a099,580.00 · Equity\u00a0" in account
+        assert " · Buying power\u00a0" in account
+        assert "n/a" not in account and "Pattern day trader" not in account
+        assert "Day trades" not in account
+        app.screen.query_one("#positions").focus()
+        await settle(pilot)
+        from tests.tui.broker_app import screen_text as text_of
+        assert footer_fits(app), text_of(app).splitlines()[-1]
+
+
+async def test_the_portfolio_list_offers_only_portfolios(broker: BrokerSetup) -> None:
+    """The prompt "Choose a portfolio" was a choice: picking it left the header on one
+    portfolio and the body on none."""
+    from textual.widgets import Select
+    from textual.widgets._select import SelectOverlay
+
+    app = broker.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_orders_place(pilot)
+        before = app.selection
+        await pilot.press("p")
+        await settle(pilot)
+        select = app.screen.query_one("#orders-portfolio", Select)
+        assert select.expanded
+        overlay = select.query_one(SelectOverlay)
+        prompts = [str(overlay.get_option_at_index(i).prompt)
+                   for i in range(overlay.option_count)]
+        assert "Choose a portfolio" not in prompts and all("›" in p for p in prompts)
+        await pilot.press("home", "enter")  # the first entry is a portfolio, not a blank
+        await settle(pilot)
+        assert select.value is not Select.NULL
+        assert app.selection.portfolio_id == select.value
+        assert app.current_portfolio is not None
+        header = " ".join(str(s.render()) for s in app.screen.query("#kash-header Static"))
+        assert app.current_portfolio.name in header
+        assert before.portfolio_id is not None

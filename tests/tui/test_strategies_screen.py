@@ -515,8 +515,22 @@ async def test_sweep_form_counts_only_valid_ranges_and_states_the_limit(
         await pilot.pause()
         form = app.screen
         assert isinstance(form, SweepForm)
+        from kash_tui.domains.trading import MAX_SWEEP_COMBINATIONS
+
         count = form.query_one("#sweep-count", Static)
-        assert str(count.render()).startswith("20 combinations (at most ")
+        assert str(count.render()).startswith(
+            f"20 combinations (at most {MAX_SWEEP_COMBINATIONS:,})")
+        # one limit, the trading domain's, on the whole grid (no 200-values-per-parameter cap)
+        form.query_one("#sweep-short_period", Input).value = "2:301"
+        form.query_one("#sweep-long_period", Input).value = "400"
+        await pilot.pause()
+        assert str(count.render()).startswith("300 combinations")
+        assert not form.query_one("#save", Button).disabled
+        form.query_one("#sweep-long_period", Input).value = "400:500"
+        await pilot.pause()
+        assert f"at most {MAX_SWEEP_COMBINATIONS:,}" in str(
+            form.query_one("#form-error", Static).render())
+        assert form.query_one("#save", Button).disabled
         form.query_one("#sweep-short_period", Input).value = "x"
         await pilot.pause()
         text = str(count.render())

@@ -408,3 +408,62 @@ async def test_a_very_narrow_header_keeps_every_place_key(seeded: Settings) -> N
         for key in "12345":
             assert key in header
         assert app.screen.query_one("#place-tabs").region.right <= 60
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["W" * 64, "研究ワークスペース" * 4, "📈 Momentum 🚀 " * 4],
+    ids=["64-chars", "cjk", "emoji"],
+)
+async def test_long_and_wide_names_stay_inside_their_panels(settings: Settings, name: str) -> None:
+    """A 64-character workspace name pushed the Portfolios column out of its panel; CJK and
+    emoji names (two cells a character) misaligned. Names are cut, by cells, with …"""
+    from rich.cells import cell_len
+
+    provider = ServiceProvider(settings)
+    provider.prepare()
+    name = name.strip()[:64]
+    provider.workspace.create_workspace(name)
+    provider.workspace.create_portfolio(name, name, PortfolioMode.BACKTEST)
+    provider.close()
+    app = make_app(settings)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.pause()
+        screen = app.screen
+        workspaces = screen.query_one("#workspaces")
+        panel = workspaces.content_region
+        assert sum(c.get_render_width(workspaces) for c in workspaces.columns.values()) <= (
+            panel.width)
+        rows = [[str(c) for c in workspaces.get_row_at(i)] for i in range(workspaces.row_count)]
+        cut = next(r for r in rows if "…" in r[0] or name in r[0])
+        assert cell_len(cut[0]) <= panel.width
+        portfolios = screen.query_one("#portfolios")
+        pick = next(i for i, r in enumerate(rows) if r is cut)
+        workspaces.move_cursor(row=pick)
+        await settle(pilot)
+        assert sum(c.get_render_width(portfolios) for c in portfolios.columns.values()) <= (
+            portfolios.content_region.width)
+        labels = [str(c.label) for c in portfolios.columns.values()]
+        assert labels == ["Name", "Mode", "Size %", "Connection"]
+
+
+async def test_the_keymap_list_reads_whole_at_80x24(settings: Settings) -> None:
+    """The "What it does" column was cut at the right edge; now it wraps in the room left."""
+    from textual.widgets import DataTable
+
+    from kash_tui.tui.modals import KeymapScreen
+
+    app = make_app(settings)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.push_screen(KeymapScreen())
+        await settle(pilot)
+        table = app.screen.query_one("#keymap-table", DataTable)
+        widths = sum(c.get_render_width(table) for c in table.columns.values())
+        assert widths <= table.content_region.width
+        texts = [str(table.get_row_at(i)[2]) for i in range(table.row_count)]
+        longest = max(texts, key=len)
+        assert len(longest) > table.columns[list(table.columns)[2]].width  # needs wrapping
+        index = texts.index(longest)
+        assert table.rows[list(table.rows)[index]].height >= 2  # and it wraps

@@ -25,6 +25,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar
 from weakref import WeakKeyDictionary
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import on
 from textual.app import App, ComposeResult
@@ -387,7 +388,7 @@ class ChartHeader(Widget):
 
     def render(self) -> Text:
         width = self.content_size.width
-        compact = len(self.line(False)) > width > 0
+        compact = cell_len(self.line(False)) > width > 0
         text = Text(no_wrap=True, overflow="ellipsis", end="")
         text.append(self.title, self.get_component_rich_style("chart-header--symbol"))
         rest = self.line(compact)[len(self.title):]
@@ -423,11 +424,13 @@ class ChartScreen(PlaceScreen):
     """
 
     BINDINGS: ClassVar = [
-        Binding("s,slash", "search", "Symbol", id="chart.search",
+        # s, t and r show in the chart's header line (ChartHeader.hints), not in the footer,
+        # which must fit 80 columns with the chart's own keys
+        Binding("s,slash", "search", "Symbol", show=False, id="chart.search",
                 tooltip="Chart another symbol: type to search the stored ones (s or /)"),
-        Binding("t", "timeframe", "Timeframe", id="chart.timeframe",
+        Binding("t", "timeframe", "Timeframe", show=False, id="chart.timeframe",
                 tooltip="Pick one of the timeframes stored for this symbol (t)"),
-        Binding("r,ctrl+r", "reload", "Reload", id="chart.reload",
+        Binding("r,ctrl+r", "reload", "Reload", show=False, id="chart.reload",
                 tooltip="Read the bars again; the visible range stays (r or Ctrl+R)"),
     ]
 

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.style import Style
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widget import Widget
@@ -222,6 +222,22 @@ class ChainTable(DataTable):
 # -- the place -------------------------------------------------------------------------------
 
 
+class UnderlyingInput(Input):
+    """The underlying's field. ``/`` is never typed into it (no symbol has one): it stays the
+    key that jumps to the field and selects it, as the footer says."""
+
+    def check_consume_key(self, key: str, character: str | None) -> bool:
+        if character == "/":
+            return False
+        return super().check_consume_key(key, character)
+
+    async def _on_key(self, event: events.Key) -> None:
+        if event.character == "/":
+            event.prevent_default()  # not typed; the key goes on to the place's binding
+            return
+        await super()._on_key(event)
+
+
 class OptionsScreen(PlaceScreen):
     PLACE = "options"
 
@@ -266,7 +282,7 @@ class OptionsScreen(PlaceScreen):
     def compose_body(self) -> Iterator[Widget]:
         with Horizontal(classes="options-bar"):
             yield Label("Underlying")
-            yield Input(placeholder="AAPL", id="underlying", compact=True)
+            yield UnderlyingInput(placeholder="e.g. AAPL", id="underlying", compact=True)
             yield Label("From")
             yield Input(today().isoformat(), placeholder="YYYY-MM-DD", id="exp-from",
                         compact=True)
@@ -351,7 +367,10 @@ class OptionsScreen(PlaceScreen):
             return
         underlying = self._text("underlying").strip().upper()
         if not underlying:
-            self._say("Type an underlying, e.g. AAPL, and press Enter.", problem=True)
+            # the placeholder is a hint, not a value: say so (the same words as before the
+            # Enter would look like nothing happened)
+            self._say("The Underlying field is empty: type a symbol, e.g. AAPL, then Enter.",
+                      problem=True)
             return
         if event.input.id == "width" and underlying == self._underlying and self._expiration():
             self.load_chain()

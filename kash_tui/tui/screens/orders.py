@@ -20,10 +20,12 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import ROUND_HALF_EVEN, Decimal
 from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar
 from weakref import WeakKeyDictionary
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import on
 from textual.app import App
@@ -94,24 +96,55 @@ def age_text(seconds: float) -> str:
     return f"updated {int(seconds // 3600)} h ago"
 
 
+QTY_DECIMALS = 6
+"""Quantities show at most this many decimals (a backtest's float quantities have 15 digits)."""
+
+
+def qty_text(value: Decimal | float | int | None) -> str:
+    """``0.392209881788748`` -> ``0.39221``; ``10`` -> ``10``; ``None`` -> ``–``."""
+    if value is None:
+        return "–"
+    number = value if isinstance(value, Decimal) else Decimal(str(value))
+    return quantity(number.quantize(Decimal(1).scaleb(-QTY_DECIMALS), ROUND_HALF_EVEN))
+
+
+def price_text(value: Decimal | float | None) -> str:
+    """Cents from a dollar up (``100.7634999999999934`` -> ``100.76``), four decimals below
+    (``0.0125``); ``None`` -> ``–``."""
+    if value is None:
+        return "–"
+    number = value if isinstance(value, Decimal) else Decimal(str(value))
+    places = Decimal("0.01") if abs(number) >= 1 else Decimal("0.0001")
+    return price(number.quantize(places, ROUND_HALF_EVEN))
+
+
+def money_text(value: Decimal | float | None, *, sign: bool = False) -> str:
+    """Money in cents, never ``-0.00`` (a backtest's cash of -1e-12 is 0.00)."""
+    if value is None:
+        return "–"
+    number = value if isinstance(value, Decimal) else Decimal(str(value))
+    number = number.quantize(Decimal("0.01"), ROUND_HALF_EVEN)
+    return money(number.copy_abs() if number.is_zero() else number, sign=sign)
+
+
 def order_price_text(order: Order) -> str:
     parts = []
     if order.limit_price is not None:
-        parts.append(price(order.limit_price))
+        parts.append(price_text(order.limit_price))
     if order.stop_price is not None:
-        parts.append(f"stop {price(order.stop_price)}")
+        parts.append(f"stop {price_text(order.stop_price)}")
     if order.trail_percent is not None:
         parts.append(f"trail {quantity(order.trail_percent)}%")
     if order.trail_price is not None:
-        parts.append(f"trail ${price(order.trail_price)}")
+        parts.append(f"trail ${price_text(order.trail_price)}")
     return " ".join(parts) or "market"
 
 
 def order_amount(order: Order) -> str:
     if order.qty is not None:
-        return quantity(order.qty)
+        return qty_text(order.qty)
     if order.notional is not None:
-        return f"${money(order.notional)}"
+        return f"${money_text(order.notional)}"
     return "–"
 
 
@@ -230,7 +263,7 @@ class MeasuredTable(KashTable):
         columns = list(self.columns.values())
         for _key, cells in rows:
             for column, cell in zip(columns, cells, strict=False):
-                width = cell.cell_len if isinstance(cell, Text) else len(str(cell))
+                width = cell.cell_len if isinstance(cell, Text) else cell_len(str(cell))
                 if width > column.content_width:
                     column.content_width = width
         self.refresh(layout=True)
@@ -239,7 +272,7 @@ class MeasuredTable(KashTable):
 class PositionsTable(MeasuredTable):
     COLUMNS = _columns("Symbol", "Qty>", "Avg entry>", "Price>", "Value>", "Unrealized P/L>")
     BINDINGS: ClassVar = [
-        Binding("c", "screen.close_position", "Close position", id="orders.close_position",
+        Binding("c", "screen.close_position", "Close", id="orders.close_position",
                 tooltip="Close the highlighted position with a market order (asks first)"),
     ]
 
@@ -279,7 +312,7 @@ class OrdersScreen(PlaceScreen):
     OrdersScreen #orders-mode.-live { background: $error; }
     OrdersScreen #orders-via { width: 1fr; margin-left: 1; color: $text-muted;
                                text-wrap: nowrap; text-overflow: ellipsis; }
-    OrdersScreen #account { height: 2; padding: 0 1; }
+    OrdersScreen #account { height: auto; max-height: 3; padding: 0 1; }
     OrdersScreen #orders-tables { height: 1fr; }
     OrdersScreen #orders-tables KashTable { height: 1fr; }
     OrdersScreen #orders-empty { height: 1fr; padding: 1 1; }
@@ -295,9 +328,10 @@ class OrdersScreen(PlaceScreen):
                 tooltip="Open the order ticket for the current paper or live portfolio"),
         Binding("p", "choose_portfolio", "Portfolio", id="orders.portfolio",
                 tooltip="Choose the portfolio this place shows (it becomes the current one)"),
-        Binding("r", "refresh", "Refresh", id="orders.refresh",
+        # the watch keeps things fresh: r stays in the Keys panel, out of the 80-column footer
+        Binding("r", "refresh", "Refresh", show=False, id="orders.refresh",
                 tooltip="Read the account, positions and orders again now"),
-        Binding("t", "toggle_activity", "Orders/fills", id="orders.activity",
+        Binding("t", "toggle_activity", "Fills/orders", id="orders.activity",
                 tooltip="Show recent orders or fills in the lowest table"),
     ]
 
@@ -387,10 +421,15 @@ class OrdersScreen(PlaceScreen):
         )
         select = self.query_one("#orders-portfolio", Select)
         options = [(f"{p.workspace_name} › {p.name} ({p.mode.value})", p.id) for p in ordered]
-        select.set_options(options)
+        # "Choose a portfolio" is a prompt, not a choice: once there is something to choose,
+        # the list holds only portfolios (picking the prompt left header and body disagreeing)
         current = self.kash.selection.portfolio_id
-        if current is not None and any(p.id == current for p in ordered):
-            select.value = current  # its Changed message finds the selection equal: a no-op
+        chosen = current is not None and any(p.id == current for p in ordered)
+        with self.prevent(Select.Changed):  # filling the list chooses nothing
+            select._allow_blank = not chosen  # noqa: SLF001 - Select has no setter for it
+            select.set_options(options)
+            if chosen:
+                select.value = current
 
     @on(Select.Changed, "#orders-portfolio")
     def _portfolio_chosen(self, event: Select.Changed) -> None:
@@ -463,7 +502,7 @@ class OrdersScreen(PlaceScreen):
         badge.update(f" {mode} " if mode != "LIVE" else " LIVE · REAL MONEY ")
         badge.add_class(f"-{mode.lower()}")
         via.update(f"on {portfolio.connection_name}" if portfolio.connection_name
-                   else "backtest, read-only")
+                   else "read-only")
 
     def _show_empty(self, message: str | Text) -> None:
         empty = self.query_one("#orders-empty", Static)
@@ -492,31 +531,29 @@ class OrdersScreen(PlaceScreen):
             self.query_one("#orders-portfolio", Select).focus()
 
     def _render_account(self, account: Account, note: str = "") -> None:
-        text = Text(no_wrap=True, overflow="ellipsis")
-        text.append("Cash ", style="dim")
-        text.append(money(account.cash), style="bold")
-        text.append("  Equity ", style="dim")
-        text.append(money(account.equity), style="bold")
-        text.append("  Buying power ", style="dim")
-        text.append(money(account.buying_power), style="bold")
-        text.append(f" {account.currency}", style="dim")
-        text.append("\n")
+        """``Cash 99,580.00 · Equity 103,160.00 · Buying power 201,840.00 USD``, then the
+        account's state (or ``note``). Each field is whole: the line wraps between fields."""
+        fields = [("Cash", money_text(account.cash)), ("Equity", money_text(account.equity)),
+                  ("Buying power", f"{money_text(account.buying_power)} {account.currency}")]
+        text = Text()
+        for n, (label, value) in enumerate(fields):
+            if n:
+                text.append(" · ", style="dim")
+            text.append(f"{label}\u00a0", style="dim")
+            text.append(value.replace(" ", "\u00a0"), style="bold")
+        extra = Text()
         if note:
-            text.append(note, style="dim")
+            extra.append(note, style="dim")
         else:
-            text.append("Pattern day trader ", style="dim")
-            pdt = account.pattern_day_trader
-            text.append("n/a" if pdt is None else "YES" if pdt else "no",
-                        style="bold red" if pdt else "dim" if pdt is None else "")
-            text.append("  Day trades (5 days) ", style="dim")
-            trades = account.daytrade_count
-            text.append("n/a" if trades is None else str(trades),
-                        style="dim" if trades is None else "bold yellow" if trades >= 3 else "")
             if account.status:
-                text.append("  Account ", style="dim")
-                text.append(account.status)
+                extra.append("Account ", style="dim")
+                extra.append(account.status)
             if account.trading_blocked:
-                text.append("  TRADING BLOCKED", style="bold red")
+                extra.append(" · " if extra else "", style="dim")
+                extra.append("TRADING BLOCKED", style="bold red")
+        if extra:
+            text.append("\n")
+            text.append_text(extra)
         self.query_one("#account", Static).update(text)
 
     def _render_positions(self, positions: tuple[Position, ...] | list[Position]) -> None:
@@ -527,11 +564,11 @@ class OrdersScreen(PlaceScreen):
                     p.symbol,
                     (
                         Text(p.symbol, style="bold"),
-                        _right(quantity(p.qty)),
-                        _right(price(p.avg_entry_price)),
-                        _right(price(p.current_price)),
-                        _right(money(p.market_value)),
-                        _signed(p.unrealized_pl, money(p.unrealized_pl, sign=True)),
+                        _right(qty_text(p.qty)),
+                        _right(price_text(p.avg_entry_price)),
+                        _right(price_text(p.current_price)),
+                        _right(money_text(p.market_value)),
+                        _signed(p.unrealized_pl, money_text(p.unrealized_pl, sign=True)),
                     ),
                 )
                 for p in sorted(positions, key=lambda p: p.symbol)
@@ -571,8 +608,8 @@ class OrdersScreen(PlaceScreen):
                     (
                         t.id,
                         (when(t.time), Text(t.symbol, style="bold"), t.side.value,
-                         _right(quantity(t.qty)), _right(price(t.price)),
-                         _right(money(t.commission))),
+                         _right(qty_text(t.qty)), _right(price_text(t.price)),
+                         _right(money_text(t.commission))),
                     )
                     for t in trades
                 ],
@@ -587,7 +624,8 @@ class OrdersScreen(PlaceScreen):
                         o.id,
                         (when(o.submitted_at), Text(o.symbol, style="bold"), o.side.value,
                          _right(order_amount(o)), o.order_type.replace("_", "-"), o.status,
-                         _right(quantity(o.filled_qty)), _right(price(o.filled_avg_price))),
+                         _right(qty_text(o.filled_qty)),
+                         _right(price_text(o.filled_avg_price))),
                     )
                     for o in orders
                 ],

@@ -52,6 +52,7 @@ from textual.widgets.option_list import Option
 from kash_tui.domains.market import MarketError
 from kash_tui.domains.strategy import TIMEFRAMES, StrategyError, StrategyInfo
 from kash_tui.domains.trading import (
+    MAX_SWEEP_COMBINATIONS,
     RANKABLE_METRICS,
     BacktestError,
     BacktestReport,
@@ -94,7 +95,6 @@ if TYPE_CHECKING:
 WIDE = 120
 """From this many columns, the setup, results and sweep lay their parts side by side."""
 
-MAX_SWEEP_COMBINATIONS = 5_000
 
 # Errors whose message is a sentence for the user. Until the app's USER_ERRORS lists them, a
 # worker returns them as a Refusal so their sentence (not "something unexpected") is shown.
@@ -441,7 +441,9 @@ def sweep_plan(
     grid: dict[str, list[Any]] = {}
     problems: dict[str | None, str] = {}
     for spec in specs:
-        values, problem = parse_range(spec, texts.get(spec.name, ""))
+        # the one limit is the trading domain's, on the whole grid
+        values, problem = parse_range(spec, texts.get(spec.name, ""),
+                                      limit=MAX_SWEEP_COMBINATIONS)
         if problem:
             problems[spec.name] = problem
         elif values:
@@ -1198,10 +1200,10 @@ class StrategiesScreen(PlaceScreen):
             f"Run #{report.run.id} reopened; {self._key('strategies.run_backtest', 'r')} runs "
             "it again.")
         self.action_show_tab("tab-results")
+        self._focus_results()
 
     # -- sweeps -------------------------------------------------------------------------------
 
-        self._focus_results()
     def action_sweep(self) -> None:
         form, info = self.form, self.info(self.strategy_id)
         if self._request() is None or form is None or info is None:

@@ -15,6 +15,7 @@ from rich.text import Text
 from textual import on
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.events import Resize
 from textual.markup import escape
 from textual.widget import Widget
 from textual.widgets import DataTable, Static
@@ -146,6 +147,11 @@ class WorkspacesScreen(PlaceScreen):
             self.watch(self.app, "selection", self._render_catalog)
         if self.focused is None:
             self.query_one("#workspaces", WorkspaceTable).focus()
+        self.call_after_refresh(self._render_catalog)  # names cut to the laid-out widths
+
+    def on_resize(self, _event: Resize) -> None:
+        if self._watching:
+            self.call_after_refresh(self._render_catalog)
 
     # -- rendering ----------------------------------------------------------------------------
 
@@ -154,7 +160,8 @@ class WorkspacesScreen(PlaceScreen):
         selection = self.kash.selection
         table = self.query_one("#workspaces", WorkspaceTable)
         # the Portfolios column stays in the panel: a long name is cut to the room left
-        name_cells = max(6, table.size.width - 2 - 12 - 4)
+        # (the room less the Portfolios column, the cells' padding and the "● " mark)
+        name_cells = max(6, table.scrollable_content_region.width - 12 - 2 - 2)
         keep = table.highlighted_key
         if keep is None and selection.workspace_id is not None:
             keep = str(selection.workspace_id)
@@ -189,7 +196,10 @@ class WorkspacesScreen(PlaceScreen):
         portfolios = catalog.portfolios_of(self.shown_workspace_id)
         keep = table.highlighted_key or (str(current) if current is not None else None)
         # Mode, Size % and Connection stay in the panel; long names are cut with …
-        name_cells = max(10, table.size.width - 2 - 10 - 8 - 18 - 4)
+        connection_cells = max([10, *(cell_len(fit(p.connection_name or "none", 16))
+                                      for p in portfolios)])
+        name_cells = max(10, table.scrollable_content_region.width - (8 + 2) - (6 + 2)
+                         - (connection_cells + 2) - 2 - 2)
         table.reload(
             [
                 (

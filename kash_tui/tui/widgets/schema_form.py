@@ -323,7 +323,9 @@ def suggest_range(spec: FieldSpec, value: Any = None) -> str:
     return ":".join(number_text(round(v, 10)) for v in (start, stop, step))
 
 
-def parse_range(spec: FieldSpec, text: str) -> tuple[list[Any], str | None]:
+def parse_range(
+    spec: FieldSpec, text: str, *, limit: int = MAX_SWEEP_VALUES
+) -> tuple[list[Any], str | None]:
     """``START:STOP:STEP`` (inclusive), ``START:STOP`` (step 1), ``a|b|c`` or one value.
 
     An empty text means "not swept": ``([], None)``."""
@@ -360,8 +362,8 @@ def parse_range(spec: FieldSpec, text: str) -> tuple[list[Any], str | None]:
     if stop < start:
         return [], f"The range runs backwards ({number_text(start)} to {number_text(stop)})."
     count = int(math.floor((stop - start) / step + 1e-9)) + 1
-    if count > MAX_SWEEP_VALUES:
-        return [], f"{count} values; use a larger step (at most {MAX_SWEEP_VALUES})."
+    if count > limit:
+        return [], f"{count:,} values; use a larger step (at most {limit:,})."
     if integer:
         return [int(start + i * step) for i in range(count)], None
     return [round(start + i * step, 10) for i in range(count)], None
