@@ -784,7 +784,8 @@ class OrdersScreen(PlaceScreen):
             # never read yet: say so where "Reading the account…" was, at once
             self.query_one("#account", Static).update(Text(
                 f"{message.status.message or 'The broker cannot be reached.'} Kash keeps "
-                "trying; press r to try again now.", style="bold red",
+                f"trying; press {self.kash.key_label('orders.refresh', 'r')} to try again now.",
+                style="bold red",
             ))
         self._render_status()
 
