@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
+from weakref import WeakKeyDictionary
 
 from textual.signal import Signal
 
@@ -107,3 +108,30 @@ def workbench(app: App) -> Workbench:
         found = Workbench(app)
         app._kash_workbench = found  # noqa: SLF001
     return found
+
+
+# -- what the chart found stored -------------------------------------------------------------
+
+StoredSeries = dict[str, tuple[str, ...]]
+"""Symbol -> the timeframes stored for it, shortest first."""
+
+# What the chart place last learned is stored, per app (read by the palette commands and by
+# whoever puts a symbol on the workbench).
+_STORED: WeakKeyDictionary[App, StoredSeries] = WeakKeyDictionary()
+
+
+def stored_series(app: App) -> StoredSeries | None:
+    """The symbols and timeframes the chart last found stored, or None before its first load."""
+    return _STORED.get(app)
+
+
+def remember_stored_series(app: App, stored: StoredSeries) -> None:
+    """What the chart just found stored (on the UI thread)."""
+    _STORED[app] = stored
+
+
+def timeframe_to_show(stored: tuple[str, ...] | None, current: str) -> str:
+    """Keep ``current`` when the symbol has it; else its daily bars, else its first timeframe."""
+    if not stored or current in stored:
+        return current
+    return "1Day" if "1Day" in stored else stored[0]
