@@ -200,53 +200,108 @@ def metrics_json(metrics: Any) -> dict[str, Any]:
     return {k: _num(v) for k, v in metrics.to_dict().items()}
 
 
-def _bar_times(report: BacktestReport, indices: list[int]) -> dict[int, str]:
+def _iso_times(report: BacktestReport, indices: Any) -> list[str]:
     """ISO text (``...Z``, whole seconds) of the bars at ``indices``, formatted by numpy in one
     go: a million-bar run has tens of thousands of fills and signals."""
     import numpy as np
 
-    if not indices:
-        return {}
-    wanted = np.unique(np.asarray(indices, dtype=np.int64))
-    stamps = np.asarray(report.timestamps, dtype=np.int64)[wanted].astype("datetime64[ns]")
+    at = np.asarray(indices, dtype=np.int64)
+    if not at.size:
+        return []
+    stamps = np.asarray(report.timestamps, dtype=np.int64)[at] // 1_000_000_000
     text = np.datetime_as_string(stamps.astype("datetime64[s]"), unit="s")
-    return {int(k): f"{v}Z" for k, v in zip(wanted.tolist(), text.tolist(), strict=True)}
+    return [f"{v}Z" for v in text.tolist()]
+
+
+def _columns_of(report: BacktestReport) -> tuple[Any, Any, Any]:
+    """The report's fills, round trips and signals as numpy columns (built from the objects for
+    a report that has none)."""
+    import numpy as np
+
+    from kash_tui.domains.trading import FillColumns, RoundTripColumns, SignalColumns
+
+    fills, trips, signals = report.fill_columns, report.round_trip_columns, report.signal_columns
+    if fills is None:
+        rows = list(report.fills)
+        fills = FillColumns(
+            bar_index=np.array([f.bar_index for f in rows], dtype=np.int64),
+            is_buy=np.array([f.side == "buy" for f in rows], dtype=bool),
+            qty=np.array([f.qty for f in rows], dtype=np.float64),
+            price=np.array([f.price for f in rows], dtype=np.float64),
+            commission=np.array([f.commission for f in rows], dtype=np.float64),
+        )
+    if trips is None:
+        rows = list(report.round_trips)
+        trips = RoundTripColumns(
+            entry_index=np.array([r.entry_index for r in rows], dtype=np.int64),
+            exit_index=np.array([-1 if r.exit_index is None else r.exit_index for r in rows],
+                                dtype=np.int64),
+            entry_price=np.array([r.entry_price for r in rows], dtype=np.float64),
+            exit_price=np.array([np.nan if r.exit_price is None else r.exit_price
+                                 for r in rows], dtype=np.float64),
+            qty=np.array([r.qty for r in rows], dtype=np.float64),
+            pnl=np.array([r.pnl for r in rows], dtype=np.float64),
+            return_pct=np.array([r.return_pct for r in rows], dtype=np.float64),
+            is_open=np.array([r.is_open for r in rows], dtype=bool),
+        )
+    if signals is None:
+        rows = list(report.signals)
+        signals = SignalColumns(
+            index=np.array([p.index for p in rows], dtype=np.int64),
+            kind=np.array([1 if p.type.value == "buy" else -1 for p in rows], dtype=np.int8),
+            price=np.array([p.price for p in rows], dtype=np.float64),
+            timestamps=report.timestamps,
+        )
+    return fills, trips, signals
+
+
+def _finite(values: Any) -> list[float | None]:
+    """A float column as JSON values: NaN and infinities as null."""
+    import numpy as np
+
+    arr = np.asarray(values, dtype=np.float64)
+    out: list[float | None] = arr.tolist()
+    for i in np.flatnonzero(~np.isfinite(arr)).tolist():
+        out[i] = None
+    return out
 
 
 def report_json(report: BacktestReport) -> dict[str, Any]:
-    trips, fills, signals = report.round_trips, report.fills, report.signals
-    at = _bar_times(report, [
-        *(rt.entry_index for rt in trips),
-        *(rt.exit_index for rt in trips if rt.exit_index is not None),
-        *(f.bar_index for f in fills),
-        *(sp.index for sp in signals),
-    ])
+    """The whole run, every round trip, fill and signal: built column by column (a
+    million-bar run has tens of thousands of each), the same fields as one object per row."""
+    fills, trips, signals = _columns_of(report)
+    open_ = trips.is_open.tolist()
+    entry_at = _iso_times(report, trips.entry_index)
+    exit_at = _iso_times(report, trips.exit_index[~trips.is_open])
+    exits = iter(exit_at)
+    exit_times = [None if o else next(exits) for o in open_]
+    exit_prices = [None if o else p for o, p in zip(open_, trips.exit_price.tolist(),
+                                                     strict=True)]
+    trip_rows = [
+        {"entry_time": et, "exit_time": xt, "entry_price": ep, "exit_price": xp, "qty": q,
+         "pnl": pnl, "return_pct": ret, "open": o}
+        for et, xt, ep, xp, q, pnl, ret, o in zip(
+            entry_at, exit_times, trips.entry_price.tolist(), exit_prices, trips.qty.tolist(),
+            trips.pnl.tolist(), trips.return_pct.tolist(), open_, strict=True)
+    ]
+    fill_rows = [
+        {"time": t, "side": "buy" if b else "sell", "qty": q, "price": p, "commission": c}
+        for t, b, q, p, c in zip(
+            _iso_times(report, fills.bar_index), fills.is_buy.tolist(), fills.qty.tolist(),
+            fills.price.tolist(), fills.commission.tolist(), strict=True)
+    ]
+    signal_rows = [
+        {"time": t, "type": "buy" if k > 0 else "sell", "price": p}
+        for t, k, p in zip(_iso_times(report, signals.index), signals.kind.tolist(),
+                           _finite(signals.price), strict=True)
+    ]
     return {
         "run_id": report.run.id,
         "settings": settings_json(report.run),
         "metrics": metrics_json(report.run.metrics),
-        "round_trips": [
-            {
-                "entry_time": at[rt.entry_index],
-                "exit_time": at[rt.exit_index] if rt.exit_index is not None else None,
-                "entry_price": rt.entry_price,
-                "exit_price": rt.exit_price,
-                "qty": rt.qty,
-                "pnl": rt.pnl,
-                "return_pct": rt.return_pct,
-                "open": rt.is_open,
-            }
-            for rt in trips
-        ],
-        "fills": [
-            {"time": at[f.bar_index], "side": f.side, "qty": f.qty, "price": f.price,
-             "commission": f.commission}
-            for f in fills
-        ],
-        "signals": [
-            {"time": at[sp.index], "type": sp.type.value, "price": _num(sp.price)}
-            for sp in signals
-        ],
+        "round_trips": trip_rows,
+        "fills": fill_rows,
+        "signals": signal_rows,
     }
 
 

@@ -14,7 +14,7 @@ import numpy as np
 from kash_tui.domains.trading.entities import BacktestRunRow
 from kash_tui.domains.trading.service import (
     BacktestMetrics,
-    Fill,
+    FillColumns,
     BacktestRun,
     BacktestSettings,
 )
@@ -71,13 +71,14 @@ def pack_fills(fills: Any, ts_seconds: np.ndarray, lag: int) -> bytes:
     return pack(out)
 
 
-def to_fills(records: np.ndarray) -> tuple[Fill, ...]:
-    return tuple(
-        Fill(b, "buy" if buy else "sell", q, p, c)
-        for b, buy, q, p, c in zip(
-            records["bar_index"].tolist(), records["buy"].tolist(), records["qty"].tolist(),
-            records["price"].tolist(), records["commission"].tolist(), strict=True,
-        )
+def fill_columns(records: np.ndarray) -> FillColumns:
+    """The packed fills of a stored run as the engine's columns (no object per fill)."""
+    return FillColumns(
+        bar_index=records["bar_index"].astype(np.int64),
+        is_buy=records["buy"].astype(bool),
+        qty=records["qty"].astype(np.float64),
+        price=records["price"].astype(np.float64),
+        commission=records["commission"].astype(np.float64),
     )
 
 

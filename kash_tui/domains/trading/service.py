@@ -184,6 +184,57 @@ class BacktestMetrics:
         return dataclasses.asdict(self)
 
 
+class Rows(Sequence):
+    """Rows of a run (fills, round trips, signals) built only when they are read.
+
+    ``len()``, indexing and slices build just the rows asked for (the CLI shows the last 30 of
+    27,000 round trips without building the rest); iterating builds them all once and keeps
+    them. Compares equal to any sequence of the same rows (a tuple, another ``Rows``)."""
+
+    __slots__ = ("_count", "_build", "_all")
+
+    def __init__(self, count: int, build: Callable[[int, int], list[Any]]) -> None:
+        self._count = count
+        self._build = build
+        self._all: tuple[Any, ...] | None = None
+
+    def __len__(self) -> int:
+        return self._count
+
+    def _every(self) -> tuple[Any, ...]:
+        if self._all is None:
+            self._all = tuple(self._build(0, self._count)) if self._count else ()
+        return self._all
+
+    def __getitem__(self, key: Any) -> Any:
+        if self._all is not None:
+            return self._all[key]
+        if isinstance(key, slice):
+            start, stop, step = key.indices(self._count)
+            if step != 1:
+                return self._every()[key]
+            return tuple(self._build(start, stop)) if start < stop else ()
+        i = key.__index__()
+        if i < 0:
+            i += self._count
+        if not 0 <= i < self._count:
+            raise IndexError("row index out of range")
+        return self._build(i, i + 1)[0]
+
+    def __iter__(self) -> Any:
+        return iter(self._every())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence) and not isinstance(other, str | bytes):
+            return len(other) == self._count and self._every() == tuple(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Rows({self._count} rows)"
+
+
 @dataclass(frozen=True, eq=False)
 class FillColumns:
     """All fills of a run as numpy columns, in time order (buys and sells alternate)."""
@@ -199,17 +250,54 @@ class FillColumns:
     def __len__(self) -> int:
         return int(self.bar_index.shape[0])
 
-    def to_fills(self) -> tuple[Fill, ...]:
+    def to_fills(self, start: int = 0, stop: int | None = None) -> tuple[Fill, ...]:
+        part = slice(start, stop)
         return tuple(
             Fill(bar_index=b, side="buy" if buy else "sell", qty=q, price=p, commission=c)
             for b, buy, q, p, c in zip(
-                self.bar_index.tolist(),
-                self.is_buy.tolist(),
-                self.qty.tolist(),
-                self.price.tolist(),
-                self.commission.tolist(),
+                self.bar_index[part].tolist(),
+                self.is_buy[part].tolist(),
+                self.qty[part].tolist(),
+                self.price[part].tolist(),
+                self.commission[part].tolist(),
                 strict=True,
             )
+        )
+
+    def rows(self) -> Rows:
+        """The fills as ``Fill`` objects, built as they are read."""
+        return Rows(len(self), lambda a, b: list(self.to_fills(a, b)))
+
+    def round_trips(self, last_close: float) -> RoundTripColumns:
+        """Pair each buy with the following sell (long-only; buys and sells alternate); an
+        unpaired last buy is open, marked at ``last_close``. The same float64 operations, in the
+        same order, as the engine's own round trips, so a stored run reads back bit for bit."""
+        entry = np.flatnonzero(self.is_buy)
+        following = entry + 1
+        closed = following < len(self)
+        if self.is_buy[following[closed]].any():
+            raise ValueError("the fills of a run must alternate buy and sell")
+        exit_ = np.where(closed, following, -1)
+        is_open = ~closed
+        cost = self.qty[entry] * self.price[entry] + self.commission[entry]
+        xs = exit_[closed]
+        pnl = np.empty(entry.shape[0])
+        pnl[closed] = (self.qty[xs] * self.price[xs] - self.commission[xs]) - cost[closed]
+        pnl[is_open] = self.qty[entry[is_open]] * last_close - cost[is_open]
+        exit_price = np.full(entry.shape[0], np.nan)
+        exit_price[closed] = self.price[xs]
+        exit_index = np.full(entry.shape[0], -1, dtype=np.int64)
+        exit_index[closed] = self.bar_index[xs]
+        safe = np.where(cost != 0, cost, 1.0)
+        return RoundTripColumns(
+            entry_index=self.bar_index[entry].astype(np.int64),
+            exit_index=exit_index,
+            entry_price=self.price[entry],
+            exit_price=exit_price,
+            qty=self.qty[entry],
+            pnl=pnl,
+            return_pct=np.where(cost != 0, pnl / safe * 100.0, 0.0),
+            is_open=is_open,
         )
 
 
@@ -233,17 +321,22 @@ class RoundTripColumns:
     def __len__(self) -> int:
         return int(self.entry_index.shape[0])
 
-    def to_round_trips(self) -> tuple[RoundTrip, ...]:
+    def rows(self) -> Rows:
+        """The round trips as ``RoundTrip`` objects, built as they are read."""
+        return Rows(len(self), lambda a, b: list(self.to_round_trips(a, b)))
+
+    def to_round_trips(self, start: int = 0, stop: int | None = None) -> tuple[RoundTrip, ...]:
         trips = []
+        part = slice(start, stop)
         for ei, xi, ep, xp, q, pnl, ret, is_open in zip(
-            self.entry_index.tolist(),
-            self.exit_index.tolist(),
-            self.entry_price.tolist(),
-            self.exit_price.tolist(),
-            self.qty.tolist(),
-            self.pnl.tolist(),
-            self.return_pct.tolist(),
-            self.is_open.tolist(),
+            self.entry_index[part].tolist(),
+            self.exit_index[part].tolist(),
+            self.entry_price[part].tolist(),
+            self.exit_price[part].tolist(),
+            self.qty[part].tolist(),
+            self.pnl[part].tolist(),
+            self.return_pct[part].tolist(),
+            self.is_open[part].tolist(),
             strict=True,
         ):
             trips.append(
@@ -275,14 +368,14 @@ class BacktestResult:
     settings: BacktestSettings
 
     @cached_property
-    def fills(self) -> tuple[Fill, ...]:
-        """The fills as objects (built on first access; prefer ``fill_columns`` for many rows)."""
-        return self.fill_columns.to_fills()
+    def fills(self) -> Rows:
+        """The fills as objects, built as they are read (``fill_columns`` for bulk work)."""
+        return self.fill_columns.rows()
 
     @cached_property
-    def round_trips(self) -> tuple[RoundTrip, ...]:
-        """The round trips as objects (built on first access)."""
-        return self.round_trip_columns.to_round_trips()
+    def round_trips(self) -> Rows:
+        """The round trips as objects, built as they are read."""
+        return self.round_trip_columns.rows()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -662,6 +755,35 @@ class SignalPoint:
     price: float
 
 
+@dataclass(frozen=True, eq=False)
+class SignalColumns:
+    """A run's signals as numpy columns: bar index, +1 buy / -1 sell, the close it was computed
+    at (NaN for runs stored before prices were kept), and the run's bar times (int64 ns UTC)."""
+
+    index: np.ndarray
+    kind: np.ndarray
+    price: np.ndarray
+    timestamps: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.index.shape[0])
+
+    def to_points(self, start: int = 0, stop: int | None = None) -> list[SignalPoint]:
+        part = slice(start, stop)
+        at = self.index[part].astype(np.int64)
+        seconds = (np.asarray(self.timestamps, dtype=np.int64)[at] // 1_000_000_000)
+        times = [t.replace(tzinfo=UTC) for t in seconds.astype("datetime64[s]").tolist()]
+        return [
+            SignalPoint(index=i, time=t, type=OrderSide.BUY if k > 0 else OrderSide.SELL,
+                        price=float(p))
+            for i, t, k, p in zip(at.tolist(), times, self.kind[part].tolist(),
+                                  self.price[part].tolist(), strict=True)
+        ]
+
+    def rows(self) -> Rows:
+        return Rows(len(self), self.to_points)
+
+
 @dataclass(frozen=True)
 class BacktestRun:
     """The stored record of one backtest: what was asked, on what, with what result."""
@@ -690,9 +812,13 @@ class BacktestReport:
     timestamps: np.ndarray
     """int64 ns UTC, one per bar of the run."""
     equity: np.ndarray
-    fills: tuple[Fill, ...]
-    round_trips: tuple[RoundTrip, ...]
-    signals: tuple[SignalPoint, ...]
+    fills: Sequence[Fill]
+    """Built as read (``Rows``) when the report comes from a run; ``fill_columns`` for bulk."""
+    round_trips: Sequence[RoundTrip]
+    signals: Sequence[SignalPoint]
+    fill_columns: FillColumns | None = None
+    round_trip_columns: RoundTripColumns | None = None
+    signal_columns: SignalColumns | None = None
 
     def time(self, index: int) -> datetime:
         return datetime.fromtimestamp(int(self.timestamps[index]) / 1e9, tz=UTC)

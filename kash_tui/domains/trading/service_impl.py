@@ -33,7 +33,6 @@ from kash_tui.domains.trading.service import (
     Capabilities,
     ConnectionInfo,
     FeedStatus,
-    Fill,
     FillModel,
     GridExecutor,
     Order,
@@ -41,8 +40,7 @@ from kash_tui.domains.trading.service import (
     OrderRequest,
     OrderSide,
     Position,
-    RoundTrip,
-    SignalPoint,
+    SignalColumns,
     SweepReport,
     SweepRow,
     Trade,
@@ -53,39 +51,6 @@ from kash_tui.domains.trading.sweeps import SweepContext, run_combination
 from kash_tui.domains.workspace import Portfolio, PortfolioMode, WorkspaceService
 
 NS = 1_000_000_000
-
-
-def signal_points(series: BarSeries, signals: np.ndarray) -> tuple[SignalPoint, ...]:
-    idx = np.flatnonzero(signals)
-    kinds = signals[idx]
-    return tuple(
-        SignalPoint(index=i, time=series.time(i), type=OrderSide.BUY if k > 0 else OrderSide.SELL,
-                    price=float(series.close[i]))
-        for i, k in zip(idx.tolist(), kinds.tolist(), strict=True)
-    )
-
-
-def round_trips_from_fills(fills: Sequence[Fill], last_close: float) -> tuple[RoundTrip, ...]:
-    """Pair buys with the following sells (long-only); an unpaired buy is open at the end."""
-    trips: list[RoundTrip] = []
-    entry: Fill | None = None
-    for fill in fills:
-        if fill.side == "buy":
-            entry = fill
-            continue
-        if entry is None:
-            continue
-        cost = entry.qty * entry.price + entry.commission
-        pnl = (fill.qty * fill.price - fill.commission) - cost
-        trips.append(RoundTrip(entry.bar_index, fill.bar_index, entry.price, fill.price,
-                               entry.qty, pnl, pnl / cost * 100.0 if cost else 0.0, False))
-        entry = None
-    if entry is not None:
-        cost = entry.qty * entry.price + entry.commission
-        pnl = entry.qty * last_close - cost
-        trips.append(RoundTrip(entry.bar_index, None, entry.price, None, entry.qty, pnl,
-                               pnl / cost * 100.0 if cost else 0.0, True))
-    return tuple(trips)
 
 
 # Starting cash, final equity and the end position are stored as Numeric(38, 16); fills are
@@ -195,13 +160,20 @@ class SqlTradingService:
         run = self._store(request, strategy, series, settings, signals, result)
         if progress:
             progress(4, 4)
+        at = np.flatnonzero(signals)
+        signal_columns = SignalColumns(
+            index=at, kind=signals[at], price=series.close[at], timestamps=series.timestamps
+        )
         return BacktestReport(
             run=run,
             timestamps=series.timestamps,
             equity=result.equity,
             fills=result.fills,
             round_trips=result.round_trips,
-            signals=signal_points(series, signals),
+            signals=signal_columns.rows(),
+            fill_columns=result.fill_columns,
+            round_trip_columns=result.round_trip_columns,
+            signal_columns=signal_columns,
         )
 
     def _store(self, request, strategy, series, settings, signals, result):  # noqa: ANN001, ANN202
@@ -276,29 +248,25 @@ class SqlTradingService:
             timestamps = models.unpack(row.timestamps_blob)
             equity = models.unpack(row.equity_blob)
             packed = models.unpack(row.signals_blob)
-            fills = models.to_fills(models.unpack(row.fills_blob))
+            fills = models.fill_columns(models.unpack(row.fills_blob))
             last_close = row.last_close
         at = packed[0].astype(np.int64)
-        indices = at.tolist()
-        kinds = packed[1].tolist()
-        prices = packed[2].tolist() if packed.shape[0] > 2 else [float("nan")] * len(indices)
-        times = models.ts_to_datetimes(timestamps[at] // NS)
-        signals = tuple(
-            SignalPoint(
-                index=i,
-                time=t,
-                type=OrderSide.BUY if k > 0 else OrderSide.SELL,
-                price=float(price),
-            )
-            for i, t, k, price in zip(indices, times, kinds, prices, strict=True)
+        prices = packed[2] if packed.shape[0] > 2 else np.full(at.shape[0], np.nan)
+        signal_columns = SignalColumns(
+            index=at, kind=packed[1].astype(np.int8), price=prices.astype(np.float64),
+            timestamps=timestamps,
         )
+        trips = fills.round_trips(float(last_close or 0.0))
         return BacktestReport(
             run=run,
             timestamps=timestamps,
             equity=equity,
-            fills=fills,
-            round_trips=round_trips_from_fills(fills, last_close),
-            signals=signals,
+            fills=fills.rows(),
+            round_trips=trips.rows(),
+            signals=signal_columns.rows(),
+            fill_columns=fills,
+            round_trip_columns=trips,
+            signal_columns=signal_columns,
         )
 
     # -- sweeps -------------------------------------------------------------------------------
