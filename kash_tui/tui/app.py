@@ -30,17 +30,19 @@ from textual.reactive import var
 from textual.screen import Screen
 from textual.theme import Theme
 from textual.widgets import Input
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker, WorkerState, get_current_worker
 
 from kash_tui.domains.connection import ConnectionModel
 from kash_tui.errors import user_sentence  # one list of user errors for the CLI and the app
 from kash_tui.domains.workspace import DEMO_WORKSPACE, Portfolio, Workspace
 from kash_tui.tui.commands import KashCommands
 from kash_tui.tui.keymap import all_bindings, keymap_problems, known_binding_ids, usable_keymap
-from kash_tui.tui.screens import FIRST_PLACE, PLACES
+from kash_tui.tui.places import FIRST_PLACE, PLACES
 from kash_tui.tui.themes import fallback_theme, load_themes, theme_folders
 
 if TYPE_CHECKING:
+    from textual.dom import DOMNode
+
     from kash_tui.config import Settings
     from kash_tui.domains.strategy import StrategyInfo  # numpy: not before the first paint
     from kash_tui.provider import ServiceProviderProtocol
@@ -360,7 +362,9 @@ class KashApp(App[int]):
         # commands registered (chart: symbols and timeframes; strategies: strategies, run, sweep)
         for place in PLACES.values():
             place.load()
-        import kash_tui.tui.modals  # noqa: F401
+        from kash_tui.tui.modals import import_all
+
+        import_all()
 
         keymap = self.settings.keymap if self.settings is not None else {}
         for problem in keymap_problems(keymap, known_binding_ids()):
@@ -423,20 +427,73 @@ class KashApp(App[int]):
         goes to ``failed(sentence)`` when given (a form shows it), else to a notification.
         Not exclusive: two changes never cancel each other.
         """
+        self._serve(call, done, failed, refresh)
+
+    def call_latest(
+        self,
+        node: DOMNode,
+        key: str,
+        call: Callable[[ServiceProviderProtocol], T],
+        *,
+        done: Callable[[T], object] | None = None,
+        failed: Callable[[str], object] | None = None,
+        refresh: bool = False,
+    ) -> Worker[None]:
+        """As :meth:`call_service`, in a thread worker of ``node`` that is exclusive per
+        ``key``: a newer call with the same node and key cancels this one, and a cancelled
+        call's result or failure never reaches ``done`` or ``failed`` (nor a notification).
+        For reads where only the latest answer matters: a load, a search, a preview.
+        """
+
+        def run() -> None:
+            self._serve(call, done, failed, refresh, get_current_worker())
+
+        group = f"service:{key}"
+        return node.run_worker(
+            run, name=group, group=group, thread=True, exclusive=True, exit_on_error=False
+        )
+
+    def _serve(
+        self,
+        call: Callable[[ServiceProviderProtocol], T],
+        done: Callable[[T], object] | None,
+        failed: Callable[[str], object] | None,
+        refresh: bool,
+        worker: Worker[Any] | None = None,
+    ) -> None:
+        """The body of a service call's worker thread (``worker``: the exclusive one)."""
         try:
             provider = self.services
+            if worker is not None and worker.is_cancelled:
+                return  # superseded before it started
             result = call(provider)
             catalog = read_catalog(provider) if refresh else None
         except Exception as exc:  # noqa: BLE001 - every error goes to report_error
-            self.call_from_thread(self.report_error, exc, failed)
+            self.call_from_thread(self._service_failed, exc, failed, worker)
             return
-        self.call_from_thread(self._service_done, result, catalog, done)
+        self.call_from_thread(self._service_done, result, catalog, done, worker)
+
+    def _service_failed(
+        self,
+        error: BaseException,
+        failed: Callable[[str], object] | None,
+        worker: Worker[Any] | None,
+    ) -> None:
+        if worker is not None and worker.is_cancelled:
+            return  # a newer call of the same kind replaced this one
+        self.report_error(error, failed)
 
     def _service_done(
-        self, result: object, catalog: Catalog | None, done: Callable[[Any], object] | None
+        self,
+        result: object,
+        catalog: Catalog | None,
+        done: Callable[[Any], object] | None,
+        worker: Worker[Any] | None = None,
     ) -> None:
         if catalog is not None:
             self.catalog = catalog
+        if worker is not None and worker.is_cancelled:
+            return  # a newer call of the same kind replaced this one: its result is stale
         if done is not None:
             done(result)
 
@@ -540,7 +597,7 @@ class KashApp(App[int]):
         return cache[binding_id] or None
 
     def action_help(self) -> None:
-        from kash_tui.tui.help import HelpScreen
+        from kash_tui.tui.modals.help_screen import HelpScreen
 
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.screen))

@@ -25,7 +25,8 @@ from textual.content import Content
 from textual.fuzzy import Matcher
 from textual.markup import escape
 
-from kash_tui.tui.screens import PLACES, percent
+from kash_tui.tui.format import percent
+from kash_tui.tui.places import PLACES
 
 if TYPE_CHECKING:
     from textual.screen import Screen
@@ -131,7 +132,7 @@ def change_theme(app: KashApp) -> Iterator[PaletteCommand]:
 @palette_command
 def show_key_ids(app: KashApp) -> Iterator[PaletteCommand]:
     def show() -> None:
-        from kash_tui.tui.modals import KeymapScreen
+        from kash_tui.tui.modals.keymap_screen import KeymapScreen
 
         app.push_screen(KeymapScreen())
 

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from kash_tui.domains.trading import Order
     from kash_tui.domains.workspace import Portfolio
     from kash_tui.tui.app import KashApp
-    from kash_tui.tui.ticket import TicketDefaults
+    from kash_tui.tui.modals.order_ticket import TicketDefaults
 
 TRADING_MODES = ("PAPER", "LIVE")
 """The portfolio modes an order ticket trades in."""
@@ -60,7 +60,7 @@ def open_ticket(
 ) -> None:
     """Open the order ticket; when an order is sent, say so and announce it on
     :func:`order_sent` (the Orders place refreshes)."""
-    from kash_tui.tui.ticket import OrderTicket
+    from kash_tui.tui.modals.order_ticket import OrderTicket
 
     portfolio = portfolio or trading_portfolio(app)
     if portfolio is None:

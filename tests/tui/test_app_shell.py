@@ -14,7 +14,7 @@ from textual.widgets import Input, OptionList, Static
 from kash_tui.config import Settings, config_file
 from kash_tui.tui.app import KashApp, make_app
 from kash_tui.tui.keymap import all_bindings, only_swallowed_keys
-from kash_tui.tui.screens import PLACES
+from kash_tui.tui.places import PLACES
 
 SIZE = (80, 24)
 
@@ -294,7 +294,9 @@ async def test_palette_offers_places_themes_and_portfolios(settings: Settings) -
 def test_every_binding_has_an_id_a_tooltip_and_a_reachable_key() -> None:
     for place in PLACES.values():
         place.load()
-    import kash_tui.tui.modals  # noqa: F401
+    from kash_tui.tui.modals import import_all
+
+    import_all()
 
     ours = _kash_bindings()
     assert {"go_workspaces", "go_chart", "workspace_new", "portfolio_new"} <= {b.id for b in ours}
@@ -347,7 +349,7 @@ async def open_sma_form(pilot) -> Input:  # noqa: ANN001
 
 
 def help_text(app: KashApp) -> str:
-    from kash_tui.tui.help import HelpScreen
+    from kash_tui.tui.modals import HelpScreen
 
     assert isinstance(app.screen, HelpScreen)
     return "\n".join(strip.text for strip in app.screen._compositor.render_strips())

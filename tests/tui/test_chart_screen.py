@@ -15,16 +15,11 @@ from kash_tui.config import Settings
 from kash_tui.domains.market import Timeframe
 from kash_tui.tui.app import KashApp, make_app
 from kash_tui.tui.keymap import only_swallowed_keys
-from kash_tui.tui.screens import PLACES
-from kash_tui.tui.screens.chart import (
-    ChartHeader,
-    ChartScreen,
-    SymbolSearch,
-    TimeframePicker,
-    chart_commands,
-    stored_series,
-    timeframe_to_show,
-)
+from kash_tui.tui.places import PLACES
+from kash_tui.tui.modals import SymbolSearch, TimeframePicker
+from kash_tui.tui.screens.chart import ChartScreen, chart_commands
+from kash_tui.tui.state import stored_series, timeframe_to_show
+from kash_tui.tui.widgets import ChartHeader
 from kash_tui.tui.state import StrategyChoice, workbench
 from kash_tui.tui.widgets.candles import CandleChart
 
@@ -616,7 +611,7 @@ async def test_at_80x24_the_footer_and_the_hourly_readout_read_whole(
     from textual.widgets import Footer
     from textual.widgets._footer import FooterKey
 
-    from kash_tui.tui.screens.chart import show_symbol
+    from kash_tui.tui.navigation import show_symbol
 
     app = make_chart_app()
     async with app.run_test(size=(80, 24)) as pilot:

@@ -15,9 +15,10 @@ from textual.widgets import Button, Input, Select
 from kash_tui.config import Settings
 from kash_tui.tui.app import KashApp, make_app
 from kash_tui.tui.screens import options as options_module
-from kash_tui.tui.screens.options import ChainTable, OptionsScreen
+from kash_tui.tui.screens.options import OptionsScreen
 from kash_tui.tui.state import workbench
-from kash_tui.tui.ticket import OrderTicket
+from kash_tui.tui.modals import OrderTicket
+from kash_tui.tui.widgets import ChainTable
 from tests.fakes.alpaca import occ_symbol
 from tests.tui.broker_app import (  # noqa: F401 - broker is a fixture
     SIZE,

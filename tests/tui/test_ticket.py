@@ -12,17 +12,9 @@ from textual.widgets import Button, Checkbox, Input, Select
 
 from kash_tui.tui.app import KashApp
 from kash_tui.tui.screens.orders import OrdersScreen
-from kash_tui.tui.ticket import (
-    OrderTicket,
-    TicketDefaults,
-    TradeConfirm,
-    describe_contract,
-    dollars,
-    is_option_symbol,
-    parse_positive,
-    price,
-    quantity,
-)
+from kash_tui.tui.format import describe_contract, dollars, is_option_symbol, price, quantity
+from kash_tui.tui.modals import OrderTicket, TicketDefaults, TradeConfirm
+from kash_tui.tui.modals.order_ticket import parse_positive
 from tests.tui.broker_app import (  # noqa: F401 - broker is a fixture
     SIZE,
     BrokerSetup,

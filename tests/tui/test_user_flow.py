@@ -26,8 +26,9 @@ from textual.widgets import (
 from kash_tui.config import Settings
 from kash_tui.domains.workspace import PortfolioMode
 from kash_tui.tui.app import KashApp, make_app
-from kash_tui.tui.modals import NameForm, PortfolioForm
-from kash_tui.tui.screens.chart import ChartHeader, ChartScreen, SymbolSearch
+from kash_tui.tui.modals import NameForm, PortfolioForm, SymbolSearch
+from kash_tui.tui.screens.chart import ChartScreen
+from kash_tui.tui.widgets import ChartHeader
 from kash_tui.tui.screens.strategies import StrategiesScreen
 from kash_tui.tui.screens.workspaces import WorkspacesScreen
 from kash_tui.tui.state import workbench

@@ -19,26 +19,29 @@ are imported where they are used. Import it at start-up so its palette commands 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Any, ClassVar
-from weakref import WeakKeyDictionary
+from typing import TYPE_CHECKING, ClassVar
 
-from rich.cells import cell_len
-from rich.text import Text
-from textual import on
-from textual.app import App, ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widget import Widget
-from textual.widgets import Footer, Input, OptionList, Static
-from textual.widgets.option_list import Option
 
 from kash_tui.tui.commands import PaletteCommand, palette_command
-from kash_tui.tui.screens import PlaceScreen
-from kash_tui.tui.state import StrategyChoice, WorkbenchState, workbench
+from kash_tui.tui.format import count_text, strategy_labels
+from kash_tui.tui.modals.symbol_search import SymbolSearch
+from kash_tui.tui.modals.timeframe_picker import TimeframePicker
+from kash_tui.tui.navigation import show_symbol
+from kash_tui.tui.places import PlaceScreen
+from kash_tui.tui.state import (
+    StoredSeries,
+    StrategyChoice,
+    WorkbenchState,
+    remember_stored_series,
+    stored_series,
+    workbench,
+)
+from kash_tui.tui.widgets.chart_header import ChartHeader
 
 if TYPE_CHECKING:
     import numpy as np
@@ -57,35 +60,6 @@ FETCH_LOOKBACK_DAYS: dict[str, int] = {
     "1Day": 3650, "1Week": 7300,
 }
 """How far back the chart fetches a series it does not have: a few thousand bars each."""
-
-StoredSeries = dict[str, tuple[str, ...]]
-"""Symbol -> the timeframes stored for it, shortest first."""
-
-# What the chart place last learned is stored, per app (read by the palette commands).
-_STORED: WeakKeyDictionary[App, StoredSeries] = WeakKeyDictionary()
-
-
-def stored_series(app: App) -> StoredSeries | None:
-    """The symbols and timeframes the chart last found stored, or None before its first load."""
-    return _STORED.get(app)
-
-
-def timeframe_to_show(stored: tuple[str, ...] | None, current: str) -> str:
-    """Keep ``current`` when the symbol has it; else its daily bars, else its first timeframe."""
-    if not stored or current in stored:
-        return current
-    return "1Day" if "1Day" in stored else stored[0]
-
-
-def show_symbol(app: App, symbol: str, timeframe: str | None = None) -> None:
-    """Put ``symbol`` on the workbench, in a timeframe stored for it when the chart knows one."""
-    bench = workbench(app)
-    clean = symbol.strip().upper()
-    if timeframe is None:
-        known = (stored_series(app) or {}).get(clean)
-        timeframe = timeframe_to_show(known, bench.state.market.timeframe)
-    bench.show_market(clean, timeframe)
-
 
 # -- the worker's side -----------------------------------------------------------------------
 
@@ -160,22 +134,6 @@ def read_stored_series(provider: ServiceProviderProtocol) -> StoredSeries:
         symbol: tuple(sorted(tfs, key=lambda tf: order.get(tf, len(order))))
         for symbol, tfs in sorted(found.items())
     }
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n:,} {noun}{'s' if n != 1 else ''}"
-
-
-def _format_value(value: object) -> str:
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)
-
-
-def _strategy_labels(strategy_id: str, params: Mapping[str, Any]) -> tuple[str, str]:
-    full = ", ".join(f"{k}={_format_value(v)}" for k, v in params.items())
-    short = ", ".join(_format_value(v) for v in params.values())
-    return f"{strategy_id}({full})", f"{strategy_id}({short})"
 
 
 def _lower_panel(name: str, values: np.ndarray, levels: tuple[float, ...]) -> LowerPanel:
@@ -254,7 +212,7 @@ def load_chart(
                 markers.append(Marker(index, "buy" if signals[index] > 0 else "sell", "signal"))
             dump = getattr(strategy.params, "model_dump", None)
             params = dump() if callable(dump) else dict(choice.params)
-            label, short = _strategy_labels(strategy.id, params)
+            label, short = strategy_labels(strategy.id, params)
 
     run_id: int | None = None
     fills_marked = 0
@@ -327,88 +285,6 @@ def stored_timeframes(
         return [], str(exc), False
 
 
-# -- the header line -------------------------------------------------------------------------
-
-
-class ChartHeader(Widget):
-    """``DEMOA 1Day · America/New_York · 2,608 bars · sma_crossover(...) · run #3: 24 fills``.
-
-    Parameters lose their names when the full line does not fit.
-    """
-
-    DEFAULT_CSS = """
-    ChartHeader {
-        height: 1;
-        padding: 0 1;
-        text-wrap: nowrap;
-        text-overflow: ellipsis;
-        color: $text-muted;
-        background: $surface;
-    }
-    ChartHeader > .chart-header--symbol { color: $text; text-style: bold; }
-    ChartHeader > .chart-header--problem { color: $text-warning; }
-    ChartHeader > .chart-header--key { color: $text-accent; text-style: bold; }
-    """
-    COMPONENT_CLASSES: ClassVar[set[str]] = {
-        "chart-header--symbol", "chart-header--problem", "chart-header--key",
-    }
-
-    def __init__(self, *, id: str | None = None) -> None:  # noqa: A002
-        super().__init__(id=id)
-        self.title = ""
-        self.parts: list[str] = []
-        self.strategy: tuple[str, str] = ("", "")
-        self.tail: list[str] = []
-        self.problem = ""
-        self.hints: list[tuple[str, str]] = []
-        """(key, what it does), shown at the right when the line has room."""
-
-    def show(
-        self,
-        title: str,
-        parts: list[str] | None = None,
-        *,
-        strategy: tuple[str, str] = ("", ""),
-        tail: list[str] | None = None,
-        problem: str = "",
-    ) -> None:
-        self.title, self.parts = title, list(parts or [])
-        self.strategy, self.tail, self.problem = strategy, list(tail or []), problem
-        self.refresh()
-
-    def line(self, compact: bool) -> str:
-        words = [*self.parts]
-        strategy = self.strategy[1 if compact else 0]
-        if strategy:
-            words.append(strategy)
-        words += self.tail
-        if self.problem:
-            words.append(self.problem)
-        return " · ".join([self.title, *words]) if self.title else " · ".join(words)
-
-    def render(self) -> Text:
-        width = self.content_size.width
-        compact = cell_len(self.line(False)) > width > 0
-        text = Text(no_wrap=True, overflow="ellipsis", end="")
-        text.append(self.title, self.get_component_rich_style("chart-header--symbol"))
-        rest = self.line(compact)[len(self.title):]
-        if self.problem and rest.endswith(self.problem):
-            text.append(rest[: -len(self.problem)])
-            text.append(self.problem, self.get_component_rich_style("chart-header--problem"))
-        else:
-            text.append(rest)
-        hints = Text(end="")
-        for key, label in self.hints:
-            hints.append("  " if hints else "")
-            hints.append(key, self.get_component_rich_style("chart-header--key"))
-            hints.append(f" {label}")
-        room = width - text.cell_len - hints.cell_len
-        if self.hints and room >= 3:
-            text.append(" " * room)
-            text.append_text(hints)
-        return text
-
-
 # -- the place -------------------------------------------------------------------------------
 
 
@@ -436,7 +312,6 @@ class ChartScreen(PlaceScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self._load_seq = 0
         self._bars: BarSeries | None = None  # the series on screen, reused for overlays
         self._state_seen: WorkbenchState | None = None
         self._subscribed = False
@@ -515,8 +390,6 @@ class ChartScreen(PlaceScreen):
             market.symbol, market.timeframe, state.strategy, state.backtest, fresh=fresh,
             list_stored=(fresh and not quiet) or stored is None or market.symbol not in stored,
         )
-        self._load_seq += 1
-        seq = self._load_seq
         chart = self.chart
         shown = chart.data
         if not quiet:
@@ -525,11 +398,11 @@ class ChartScreen(PlaceScreen):
             chart.set_loading()
             self.header.show(f"{market.symbol} {market.timeframe}", ["loading…"])
         held = self._bars
-        self.kash.call_service(
+        self.call_service(  # a newer load replaces this one: its result never shows
             lambda provider: load_chart(provider, request, held),
-            done=partial(self._loaded, seq),
-            failed=partial(self._failed, seq, request),
-            refresh=False,
+            key="load",
+            done=self._loaded,
+            failed=partial(self._failed, request),
         )
 
     @staticmethod
@@ -539,11 +412,11 @@ class ChartScreen(PlaceScreen):
             and data.symbol == symbol and data.timeframe == timeframe
         )
 
-    def _loaded(self, seq: int, result: ChartLoad) -> None:
-        if seq != self._load_seq or not self._body_ready():
-            return  # a newer load is on its way
+    def _loaded(self, result: ChartLoad) -> None:
+        if not self._body_ready():
+            return
         if result.stored is not None:
-            _STORED[self.app] = result.stored
+            remember_stored_series(self.app, result.stored)
         chart = self.chart
         data = result.data
         keep = self._shows(chart.data, data.symbol, data.timeframe)
@@ -556,10 +429,10 @@ class ChartScreen(PlaceScreen):
             self.header.show(title, problem="no bars")
         else:
             count = len(data)
-            bars = f"last {count:,} bars" if count >= MAX_BARS else _count(count, "bar")
+            bars = f"last {count:,} bars" if count >= MAX_BARS else count_text(count, "bar")
             tail = []
             if result.run_id is not None:
-                tail.append(f"run #{result.run_id}: {_count(result.fills_marked, 'fill')}")
+                tail.append(f"run #{result.run_id}: {count_text(result.fills_marked, 'fill')}")
             self.header.show(
                 title, [result.bars.tz, bars],
                 strategy=(result.strategy_label, result.strategy_short), tail=tail,
@@ -665,8 +538,8 @@ class ChartScreen(PlaceScreen):
         if watch is not None:
             watch.stop()  # the app is closing: its threads end with it
 
-    def _failed(self, seq: int, request: ChartRequest, sentence: str) -> None:
-        if seq != self._load_seq or not self._body_ready():
+    def _failed(self, request: ChartRequest, sentence: str) -> None:
+        if not self._body_ready():
             return
         from kash_tui.tui.widgets.candles import ChartData
 
@@ -729,213 +602,6 @@ class ChartScreen(PlaceScreen):
         return True
 
 
-# -- questions: which symbol, which timeframe ------------------------------------------------
-
-
-class SymbolSearch(ModalScreen["str | None"]):
-    """Type part of a symbol or name; the stored symbols and the broker's assets (marked
-    "Alpaca": their bars are fetched when charted) show as you type. Enter charts the
-    highlighted one (or what was typed, when nothing matches)."""
-
-    DEFAULT_CSS = """
-    SymbolSearch > .chart-dialog {
-        width: 60;
-        max-width: 100%;
-        height: auto;
-        max-height: 100%;
-        padding: 0 1;
-        border: round $primary;
-        background: $surface;
-    }
-    SymbolSearch .chart-dialog-title { text-style: bold; margin-bottom: 1; }
-    SymbolSearch #symbol-results {
-        height: auto;
-        max-height: 12;
-        margin-top: 1;
-        border: none;
-        background: $surface;
-    }
-    SymbolSearch #symbol-status { height: auto; color: $text-muted; }
-    """
-
-    BINDINGS: ClassVar = [
-        Binding("escape", "cancel", "Cancel", id="chart.search_cancel",
-                tooltip="Close the search; the chart keeps its symbol"),
-        Binding("down", "move(1)", "Next", show=False, id="chart.search_next",
-                tooltip="Highlight the next match"),
-        Binding("up", "move(-1)", "Previous", show=False, id="chart.search_previous",
-                tooltip="Highlight the previous match"),
-    ]
-
-    def __init__(self, current: str = "") -> None:
-        super().__init__(classes="kash-modal")
-        self.current = current
-        self._seq = 0
-        self._results_for: str | None = None
-        self._pick_when_ready = False
-        self._answered = False
-
-    @property
-    def kash(self) -> KashApp:
-        return self.app  # type: ignore[return-value]
-
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="chart-dialog"):
-            yield Static("Chart a symbol", classes="chart-dialog-title", markup=False)
-            yield Input(placeholder="Symbol or name, e.g. DEMOB", id="symbol-query")
-            yield OptionList(id="symbol-results")
-            yield Static("Searching…", id="symbol-status", markup=False)
-        yield Footer(show_command_palette=False)
-
-    def on_mount(self) -> None:
-        self.query_one("#symbol-results", OptionList).can_focus = False
-        self.query_one("#symbol-query", Input).focus()
-        self._search("")
-
-    @on(Input.Changed, "#symbol-query")
-    def _typed(self, event: Input.Changed) -> None:
-        self._search(event.value)
-
-    def _search(self, text: str) -> None:
-        self._seq += 1
-        seq, needle = self._seq, text.strip()
-        self.kash.call_service(
-            lambda provider: [
-                (h.symbol, h.name, h.has_bars) for h in provider.market.search_assets(needle)
-            ],
-            done=partial(self._show_matches, seq, needle),
-            refresh=False,
-        )
-
-    def _show_matches(
-        self, seq: int, needle: str, found: list[tuple[str, str, bool]]
-    ) -> None:
-        if self._answered or seq != self._seq:
-            return
-        results = self.query_one("#symbol-results", OptionList)
-        options = []
-        for symbol, name, has_bars in found:
-            prompt = Text.assemble((symbol, "bold"), "  ", (name, "dim") if name else "")
-            if not has_bars:
-                prompt.append("  Alpaca", "italic dim")
-            options.append(Option(prompt, id=symbol))
-        results.set_options(options)
-        results.display = bool(options)
-        if options:
-            highlight = next(
-                (i for i, (symbol, _n, _b) in enumerate(found) if symbol == needle.upper()), 0
-            )
-            results.highlighted = highlight
-        status = self.query_one("#symbol-status", Static)
-        if options:
-            status.update("Enter charts the highlighted symbol; ↑↓ move.")
-        elif needle:
-            status.update(f"No stored symbol matches {needle!r}; Enter charts {needle.upper()} "
-                          "anyway and says how to get its bars.")
-        else:
-            status.update("No bars are stored yet: import a CSV with `kash data import`.")
-        self._results_for = needle
-        if self._pick_when_ready:
-            self._pick()
-
-    @on(Input.Submitted, "#symbol-query")
-    def _submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        if self._results_for == event.value.strip():
-            self._pick()
-        else:  # the matches for what was typed are on their way
-            self._pick_when_ready = True
-
-    def _pick(self) -> None:
-        self._pick_when_ready = False
-        results = self.query_one("#symbol-results", OptionList)
-        option = results.highlighted_option if results.option_count else None
-        typed = self.query_one("#symbol-query", Input).value.strip().upper()
-        choice = option.id if option is not None else typed
-        if choice:
-            self._answer(choice)
-
-    @on(OptionList.OptionSelected, "#symbol-results")
-    def _clicked(self, event: OptionList.OptionSelected) -> None:
-        event.stop()
-        self._answer(event.option.id)
-
-    def action_move(self, step: int) -> None:
-        results = self.query_one("#symbol-results", OptionList)
-        if step > 0:
-            results.action_cursor_down()
-        else:
-            results.action_cursor_up()
-
-    def action_cancel(self) -> None:
-        self._answer(None)
-
-    def _answer(self, symbol: str | None) -> None:
-        self._answered = True
-        self.dismiss(symbol)
-
-
-class TimeframePicker(ModalScreen["str | None"]):
-    """The timeframes stored for a symbol (all of them with an Alpaca connection: the missing
-    ones are fetched); Enter picks the highlighted one."""
-
-    DEFAULT_CSS = """
-    TimeframePicker > .chart-dialog {
-        width: 40;
-        max-width: 100%;
-        height: auto;
-        max-height: 100%;
-        padding: 0 1;
-        border: round $primary;
-        background: $surface;
-    }
-    TimeframePicker .chart-dialog-title { text-style: bold; margin-bottom: 1; }
-    TimeframePicker #timeframes { height: auto; max-height: 10; border: none; }
-    TimeframePicker #timeframe-note { height: auto; color: $text-muted; margin-top: 1; }
-    """
-
-    BINDINGS: ClassVar = [
-        Binding("escape", "cancel", "Cancel", id="chart.timeframe_cancel",
-                tooltip="Close without changing the timeframe"),
-    ]
-
-    def __init__(
-        self, symbol: str, timeframes: list[str], current: str,
-        note: str = "Only the timeframes stored for this symbol are offered.",
-    ) -> None:
-        super().__init__(classes="kash-modal")
-        self.symbol = symbol
-        self.timeframes = list(timeframes)
-        self.current = current
-        self.note = note
-
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="chart-dialog"):
-            yield Static(f"Timeframe for {self.symbol}", classes="chart-dialog-title",
-                         markup=False)
-            options = [
-                Option(f"{tf}  (on screen)" if tf == self.current else tf, id=tf)
-                for tf in self.timeframes
-            ]
-            yield OptionList(*options, id="timeframes")
-            yield Static(self.note, id="timeframe-note", markup=False)
-        yield Footer(show_command_palette=False)
-
-    def on_mount(self) -> None:
-        picker = self.query_one("#timeframes", OptionList)
-        if self.current in self.timeframes:
-            picker.highlighted = self.timeframes.index(self.current)
-        picker.focus()
-
-    @on(OptionList.OptionSelected, "#timeframes")
-    def _picked(self, event: OptionList.OptionSelected) -> None:
-        event.stop()
-        self.dismiss(event.option.id)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
-
 # -- palette commands ------------------------------------------------------------------------
 
 
@@ -967,16 +633,10 @@ def chart_commands(app: KashApp) -> Iterator[PaletteCommand]:
 
 __all__ = [
     "MAX_BARS",
-    "ChartHeader",
     "ChartLoad",
     "ChartRequest",
     "ChartScreen",
-    "SymbolSearch",
-    "TimeframePicker",
     "chart_commands",
     "load_chart",
     "read_stored_series",
-    "show_symbol",
-    "stored_series",
-    "timeframe_to_show",
 ]

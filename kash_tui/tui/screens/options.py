@@ -17,13 +17,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal
 from functools import partial
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
-from rich.style import Style
 from rich.text import Text
 from textual import events, on
 from textual.binding import Binding
@@ -32,83 +29,24 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Input, Label, Select, Static
 
 from kash_tui.tui.commands import PaletteCommand, palette_command
-from kash_tui.tui.screens import PlaceScreen
+from kash_tui.tui.format import describe_contract, is_option_symbol, price, px
+from kash_tui.tui.modals.order_ticket import TicketDefaults
+from kash_tui.tui.navigation import open_ticket, show_chain, show_chart
+from kash_tui.tui.places import PlaceScreen
 from kash_tui.tui.state import workbench
-from kash_tui.tui.ticket import TicketDefaults, describe_contract, is_option_symbol, price
+from kash_tui.tui.widgets.chain_table import SIDE_WIDTHS, STRIKE_WIDTH, ChainTable
 
 if TYPE_CHECKING:
-    from kash_tui.domains.market import OptionChain, OptionQuote
+    from kash_tui.domains.market import OptionChain
     from kash_tui.tui.app import KashApp
 
 DEFAULT_WIDTH = 10
 MAX_WIDTH = 50
 _UNDERLYING = re.compile(r"^[A-Z][A-Z0-9.]{0,9}$")
 
-SIDE_COLUMNS = ("Bid", "Ask", "Last", "IV", "Δ", "OI")
-SIDE_WIDTHS = (6, 6, 6, 5, 6, 6)
-STRIKE_WIDTH = 8
-STRIKE_COLUMN = len(SIDE_COLUMNS)
-
-
 def today() -> date:
     """The date the From filter starts at and days to expiry count from (tests replace it)."""
     return datetime.now().date()
-
-
-# -- cell formats ----------------------------------------------------------------------------
-
-
-def px(value: Decimal | None) -> str:
-    if value is None:
-        return "–"
-    if value < 100:
-        return f"{value:.2f}"
-    if value < 1000:
-        return f"{value:.1f}"
-    return f"{value:.0f}"
-
-
-def iv_text(value: float | None) -> str:
-    return "–" if value is None else f"{value * 100:.0f}%"
-
-
-def delta_text(value: float | None) -> str:
-    if value is None:
-        return "–"
-    text = f"{value:.2f}"
-    return "0.00" if text == "-0.00" else text
-
-
-def oi_text(value: int | None) -> str:
-    if value is None:
-        return "–"
-    if value < 100_000:
-        return str(value)
-    if value < 10_000_000:
-        return f"{value // 1000}k"
-    return f"{value // 1_000_000}M"
-
-
-def strike_text(value: Decimal) -> str:
-    text = format(value.normalize(), "f")
-    return text
-
-
-def quote_cells(quote: OptionQuote | None) -> list[str]:
-    if quote is None:
-        return [""] * len(SIDE_COLUMNS)
-    return [px(quote.bid), px(quote.ask), px(quote.last), iv_text(quote.implied_volatility),
-            delta_text(quote.delta), oi_text(quote.open_interest)]
-
-
-def at_the_money(chain: OptionChain) -> int | None:
-    """Index of the row whose strike is nearest the underlying's price."""
-    if not chain.rows:
-        return None
-    if chain.underlying_price is None:
-        return len(chain.rows) // 2
-    target = chain.underlying_price
-    return min(range(len(chain.rows)), key=lambda i: abs(chain.rows[i].strike - target))
 
 
 def parse_date(text: str) -> tuple[date | None, str | None]:
@@ -128,95 +66,6 @@ def parse_width(text: str) -> tuple[int | None, str | None]:
     if not clean.isdigit() or not 1 <= int(clean) <= MAX_WIDTH:
         return None, f"Width is a number of strikes either side, 1 to {MAX_WIDTH}."
     return int(clean), None
-
-
-# -- the chain table -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Picked:
-    """The contract under the cursor."""
-
-    quote: OptionQuote
-    side: str  # "call" | "put"
-
-
-class ChainTable(DataTable):
-    """Calls | strike | puts; the cursor is a cell, so it says which contract is meant."""
-
-    COMPONENT_CLASSES: ClassVar[set[str]] = DataTable.COMPONENT_CLASSES | {
-        "chain--atm", "chain--itm", "chain--strike",
-    }
-    DEFAULT_CSS = """
-    ChainTable { height: 1fr; scrollbar-size-vertical: 1; background: $surface; }
-    ChainTable > .chain--atm { background: $primary 40%; text-style: bold; }
-    ChainTable > .chain--itm { background: $panel; }
-    ChainTable > .chain--strike { text-style: bold; }
-    """
-    BINDINGS: ClassVar = [
-        Binding("enter,n", "screen.order_contract", "Order", id="options.order",
-                tooltip="Open the order ticket filled in with the highlighted contract"),
-        Binding("c", "screen.chart_contract", "Chart", id="options.chart",
-                tooltip="Chart the highlighted contract in the Chart place"),
-    ]
-
-    def __init__(self) -> None:
-        super().__init__(id="chain", cursor_type="cell", cell_padding=0, zebra_stripes=False,
-                         cursor_background_priority="css")
-        self.chain: OptionChain | None = None
-        self.atm: int | None = None
-        for label, width in zip(SIDE_COLUMNS, SIDE_WIDTHS, strict=True):
-            self.add_column(Text(label, justify="right"), width=width)
-        self.add_column(Text("Strike ", justify="right"), width=STRIKE_WIDTH)
-        for label, width in zip(SIDE_COLUMNS, SIDE_WIDTHS, strict=True):
-            self.add_column(Text(label, justify="right"), width=width)
-
-    def show(self, chain: OptionChain | None) -> None:
-        self.chain = chain
-        self.clear()
-        if chain is None:
-            self.atm = None
-            return
-        self.atm = at_the_money(chain)
-        atm_style = self.get_component_rich_style("chain--atm")
-        itm_style = self.get_component_rich_style("chain--itm")
-        strike_style = self.get_component_rich_style("chain--strike")
-        spot = chain.underlying_price
-        for index, row in enumerate(chain.rows):
-            atm = index == self.atm
-            call_itm = spot is not None and row.strike < spot
-            put_itm = spot is not None and row.strike > spot
-
-            def style(itm: bool, atm: bool = atm) -> Style:
-                return atm_style if atm else itm_style if itm else Style()
-
-            cells: list[Text] = [
-                Text(v, style=style(call_itm), justify="right")
-                for v in quote_cells(row.call)
-            ]
-            mark = strike_text(row.strike).rjust(STRIKE_WIDTH - 1) + " "
-            cells.append(Text(mark, style=strike_style + atm_style if atm else strike_style,
-                              justify="right"))
-            cells += [
-                Text(v, style=style(put_itm), justify="right") for v in quote_cells(row.put)
-            ]
-            self.add_row(*cells, key=strike_text(row.strike))
-        if self.atm is not None:
-            self.move_cursor(row=self.atm, column=1, animate=False, scroll=True)
-
-    def picked(self) -> Picked | None:
-        chain = self.chain
-        if chain is None or not chain.rows:
-            return None
-        row_index, column = self.cursor_coordinate
-        if not 0 <= row_index < len(chain.rows):
-            return None
-        row = chain.rows[row_index]
-        if column < STRIKE_COLUMN and row.call is not None:
-            return Picked(row.call, "call")
-        if column > STRIKE_COLUMN and row.put is not None:
-            return Picked(row.put, "put")
-        return None
 
 
 # -- the place -------------------------------------------------------------------------------
@@ -269,7 +118,6 @@ class OptionsScreen(PlaceScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self._seq = 0
         self._underlying = ""  # the underlying whose expirations are listed
         self._expirations: list[date] = []
         self._requested: date | None = None  # the expiration whose chain was last asked for
@@ -383,22 +231,19 @@ class OptionsScreen(PlaceScreen):
         underlying = self._text("underlying").strip().upper()
         start, _p = parse_date(self._text("exp-from"))
         end, _p = parse_date(self._text("exp-to"))
-        self._seq += 1
-        seq = self._seq
         self._busy = "expirations"
         self._say(f"Reading the expirations of {underlying}…")
-        self.kash.call_service(
+        # one key for expirations and chains: whichever was asked last is what shows
+        self.call_service(
             lambda provider: provider.market.option_expirations(underlying, start=start, end=end),
-            done=partial(self._expirations_read, seq, underlying, keep),
-            failed=partial(self._failed, seq),
-            refresh=False,
+            key="chain",
+            done=partial(self._expirations_read, underlying, keep),
+            failed=self._failed,
         )
 
     def _expirations_read(
-        self, seq: int, underlying: str, keep: date | None, expirations: list[date]
+        self, underlying: str, keep: date | None, expirations: list[date]
     ) -> None:
-        if seq != self._seq:
-            return
         self._busy = ""
         self._underlying = underlying
         self._expirations = sorted(expirations)
@@ -428,20 +273,16 @@ class OptionsScreen(PlaceScreen):
         if not underlying or expiration is None or width is None:
             return
         self._requested = expiration
-        self._seq += 1
-        seq = self._seq
         self._busy = "chain"
         self._say(f"Reading the {underlying} {expiration.isoformat()} chain…")
-        self.kash.call_service(
+        self.call_service(
             lambda provider: provider.market.option_chain(underlying, expiration, width=width),
-            done=partial(self._chain_read, seq),
-            failed=partial(self._failed, seq),
-            refresh=False,
+            key="chain",
+            done=self._chain_read,
+            failed=self._failed,
         )
 
-    def _chain_read(self, seq: int, chain: OptionChain) -> None:
-        if seq != self._seq:
-            return
+    def _chain_read(self, chain: OptionChain) -> None:
         self._busy = ""
         table = self.chain_table
         table.show(chain)
@@ -459,9 +300,7 @@ class OptionsScreen(PlaceScreen):
             self._say_picked()
         self.refresh_bindings()
 
-    def _failed(self, seq: int, sentence: str) -> None:
-        if seq != self._seq:
-            return
+    def _failed(self, sentence: str) -> None:
         self._busy = ""
         self._say(sentence, problem=True)
 
@@ -524,11 +363,9 @@ class OptionsScreen(PlaceScreen):
     def action_chart_contract(self) -> None:
         picked = self.chain_table.picked()
         if picked is not None:
-            chart_symbol(self.kash, picked.quote.symbol)
+            show_chart(self.kash, picked.quote.symbol)
 
     def action_order_contract(self) -> None:
-        from kash_tui.tui.screens.orders import open_ticket
-
         picked = self.chain_table.picked()
         if picked is None:
             return
@@ -559,14 +396,6 @@ class OptionsScreen(PlaceScreen):
         return True
 
 
-def show_chain(app: KashApp, underlying: str) -> None:
-    """Go to the Options place and load the chain of ``underlying``."""
-    app.action_switch_place("options")
-    screen = app.screen
-    if isinstance(screen, OptionsScreen):
-        screen.show_underlying(underlying)
-
-
 @palette_command
 def options_commands(app: KashApp) -> Iterator[PaletteCommand]:
     """``Option chain: SYMBOL`` for the stock on the chart."""
@@ -580,25 +409,4 @@ def options_commands(app: KashApp) -> Iterator[PaletteCommand]:
         )
 
 
-def chart_symbol(app: KashApp, symbol: str, timeframe: str | None = None) -> None:
-    """Show ``symbol`` in the Chart place and go there."""
-    from kash_tui.tui.screens import chart
-
-    app.action_switch_place("chart")
-    screen: Any = app.screen
-    method = getattr(screen, "show_symbol", None)
-    if isinstance(screen, chart.ChartScreen) and callable(method):
-        method(symbol, timeframe)
-    else:
-        chart.show_symbol(app, symbol, timeframe)
-
-
-__all__ = [
-    "ChainTable",
-    "OptionsScreen",
-    "at_the_money",
-    "chart_symbol",
-    "options_commands",
-    "quote_cells",
-    "show_chain",
-]
+__all__ = ["OptionsScreen", "options_commands"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import ClassVar
 
-from rich.cells import cell_len, set_cell_size
+from rich.cells import cell_len
 from rich.text import Text
 from textual import on
 from textual.binding import Binding
@@ -22,55 +22,15 @@ from textual.widgets import DataTable, Static
 
 from kash_tui.domains.connection import ConnectionModel
 from kash_tui.domains.workspace import Portfolio, Workspace
-from kash_tui.tui.modals import ConfirmModal, ConnectionForm, NameForm, PortfolioForm
-from kash_tui.tui.screens import PlaceScreen, percent
+from kash_tui.tui.format import fit, percent
+from kash_tui.tui.modals.confirm import ConfirmModal
+from kash_tui.tui.modals.connection_form import ConnectionForm
+from kash_tui.tui.modals.name_form import NameForm
+from kash_tui.tui.modals.portfolio_form import PortfolioForm
+from kash_tui.tui.places import PlaceScreen
+from kash_tui.tui.widgets.kash_table import KashTable
 
 CURRENT = "●"
-
-
-def fit(name: str, cells: int) -> str:
-    """``name`` in at most ``cells`` terminal cells, cut with ``…`` (wide characters, CJK and
-    emoji, count as two cells: measured with ``cell_len``, never ``len``)."""
-    if cell_len(name) <= cells:
-        return name
-    return set_cell_size(name, max(1, cells - 1)).rstrip() + "…"
-
-
-class KashTable(DataTable):
-    """A row-cursor table that keeps its cursor on the same row key across reloads."""
-
-    COLUMNS: ClassVar[tuple[str, ...]] = ()
-
-    def __init__(self, *, id: str, title: str) -> None:  # noqa: A002
-        super().__init__(id=id, cursor_type="row", zebra_stripes=False)
-        self.border_title = title
-        self.add_columns(*self.COLUMNS)
-
-    @property
-    def highlighted_key(self) -> str | None:
-        if self.row_count == 0:
-            return None
-        try:
-            row_key, _ = self.coordinate_to_cell_key(self.cursor_coordinate)
-        except Exception:  # noqa: BLE001 - no row under the cursor
-            return None
-        return row_key.value
-
-    def reload(self, rows: list[tuple[str, tuple[object, ...]]], keep: str | None) -> None:
-        """Replace the rows (key, cells); put the cursor back on ``keep`` if it is still there."""
-        self.clear()
-        for key, cells in rows:  # a str cell would be read as markup: "Swing [old]"
-            self.add_row(*(Text(c) if isinstance(c, str) else c for c in cells), key=key)
-        self.point_at(keep)
-
-    def point_at(self, key: str | None) -> None:
-        if key is None or self.row_count == 0:
-            return
-        try:
-            index = self.get_row_index(key)
-        except Exception:  # noqa: BLE001 - the row is gone
-            return
-        self.move_cursor(row=index, animate=False)
 
 
 class WorkspaceTable(KashTable):

@@ -102,7 +102,7 @@ class HelpScreen(ModalScreen[None]):
         self.here, self.everywhere = key_rows(under.app, under)
 
     def compose(self) -> ComposeResult:
-        from kash_tui.tui.screens import PLACES
+        from kash_tui.tui.places import PLACES
 
         app = self.app
         place = PLACES.get(getattr(self.under, "PLACE", ""))

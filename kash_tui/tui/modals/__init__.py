@@ -1,0 +1,82 @@
+"""The questions Kash asks, one modal screen per module, re-exported here.
+
+==================  ===========================================================
+``confirm``         ConfirmModal: asks before something is deleted
+``form``            FormModal: the base of the forms, and the field rules
+``name_form``       NameForm: a workspace's name
+``portfolio_form``  PortfolioForm: create or edit a portfolio
+``connection_form`` ConnectionForm: add an Alpaca connection
+``keymap_screen``   KeymapScreen: the action ids for the ``[keymap]`` table
+``help_screen``     HelpScreen: the keys of the place and those of everywhere
+``order_ticket``    OrderTicket (and TicketDefaults): enter, preview and send an order
+``trade_confirm``   TradeConfirm: yes/no about an order or a position
+``symbol_search``   SymbolSearch: which symbol to chart
+``timeframe_picker`` TimeframePicker: which timeframe to chart
+``sweep_form``      SweepForm: a parameter sweep (the Strategies place)
+==================  ===========================================================
+
+The re-exports are lazy (PEP 562), so a place that needs one modal imports only that one
+before the first paint. :func:`import_all` imports every modal (the app does, after the first
+paint, so the keymap check knows every binding id).
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from kash_tui.tui.modals.confirm import ConfirmModal
+    from kash_tui.tui.modals.connection_form import ConnectionForm
+    from kash_tui.tui.modals.form import FormModal
+    from kash_tui.tui.modals.help_screen import HelpScreen
+    from kash_tui.tui.modals.keymap_screen import KeymapScreen
+    from kash_tui.tui.modals.name_form import NameForm
+    from kash_tui.tui.modals.order_ticket import OrderTicket, TicketDefaults
+    from kash_tui.tui.modals.portfolio_form import PortfolioForm
+    from kash_tui.tui.modals.symbol_search import SymbolSearch
+    from kash_tui.tui.modals.timeframe_picker import TimeframePicker
+    from kash_tui.tui.modals.trade_confirm import TradeConfirm
+
+_HOMES = {
+    "ConfirmModal": "confirm",
+    "ConnectionForm": "connection_form",
+    "FormModal": "form",
+    "HelpScreen": "help_screen",
+    "KeymapScreen": "keymap_screen",
+    "NameForm": "name_form",
+    "OrderTicket": "order_ticket",
+    "PortfolioForm": "portfolio_form",
+    "SymbolSearch": "symbol_search",
+    "TicketDefaults": "order_ticket",
+    "TimeframePicker": "timeframe_picker",
+    "TradeConfirm": "trade_confirm",
+}
+_OPTIONAL = {"SweepForm": "sweep_form"}
+"""Modals whose module may not be there yet (moved in by another change)."""
+
+__all__ = sorted(_HOMES)
+
+
+def _module_of(name: str) -> str | None:
+    return _HOMES.get(name) or _OPTIONAL.get(name)
+
+
+def __getattr__(name: str) -> Any:
+    home = _module_of(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f"{__name__}.{home}"), name)
+    globals()[name] = value
+    return value
+
+
+def import_all() -> None:
+    """Import every modal module (their bindings then count as known to the keymap)."""
+    from importlib.util import find_spec
+
+    for home in sorted({*_HOMES.values(), *_OPTIONAL.values()}):
+        module = f"{__name__}.{home}"
+        if home in _OPTIONAL.values() and find_spec(module) is None:
+            continue
+        import_module(module)
