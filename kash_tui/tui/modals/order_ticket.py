@@ -198,7 +198,6 @@ class OrderTicket(ModalScreen["Order | None"]):
         self._touched: set[str] = set()
         self._request: OrderRequest | None = None  # built from the fields when they are valid
         self._preview: OrderPreview | None = None
-        self._preview_seq = 0
         self._busy: str | None = None  # "preview" | "send"
         self._sent: Order | None = None
         self._state = NEW  # NEW | NOT_PLACED | UNKNOWN (see the module docstring)
@@ -588,21 +587,19 @@ class OrderTicket(ModalScreen["Order | None"]):
         request = self._request
         if request is None:
             return
-        self._preview_seq += 1
-        seq = self._preview_seq
         self._busy = "preview"
         self._set_text("#ticket-refusal", "")
         self._refresh()
         portfolio_id = self.portfolio.id
-        self.kash.call_service(
+        self.kash.call_latest(  # a newer preview replaces this one: its answer never shows
+            self, "preview",
             _attempt(lambda provider: provider.trading.resolve_trading_adapter(portfolio_id)
                      .preview_order(request)),
-            done=lambda outcome: self._previewed(seq, outcome),
-            refresh=False,
+            done=self._previewed,
         )
 
-    def _previewed(self, seq: int, outcome: _Outcome) -> None:
-        if seq != self._preview_seq or not self.is_attached:
+    def _previewed(self, outcome: _Outcome) -> None:
+        if not self.is_attached:
             return
         self._busy = None
         if outcome.error is not None:

@@ -13,7 +13,6 @@ import math
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
-from zoneinfo import ZoneInfo
 
 import numpy as np
 from rich.cells import cell_len
@@ -25,6 +24,16 @@ from textual.containers import Grid, Vertical
 from textual.widget import Widget
 from textual.widgets import DataTable, Label, Static
 from textual.widgets.data_table import CellDoesNotExist
+
+from kash_tui.tui.format import (  # re-exported: the strategies place reads them from here
+    compact_number,
+    format_metric,
+    heat_text,
+    params_text,
+    run_title,
+    settings_text,
+    time_formatter,
+)
 
 if TYPE_CHECKING:
     from kash_tui.domains.trading import (
@@ -56,68 +65,8 @@ METRIC_LABELS = {key: label for label, key, _suffix in METRIC_ROWS}
 METRIC_SUFFIX = {key: suffix for _label, key, suffix in METRIC_ROWS}
 
 
-def format_metric(value: float | int | None, suffix: str = "", digits: int = 2) -> str:
-    """As the CLI prints it: ``96.59 %``, ``19,658.93``, ``44``; ``n/a`` when undefined."""
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "n/a"
-    if isinstance(value, int):
-        return f"{value}{suffix}"
-    return f"{value:,.{digits}f}{suffix}"
-
-
 def metric_text(metrics: BacktestMetrics, key: str) -> str:
     return format_metric(getattr(metrics, key), METRIC_SUFFIX.get(key, ""))
-
-
-def params_text(params: dict[str, Any], order: Sequence[str] = ()) -> str:
-    """``short_period=10, long_period=30``: the names in ``order`` first (the schema's)."""
-    from kash_tui.tui.widgets.schema_form import number_text
-
-    names = [n for n in order if n in params] + [n for n in params if n not in order]
-    return ", ".join(f"{n}={number_text(params[n])}" for n in names)
-
-
-def time_formatter(tz: str, timeframe: str) -> Callable[[datetime], str]:
-    """Times as the trader reads them: in the exchange's zone; daily bars as session dates."""
-    try:
-        zone: Any = ZoneInfo(tz)
-    except Exception:  # noqa: BLE001 - an unknown zone name: show UTC
-        zone = UTC
-    if timeframe in ("1Day", "1Week"):
-        return lambda when: f"{when.astimezone(zone):%Y-%m-%d}"
-    return lambda when: f"{when.astimezone(zone):%Y-%m-%d %H:%M}"
-
-
-def compact_number(value: float) -> str:
-    """``19658.9`` -> ``19.7k``; ``1.2e6`` -> ``1.2M``; small numbers with 2 decimals."""
-    size = abs(value)
-    if size >= 1e9:
-        return f"{value / 1e9:.1f}B"
-    if size >= 1e6:
-        return f"{value / 1e6:.1f}M"
-    if size >= 1e4:
-        return f"{value / 1e3:.1f}k"
-    if size >= 100:
-        return f"{value:.0f}"
-    return f"{value:.2f}"
-
-
-def run_title(run: BacktestRun, tz: str = "UTC", order: Sequence[str] = ()) -> str:
-    """``Run #3: sma_crossover short_period=10, long_period=30 on DEMOA 1Day, 2608 bars ...``."""
-    show = time_formatter(tz, run.timeframe)
-    return (
-        f"Run #{run.id}: {run.strategy_id} {params_text(run.params, order)} on {run.symbol} "
-        f"{run.timeframe}, {run.bar_count} bars {show(run.first_bar)} to {show(run.last_bar)}"
-    )
-
-
-def settings_text(run: BacktestRun) -> str:
-    s = run.settings
-    size = "whole shares" if s.whole_shares else "fractional"
-    return (
-        f"Cash {s.initial_cash:,.2f}, commission {s.commission:g}, slippage {s.slippage:g}, "
-        f"size {s.position_size_pct:g} % {size}"
-    )
 
 
 # -- metrics ---------------------------------------------------------------------------------
@@ -534,14 +483,6 @@ def heat_grid(
         if best is None or value > best:
             grid[j][i] = value
     return grid
-
-
-def heat_text(value: float, metric: str) -> str:
-    if metric == "final_equity":
-        return compact_number(value)
-    if metric.endswith("_pct"):
-        return f"{value:.1f}" if abs(value) < 1000 else compact_number(value)
-    return f"{value:.2f}"
 
 
 SHADES = "░▒▓█"

@@ -26,6 +26,8 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Input, Label, Select, Static, Switch
 
+from kash_tui.tui.format import number_text  # re-exported: forms and tests read it from here
+
 INTEGER, NUMBER, BOOLEAN, CHOICE, TEXT = "integer", "number", "boolean", "choice", "text"
 
 MAX_SWEEP_VALUES = 200
@@ -94,19 +96,6 @@ class FieldSpec:
         if self.exclusive_maximum is not None:
             return self.exclusive_maximum - (1 if self.kind == INTEGER else 0)
         return None
-
-
-def number_text(value: Any) -> str:
-    """A number as a person types it: ``20.0`` -> ``"20"``, ``0.0005`` -> ``"0.0005"``."""
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if math.isfinite(value) and value.is_integer() and abs(value) < 1e15:
-            return str(int(value))
-        return repr(value)
-    return "" if value is None else str(value)
 
 
 def _resolve(node: Mapping[str, Any], root: Mapping[str, Any], depth: int = 0) -> dict[str, Any]:
