@@ -1,0 +1,53 @@
+"""The Strategies place's palette commands: choose a strategy, run the backtest, sweep.
+
+They read the app's catalog only (no service call) and act through the place's screen."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import partial
+from typing import TYPE_CHECKING
+
+from kash_tui.tui.commands import PaletteCommand, palette_command
+from kash_tui.tui.screens.strategies.screen import StrategiesScreen
+from kash_tui.tui.state import StrategyChoice, workbench
+
+if TYPE_CHECKING:
+    from kash_tui.domains.strategy import StrategyInfo
+    from kash_tui.tui.app import KashApp
+
+
+def known_strategies(app: KashApp) -> tuple[StrategyInfo, ...]:
+    """The strategies in the app's catalog (for the palette: no service call)."""
+    return app.catalog.strategies
+
+
+def _open_strategy(app: KashApp, strategy_id: str) -> None:
+    wb = workbench(app)
+    current = wb.state.strategy
+    if current is None or current.strategy_id != strategy_id:
+        wb.choose_strategy(StrategyChoice(strategy_id, {}))
+    app.action_switch_place(StrategiesScreen.PLACE)
+
+
+def _on_strategies(app: KashApp, action: str) -> None:
+    app.action_switch_place(StrategiesScreen.PLACE)
+    screen = app.screen
+    if isinstance(screen, StrategiesScreen):
+        screen.request(action)
+
+
+@palette_command
+def strategy_commands(app: KashApp) -> Iterator[PaletteCommand]:
+    for info in known_strategies(app):
+        yield PaletteCommand(f"Strategy: {info.name}", partial(_open_strategy, app, info.id),
+                             info.description)
+    run_key = app.key_label("strategies.run_backtest", "r")
+    sweep_key = app.key_label("strategies.sweep", "w")
+    yield PaletteCommand("Run backtest", partial(_on_strategies, app, "run_backtest"),
+                         f"The strategy and settings under Strategies (key {run_key} there)")
+    yield PaletteCommand("Sweep parameters", partial(_on_strategies, app, "sweep"),
+                         f"Rank parameter ranges of the chosen strategy (key {sweep_key} there)")
+
+
+__all__ = ["known_strategies", "strategy_commands"]
