@@ -17,9 +17,9 @@ from kash_tui.domains.trading import BacktestRequest
 from kash_tui.domains.workspace import PortfolioMode
 from kash_tui.provider import ServiceProvider
 from kash_tui.tui.app import make_app
-from kash_tui.tui.screens import orders as orders_module
+from kash_tui.tui.modals import OrderTicket, TradeConfirm
 from kash_tui.tui.screens.orders import OrdersScreen
-from kash_tui.tui.ticket import OrderTicket, TradeConfirm
+from kash_tui.tui.widgets.orders import clock as orders_module
 from tests.tui.broker_app import (  # noqa: F401 - broker is a fixture
     SIZE,
     BrokerSetup,
