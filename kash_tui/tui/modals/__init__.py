@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from kash_tui.tui.modals.name_form import NameForm
     from kash_tui.tui.modals.order_ticket import OrderTicket, TicketDefaults
     from kash_tui.tui.modals.portfolio_form import PortfolioForm
+    from kash_tui.tui.modals.sweep_form import SweepForm
     from kash_tui.tui.modals.symbol_search import SymbolSearch
     from kash_tui.tui.modals.timeframe_picker import TimeframePicker
     from kash_tui.tui.modals.trade_confirm import TradeConfirm
@@ -47,23 +48,17 @@ _HOMES = {
     "NameForm": "name_form",
     "OrderTicket": "order_ticket",
     "PortfolioForm": "portfolio_form",
+    "SweepForm": "sweep_form",
     "SymbolSearch": "symbol_search",
     "TicketDefaults": "order_ticket",
     "TimeframePicker": "timeframe_picker",
     "TradeConfirm": "trade_confirm",
 }
-_OPTIONAL = {"SweepForm": "sweep_form"}
-"""Modals whose module may not be there yet (moved in by another change)."""
-
 __all__ = sorted(_HOMES)
 
 
-def _module_of(name: str) -> str | None:
-    return _HOMES.get(name) or _OPTIONAL.get(name)
-
-
 def __getattr__(name: str) -> Any:
-    home = _module_of(name)
+    home = _HOMES.get(name)
     if home is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     value = getattr(import_module(f"{__name__}.{home}"), name)
@@ -73,10 +68,5 @@ def __getattr__(name: str) -> Any:
 
 def import_all() -> None:
     """Import every modal module (their bindings then count as known to the keymap)."""
-    from importlib.util import find_spec
-
-    for home in sorted({*_HOMES.values(), *_OPTIONAL.values()}):
-        module = f"{__name__}.{home}"
-        if home in _OPTIONAL.values() and find_spec(module) is None:
-            continue
-        import_module(module)
+    for home in sorted(set(_HOMES.values())):
+        import_module(f"{__name__}.{home}")

@@ -13,6 +13,11 @@ Everything that reads the database or computes with numpy runs in a thread worke
 redraws without reading the bars again, and a list of the stored symbols for the palette
 commands (``Chart: SYMBOL``, ``Timeframe: X``), which never call a service themselves.
 
+A load goes through the place's keyed ``call_service(key="load")``: a newer load cancels the
+older one, whose result never reaches the chart. The header line is
+:class:`~kash_tui.tui.widgets.chart_header.ChartHeader`; the questions (which symbol, which
+timeframe) are :mod:`kash_tui.tui.modals`' ``SymbolSearch`` and ``TimeframePicker``.
+
 Importing this module is cheap (no numpy, no domain package): the chart widget and the domains
 are imported where they are used. Import it at start-up so its palette commands register.
 """
