@@ -16,6 +16,7 @@ import the place modules (that edge is the contract's one ignored import).
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
@@ -159,11 +160,15 @@ class PlaceScreen(Screen[None]):
     def mount(self, *widgets: Widget, **kwargs: Any) -> AwaitMount:
         """As ``Screen.mount``, but the Keys panel (the app mounts it on the screen) goes into
         the body: beside or over the place, never over the header or the footer."""
-        from textual.widgets import HelpPanel
-
-        bodies = self.query("#place-body")
-        if widgets and not kwargs and bodies and all(isinstance(w, HelpPanel) for w in widgets):
-            return bodies.first().mount(*widgets)
+        # HelpPanel pulls in Markdown (~50 ms): import-free check, since no panel can exist
+        # before its module has been imported
+        help_module = sys.modules.get("textual.widgets._help_panel")
+        if widgets and not kwargs and help_module is not None and all(
+            isinstance(w, help_module.HelpPanel) for w in widgets
+        ):
+            bodies = self.query("#place-body")
+            if bodies:
+                return bodies.first().mount(*widgets)
         return super().mount(*widgets, **kwargs)
 
     def compose_body(self) -> Iterator:
