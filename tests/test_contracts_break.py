@@ -91,3 +91,38 @@ def test_a_forbidden_import_breaks_the_contract(
     broken = [ln for ln in output.splitlines() if ln.rstrip().endswith("BROKEN")]
     assert any(contract in ln for ln in output.splitlines()) and broken, output
     assert module in output, output
+
+
+@pytest.mark.parametrize(
+    ("module", "line", "chain"),
+    [
+        # one place importing another
+        ("kash_tui.tui.screens.options", "from kash_tui.tui.screens import chart",
+         "kash_tui.tui.screens.options -> kash_tui.tui.screens.chart"),
+        # a shared module that places import, importing a place: places depend on each
+        # other through it (the chart imports navigation, navigation would import options)
+        ("kash_tui.tui.navigation", "from kash_tui.tui.screens import orders",
+         "kash_tui.tui.navigation -> kash_tui.tui.screens.orders"),
+    ],
+    ids=["tui.options+tui.chart", "tui.navigation+tui.orders"],
+)
+def test_a_place_reaching_another_breaks_the_places_independence(
+    package_copy: Path, module: str, line: str, chain: str
+) -> None:
+    path = package_copy / (module.replace(".", "/") + ".py")
+    if not path.exists():
+        pytest.fail(f"{module} is gone; pick another module of the same package for this case")
+    original = path.read_text(encoding="utf-8")
+    try:
+        _inject(package_copy, module, line)
+        result = _lint(package_copy)
+    finally:
+        path.write_text(original, encoding="utf-8")
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    lines = output.splitlines()
+    # "... BROKEN (1 ignored import)": the contract ignores the registry's loaders
+    broken = [ln for ln in lines if ln.rstrip().endswith("BROKEN") or " BROKEN (" in ln]
+    assert any("each TUI place (kash_tui.tui.screens.*) is independent" in ln for ln in lines)
+    assert broken, output
+    assert chain in output, output

@@ -79,25 +79,9 @@ def open_ticket(
             f"{describe_order(order)}, {order.status}.",
             timeout=6,
         )
-        signal = order_sent(app)
-        if signal._subscriptions:  # noqa: SLF001
-            signal.publish(order)
-        else:
-            _poke_orders_place(app)
+        order_sent(app).publish(order)
 
     app.push_screen(OrderTicket(portfolio, defaults), sent)
-
-
-def _poke_orders_place(app: App) -> None:
-    """Until the Orders place subscribes to :func:`order_sent`: refresh it the way its own
-    ``open_ticket`` did (through its registry of screens, found without importing it)."""
-    import sys
-
-    module = sys.modules.get("kash_tui.tui.screens.orders")
-    screens = getattr(module, "_SCREENS", None)
-    screen = screens.get(app) if screens is not None else None
-    if screen is not None and getattr(screen, "_watch", None) is not None:
-        screen.poke()
 
 
 # -- the chart -------------------------------------------------------------------------------

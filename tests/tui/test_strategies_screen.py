@@ -16,7 +16,7 @@ from kash_tui.config import Settings
 from kash_tui.domains.strategy import Indicator, Strategy, StrategyError
 from kash_tui.domains.trading import BacktestSettings, FillModel
 from kash_tui.tui.app import KashApp, make_app
-from kash_tui.tui.screens import PLACES
+from kash_tui.tui.places import PLACES
 from kash_tui.tui.modals.sweep_form import SweepForm, sweep_plan
 from kash_tui.tui.screens.strategies import StrategiesScreen
 from kash_tui.tui.widgets.strategies import (
