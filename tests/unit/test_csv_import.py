@@ -347,3 +347,13 @@ def test_bytes_that_are_not_utf8_name_their_line(tmp_path: Path) -> None:
 def test_empty_file_is_refused(tmp_path: Path, text: bytes) -> None:
     with pytest.raises(MarketError, match="is empty"):
         parse_csv(_write(tmp_path, text), NY)
+
+
+@pytest.mark.parametrize("word", ["now", "today", "NaT"])
+def test_words_numpy_reads_as_times_are_not_dates(tmp_path: Path, word: str) -> None:
+    path = _write(tmp_path, "Date,Open,High,Low,Close,Volume\n2024-01-02,1,2,0.5,1.5,10\n"
+                            f"{word},1,2,0.5,1.5,10\n2024-01-04,1,2,0.5,1.5,10\n")
+    parsed = parse_csv(path, "America/New_York", timeframe=Timeframe.parse("1Day"))
+    assert [p.line for p in parsed.problems] == [3]
+    assert "is not a date" in parsed.problems[0].reason
+    assert len(parsed.ts) == 2

@@ -172,6 +172,10 @@ def _zone_to_utc(local: np.ndarray, zone: ZoneInfo) -> np.ndarray:
 
 def _datetime64(values: list[str]) -> np.ndarray:
     """ISO values to int64 seconds; ValueError for anything numpy would only guess at."""
+    # numpy also reads the words "now" and "today" (and "NaT") as times: every ISO value
+    # starts with a digit, so one comparison of the extremes sends words to the slow path
+    if values and (min(values)[:1] < "0" or max(values)[:1] > "9"):
+        raise ValueError("a value that does not start with a digit")
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # numpy's deprecated offset parsing: not the fast path
         try:
