@@ -83,9 +83,10 @@ def cmd_data_fetch(args: argparse.Namespace) -> int:
         print_json(report)
         return EXIT_OK
     pages = f" in {report.pages} pages" if report.pages > 1 else ""
+    feed = f", {report.feed.upper()} feed" if report.feed else ""
     print(
         f"Fetched {report.received} {report.timeframe.value} bars of {report.symbol} from "
-        f"Alpaca ({report.connection}){pages}: {report.new} new, "
+        f"Alpaca ({report.connection}{feed}){pages}: {report.new} new, "
         f"{report.stored - report.new} updated, {report.first:%Y-%m-%d %H:%M} to "
         f"{report.last:%Y-%m-%d %H:%M} UTC."
     )

@@ -46,7 +46,7 @@ def test_fetch_then_list_then_fetch_again(run_kash, db_url, connected, fake_alpa
     sent = acme(fake_alpaca)
     first = ok(run_kash("data", "fetch", "acme", "--start", "2025-01-02", "--db", db))
     assert first.stdout.strip() == (
-        f"Fetched 250 1Day bars of ACME from Alpaca (paper) in 3 pages: 250 new, 0 updated, "
+        f"Fetched 250 1Day bars of ACME from Alpaca (paper, IEX feed) in 3 pages: 250 new, 0 updated, "
         f"{sent[0][0]:%Y-%m-%d %H:%M} to {sent[-1][0]:%Y-%m-%d %H:%M} UTC."
     )
     listed = {(d["symbol"], d["timeframe"]): d
@@ -59,7 +59,8 @@ def test_fetch_then_list_then_fetch_again(run_kash, db_url, connected, fake_alpa
     again = as_json(again_run)
     assert again == {
         "symbol": "ACME", "timeframe": "1Day", "asset_class": "us_equity",
-        "connection": "paper", "received": 250, "stored": 250, "new": 0, "pages": 3,
+        "connection": "paper", "feed": "iex", "received": 250, "stored": 250, "new": 0,
+        "pages": 3,
         "first": sent[0][0].isoformat(), "last": sent[-1][0].isoformat(),
     }
     no_secrets(fake_alpaca, first, again_run)
@@ -71,8 +72,8 @@ def test_fetch_crypto_in_a_range(run_kash, sqlite_db_url, connected, fake_alpaca
     fake_alpaca.generate_bars("BTC/USD", "1Hour", start=START, count=72, seed=1)
     report = as_json(run_kash("data", "fetch", "BTC/USD", "--timeframe", "1hour", "--start",
                               "2025-01-02", "--end", "2025-01-02", "--json", "--db", db))
-    assert (report["asset_class"], report["timeframe"], report["received"]) == (
-        "crypto", "1Hour", 24)
+    assert (report["asset_class"], report["timeframe"], report["received"], report["feed"]) == (
+        "crypto", "1Hour", 24, "")
 
 
 @pytest.mark.parametrize(
@@ -189,3 +190,14 @@ def test_options_refusals(run_kash, sqlite_db_url, connected, fake_alpaca, expir
     result = run_kash("options", "chain", "AAPL", "--expiration", exp, "--db", db)
     assert "options trading is not enabled" in refused(result)
     no_secrets(fake_alpaca, result)
+
+
+def test_fetch_names_the_connections_feed(run_kash, sqlite_db_url, fake_alpaca, monkeypatch) -> None:  # noqa: ANN001
+    connect_env(fake_alpaca, monkeypatch)
+    ok(run_kash("connection", "add", "sip", "--broker", "alpaca", "--paper", "--feed", "sip",
+                "--trading-url", fake_alpaca.base_url, "--data-url", fake_alpaca.base_url,
+                "--db", sqlite_db_url))
+    acme(fake_alpaca)
+    line = ok(run_kash("data", "fetch", "ACME", "--start", "2025-01-02", "--db",
+                       sqlite_db_url)).stdout
+    assert "from Alpaca (sip, SIP feed)" in line

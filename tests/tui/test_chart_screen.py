@@ -460,7 +460,7 @@ async def test_a_symbol_without_bars_is_fetched_from_alpaca(
         assert data is not None and (data.symbol, data.timeframe, len(data)) == ("ACME", "1Day", 300)
         assert header_text(app).startswith("ACME 1Day · America/New_York · 300 bars")
         assert "Fetching ACME 1Day bars from Alpaca…" in notes(app)
-        assert "Fetched 300 1Day bars of ACME from Alpaca (300 new)." in notes(app)
+        assert "Fetched 300 1Day bars of ACME from Alpaca (IEX feed), 300 new." in notes(app)
         assert [r.query["symbols"] for r in bar_requests(fake_alpaca)][:1] == ["ACME"]
         assert app.services.market.get_instrument("ACME").source == "alpaca"
         assert "ACME" in (stored_series(app) or {})

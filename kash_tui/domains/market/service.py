@@ -178,6 +178,9 @@ class FetchReport:
     pages: int
     first: datetime | None
     last: datetime | None
+    feed: str = ""
+    """The stock data feed the bars came from (``iex`` or ``sip``); empty for crypto and
+    options, which have one feed each."""
 
 
 @dataclass(frozen=True)

@@ -402,6 +402,7 @@ class SqlMarketService:
             timeframe=timeframe,
             asset_class=asset_class,
             connection=data.connection_name,
+            feed=data.session.feed.value if asset_class is AssetClass.US_EQUITY else "",
             received=len(fetched),
             stored=stored,
             new=new,

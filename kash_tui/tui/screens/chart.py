@@ -474,8 +474,9 @@ class ChartScreen(PlaceScreen):
 
     def _fetched(self, symbol: str, timeframe: str, report: FetchReport) -> None:
         self.notify(
-            f"Fetched {report.received:,} {timeframe} bars of {symbol} from Alpaca "
-            f"({report.new:,} new).", timeout=5,
+            f"Fetched {report.received:,} {timeframe} bars of {symbol} from Alpaca"
+            f"{f' ({report.feed.upper()} feed)' if report.feed else ''}, {report.new:,} new.",
+            timeout=5,
         )
         if self._showing(symbol, timeframe):
             self.load(fresh=True)
