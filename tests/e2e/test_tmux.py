@@ -125,7 +125,7 @@ def test_a_paper_order_from_the_keyboard_in_a_real_terminal(
     term.keys("F4")  # Orders, still on the backtest portfolio
     term.wait_for("press p to choose one")
     term.keys("p")
-    term.wait_for("Choose a portfolio")
+    term.wait_for("Demo › Paper (PAPER)")  # the list opens on the backtest portfolio
     term.keys("Up", "Enter")  # Demo › Paper
     screen = term.wait_for("Buying power", timeout=30)
     assert "PAPER" in screen and "100,000.00" in screen
