@@ -458,7 +458,7 @@ async def test_a_symbol_without_bars_is_fetched_from_alpaca(
         await settle(app, pilot)
         data = chart_of(app).data
         assert data is not None and (data.symbol, data.timeframe, len(data)) == ("ACME", "1Day", 300)
-        assert header_text(app).startswith("ACME 1Day · America/New_York · 300 bars")
+        assert header_text(app).startswith("ACME 1Day · America/New_York · 300 bars · IEX feed")
         assert "Fetching ACME 1Day bars from Alpaca…" in notes(app)
         assert "Fetched 300 1Day bars of ACME from Alpaca (IEX feed), 300 new." in notes(app)
         assert [r.query["symbols"] for r in bar_requests(fake_alpaca)][:1] == ["ACME"]

@@ -291,6 +291,12 @@ class MarketService(Protocol):
     # ``connection`` names an Alpaca connection; None picks the first paper connection, else
     # the first Alpaca one. Broker failures raise the connection domain's BrokerError.
 
+    def data_feed(self, symbol: str, *, connection: str | None = None) -> str:
+        """The feed ``fetch_bars`` and ``watch_bars`` would use for ``symbol``: ``iex`` or
+        ``sip`` for a stock, empty for crypto and options (one feed each) or without an Alpaca
+        connection. Reads settings only; no request."""
+        ...
+
     def fetch_bars(
         self,
         symbol: str,

@@ -11,7 +11,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -297,6 +296,14 @@ class SqlMarketService:
             raise MarketError(NO_CONNECTION)
         paper = [c for c in alpaca if c.environment is Environment.PAPER]
         return (paper or alpaca)[0]
+
+    def data_feed(self, symbol: str, *, connection: str | None = None) -> str:
+        if self._asset_class_for(models.clean_symbol(symbol)) is not AssetClass.US_EQUITY:
+            return ""
+        try:
+            return self._alpaca_connection(connection).feed.value
+        except MarketError:
+            return ""
 
     def _market_data(self, connection: str | None) -> AlpacaMarketData:
         from kash_tui.domains.connection.alpaca import open_session

@@ -105,6 +105,8 @@ class ChartLoad:
     """No bars are stored for this symbol and timeframe, and Alpaca could send them."""
     watchable: bool = False
     """The bars came from Alpaca and a connection exists: new ones can be watched for."""
+    feed: str = ""
+    """The stock feed Alpaca bars of this symbol come from (``iex``/``sip``), else empty."""
 
 
 def has_alpaca(provider: ServiceProviderProtocol) -> bool:
@@ -247,16 +249,18 @@ def load_chart(
         tz=bars.tz, symbol=bars.symbol, timeframe=timeframe.value,
         overlays=tuple(overlays), lower=tuple(lower), markers=tuple(markers),
     )
-    watchable = False
+    watchable, feed = False, ""
     try:
         instrument = provider.market.get_instrument(bars.symbol)
         watchable = instrument.source == "alpaca" and has_alpaca(provider)
+        if instrument.source == "alpaca":
+            feed = provider.market.data_feed(bars.symbol)
     except MarketError:
         pass
     return ChartLoad(
         request, data, bars, strategy_label=label, strategy_short=short,
         strategy_problem=strategy_problem, run_id=run_id, fills_marked=fills_marked,
-        stored=stored, watchable=watchable,
+        stored=stored, watchable=watchable, feed=feed,
     )
 
 
@@ -438,8 +442,11 @@ class ChartScreen(PlaceScreen):
             tail = []
             if result.run_id is not None:
                 tail.append(f"run #{result.run_id}: {count_text(result.fills_marked, 'fill')}")
+            parts = [result.bars.tz, bars]
+            if result.feed:
+                parts.append(f"{result.feed.upper()} feed")
             self.header.show(
-                title, [result.bars.tz, bars],
+                title, parts,
                 strategy=(result.strategy_label, result.strategy_short), tail=tail,
             )
         if result.strategy_problem:
