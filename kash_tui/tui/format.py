@@ -228,12 +228,16 @@ def oi_text(value: int | None) -> str:
 
 
 def when(moment: datetime | None) -> str:
-    """A time in the local zone: ``14:03:12`` today, ``03-14 14:03`` before."""
+    """A time in the local zone: ``14:03:12`` today, ``03-14 14:03`` earlier this year, the
+    date with its year (``2019-03-14``) before that, e.g. the orders of a backtest."""
     if moment is None:
         return NONE
     local = moment.astimezone()
-    if local.date() == datetime.now().astimezone().date():
+    today = datetime.now().astimezone().date()
+    if local.date() == today:
         return local.strftime("%H:%M:%S")
+    if local.year != today.year:
+        return local.strftime("%Y-%m-%d")
     return local.strftime("%m-%d %H:%M")
 
 
