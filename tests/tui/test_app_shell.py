@@ -372,6 +372,25 @@ async def test_question_mark_shows_the_keys_of_the_place_and_the_global_ones(
         assert app.screen.PLACE == "workspaces"
 
 
+async def test_help_taller_than_80x24_scrolls_by_keyboard(settings: Settings) -> None:
+    from textual.containers import VerticalScroll
+
+    app = make_app(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("f3")
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        body = app.screen.query_one("#help-body", VerticalScroll)
+        assert body.max_scroll_y > 0  # the Strategies keys and the global ones overflow 24 rows
+        assert "Quit" not in help_text(app)
+        await pilot.press("end")
+        await pilot.pause()
+        assert body.scroll_y == body.max_scroll_y
+        assert "Quit" in help_text(app) and "[keymap]" in help_text(app)
+
+
 async def test_help_and_messages_name_keys_that_work_in_a_field(settings: Settings) -> None:
     app = make_app(settings)
     async with app.run_test(size=(100, 40)) as pilot:

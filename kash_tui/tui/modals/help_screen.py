@@ -90,6 +90,8 @@ def keys_table(rows: list[KeyRow]) -> Table:
 class HelpScreen(ModalScreen[None]):
     """The keys of the screen under it, and the global ones."""
 
+    AUTO_FOCUS = "#help-body"  # arrows, PgDn and End scroll a list taller than the screen
+
     BINDINGS: ClassVar = [
         Binding("escape,q,question_mark", "close", "Close", id="help_close",
                 tooltip="Close the help"),
