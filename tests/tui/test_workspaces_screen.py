@@ -467,3 +467,12 @@ async def test_the_keymap_list_reads_whole_at_80x24(settings: Settings) -> None:
         assert len(longest) > table.columns[list(table.columns)[2]].width  # needs wrapping
         index = texts.index(longest)
         assert table.rows[list(table.rows)[index]].height >= 2  # and it wraps
+
+
+def test_a_name_field_says_which_character_cannot_be_shown() -> None:
+    from kash_tui.tui.modals.form import name_problem
+
+    assert name_problem("workspace", "Swing\tTrades") == "Remove a tab."
+    assert name_problem("portfolio", "red\x1b[31m") == (
+        "Remove an escape code (ESC, as in terminal colours).")
+    assert name_problem("workspace", "Research") is None

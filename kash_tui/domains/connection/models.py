@@ -14,6 +14,7 @@ from kash_tui.domains.connection.service import (
     Environment,
     MarketFeed,
 )
+from kash_tui.names import unprintable
 
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -57,7 +58,7 @@ def clean_name(name: str) -> str:
     text = (name or "").strip()
     if not text:
         raise BrokerConnectionError("A connection needs a name; give one, e.g. alpaca-paper.")
-    bad = _unprintable(text)
+    bad = unprintable(text)
     if bad:
         raise BrokerConnectionError(
             f"A connection name cannot contain {bad}; use letters, digits, spaces and "
@@ -69,20 +70,6 @@ def clean_name(name: str) -> str:
             "choose a shorter one."
         )
     return text
-
-
-def _unprintable(text: str) -> str | None:
-    """What in ``text`` a terminal cannot show as a name, in words; None when all is printable."""
-    for ch in text:
-        if ch in "\r\n":
-            return "a line break"
-        if ch == "\t":
-            return "a tab"
-        if ch == "\x1b":
-            return "an escape code (ESC, as in terminal colours)"
-        if not ch.isprintable():
-            return f"the unprintable character U+{ord(ch):04X}"
-    return None
 
 
 def clean_url(label: str, url: str | None) -> str | None:

@@ -12,6 +12,7 @@ from kash_tui.domains.workspace.service import (
     Workspace,
     WorkspaceError,
 )
+from kash_tui.names import unprintable
 
 
 def to_workspace(row: WorkspaceRow, portfolio_count: int) -> Workspace:
@@ -43,7 +44,7 @@ def clean_name(kind: str, name: str) -> str:
     text = (name or "").strip()
     if not text:
         raise WorkspaceError(f"A {kind} needs a name; give a non-empty one.")
-    bad = _unprintable(text)
+    bad = unprintable(text)
     if bad:
         raise WorkspaceError(
             f"A {kind} name cannot contain {bad}; use letters, digits, spaces and punctuation."
@@ -54,20 +55,6 @@ def clean_name(kind: str, name: str) -> str:
             f"{len(text)}); choose a shorter one."
         )
     return text
-
-
-def _unprintable(text: str) -> str | None:
-    """What in ``text`` a terminal cannot show as a name, in words; None when all is printable."""
-    for ch in text:
-        if ch in "\r\n":
-            return "a line break"
-        if ch == "\t":
-            return "a tab"
-        if ch == "\x1b":
-            return "an escape code (ESC, as in terminal colours)"
-        if not ch.isprintable():
-            return f"the unprintable character U+{ord(ch):04X}"
-    return None
 
 
 def clean_position_size(value: Decimal | float | str) -> Decimal:

@@ -21,6 +21,7 @@ from textual.widget import Widget
 from textual.widgets import Button, Footer, Input, Label, Select, Static
 
 from kash_tui.domains.workspace.service import NAME_MAX_LENGTH
+from kash_tui.names import unprintable
 
 if TYPE_CHECKING:
     from kash_tui.provider import ServiceProviderProtocol
@@ -40,8 +41,9 @@ def name_problem(kind: str, text: str) -> str | None:
         return f"Give the {kind} a name."
     if len(clean) > NAME_MAX_LENGTH:
         return f"At most {NAME_MAX_LENGTH} characters ({len(clean)} now)."
-    if not clean.isprintable():
-        return "Use printable characters only."
+    bad = unprintable(clean)
+    if bad:
+        return f"Remove {bad}."
     return None
 
 
