@@ -48,6 +48,16 @@ def config_file() -> Path:
     return Path(override) if override else config_dir() / "config.toml"
 
 
+def strategies_dir() -> Path:
+    """The user's own strategies folder: ``<config dir>/strategies``."""
+    return config_dir() / "strategies"
+
+
+def strategy_folders(settings: Settings) -> list[Path]:
+    """Where strategy files are read from: the strategies folder, then ``strategy_paths``."""
+    return [strategies_dir(), *(Path(p).expanduser() for p in settings.strategy_paths)]
+
+
 def default_database_path() -> Path:
     return data_dir() / "kash.db"
 
@@ -115,6 +125,14 @@ def _as_keymap(value: Any) -> dict[str, str]:
     return dict(value)
 
 
+def _as_paths(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):  # KASH_STRATEGY_PATHS: folders separated like PATH
+        return tuple(p for p in value.split(os.pathsep) if p.strip())
+    if not isinstance(value, list) or not all(isinstance(p, str) for p in value):
+        raise ValueError('must be a list of folders, e.g. strategy_paths = ["~/quant/strategies"]')
+    return tuple(value)
+
+
 _PARSERS: dict[str, Any] = {
     "database_url": _as_optional_url,
     "theme": _as_str,
@@ -123,6 +141,7 @@ _PARSERS: dict[str, Any] = {
     "http_timeout_seconds": _as_number(0.0, 300.0, low_inclusive=False),
     "stream_account_updates": _as_bool,
     "demo_data": _as_bool,
+    "strategy_paths": _as_paths,
 }
 
 
@@ -147,6 +166,8 @@ class Settings:
     """Follow the account over the broker's trade-updates stream; false: poll."""
     demo_data: bool = True
     """Seed the Demo workspace on first run."""
+    strategy_paths: tuple[str, ...] = ()
+    """Folders of strategy files besides ``<config dir>/strategies``."""
 
     def __init__(self, **values: Any) -> None:
         self._fill(values, read_file=True)

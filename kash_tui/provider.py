@@ -119,9 +119,11 @@ class ServiceProvider:
         if self._strategy is None:
             with self._lock:
                 if self._strategy is None:
+                    from kash_tui.config import strategy_folders
                     from kash_tui.domains.strategy import create_strategy_service
 
-                    self._strategy = create_strategy_service()
+                    self._strategy = create_strategy_service(
+                        strategy_folders(self.settings), entry_points=True)
         return self._strategy
 
     @property

@@ -18,6 +18,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, Final, Protocol, runtime_checkable
 
 import numpy as np
@@ -30,6 +31,9 @@ TIMEFRAMES: Final = ("1Min", "5Min", "15Min", "30Min", "1Hour", "4Hour", "1Day",
 
 PANELS: Final = ("price", "lower")
 """Where an indicator is drawn: over the candles, or in its own panel below them."""
+
+STYLES: Final = ("line", "histogram")
+"""How an indicator is drawn: a line, or bars up and down from zero (a lower panel only)."""
 
 
 class StrategyError(Exception):
@@ -64,8 +68,10 @@ class Indicator:
     """A line to draw with the chart: one float64 value per bar, NaN where undefined.
 
     ``panel`` is ``"price"`` (overlays the candles) or ``"lower"`` (its own panel); ``levels``
-    are horizontal reference lines in that panel (e.g. MFI's 20 and 80). Compared by identity:
-    numpy arrays have no single truth value.
+    are horizontal reference lines in that panel (e.g. MFI's 20 and 80). Lower indicators with
+    the same non-empty ``group`` share one panel, named by the first of them (MACD's line, its
+    signal line and histogram). ``style`` is ``"line"``, or ``"histogram"`` for bars from zero
+    (lower panels only). Compared by identity: numpy arrays have no single truth value.
     """
 
     name: str
@@ -73,10 +79,16 @@ class Indicator:
     panel: str
     levels: tuple[float, ...] = ()
     description: str = ""
+    group: str = ""
+    style: str = "line"
 
     def __post_init__(self) -> None:
         if self.panel not in PANELS:
             raise ValueError(f"panel must be one of {', '.join(PANELS)} (got {self.panel!r}).")
+        if self.style not in STYLES:
+            raise ValueError(f"style must be one of {', '.join(STYLES)} (got {self.style!r}).")
+        if self.style == "histogram" and self.panel != "lower":
+            raise ValueError(f"{self.name}: a histogram is drawn in a lower panel only.")
 
 
 @dataclass(frozen=True)
@@ -88,6 +100,68 @@ class StrategyInfo:
     description: str
     default_timeframe: str
     params_schema: dict[str, Any] = field(hash=False)
+    source: str = "built-in"
+    """Where it came from: ``built-in``, ``entry point NAME (DIST)`` or ``file``."""
+    file: str | None = None
+    """The file that defines it (a strategies-folder file or an entry point's module)."""
+
+
+@dataclass(frozen=True)
+class StrategyFailure:
+    """A strategy that could not be loaded: its file failed to import, raised, or broke the
+    contract (duplicate id, bad schema, signals of the wrong length or type). Listed next to
+    the loaded ones; it never stops Kash from starting."""
+
+    name: str
+    """The strategy's id when it got that far, else the file's or entry point's name."""
+    source: str
+    """``file`` or ``entry point NAME (DIST)``."""
+    reason: str
+    """One sentence: what is wrong and what to do."""
+    file: str | None = None
+    line: int | None = None
+
+    @property
+    def where(self) -> str:
+        """``path:line`` (or the path, or the source) for messages."""
+        if self.file is None:
+            return self.source
+        return f"{self.file}:{self.line}" if self.line else self.file
+
+
+class CheckVerdict(StrEnum):
+    PASS = "pass"
+    WARN = "warn"
+    FAIL = "fail"
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The verdict of one check (``look-ahead``, ``determinism``, ``shape``, ``schema``,
+    ``speed``) with one sentence saying why, and any further lines."""
+
+    name: str
+    verdict: CheckVerdict
+    summary: str
+    details: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """What ``StrategyService.check`` found, on which data."""
+
+    strategy_id: str
+    params: dict[str, Any] = field(hash=False)
+    data: str
+    """What the checks ran on, e.g. ``synthetic random walk (seed 20261204), 100,000 bars``."""
+    synthetic: bool
+    bar_count: int
+    results: tuple[CheckResult, ...]
+
+    @property
+    def passed(self) -> bool:
+        """No check failed (warnings allowed)."""
+        return all(r.verdict is not CheckVerdict.FAIL for r in self.results)
 
 
 @runtime_checkable
@@ -223,4 +297,28 @@ class StrategyService(Protocol):
 
     def create_with_params(self, strategy_id: str, params: Mapping[str, Any]) -> Strategy:
         """The strategy with ``params`` over its defaults. Raises ``StrategyError``."""
+        ...
+
+    def failures(self) -> list[StrategyFailure]:
+        """The strategies that could not be loaded, in the order they were found."""
+        ...
+
+    def reload(self) -> None:
+        """Read the entry points and the strategies folders again (a changed file is imported
+        afresh); the built-ins and strategies registered in code stay."""
+        ...
+
+    def check(
+        self,
+        strategy_id: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        bars: OHLCV | None = None,
+        data: str = "",
+        progress: Callable[[int, int], None] | None = None,
+    ) -> CheckReport:
+        """Run the checks (look-ahead, determinism, shape, schema, speed) on the strategy with
+        ``params``, over ``bars`` (described by ``data``) or, without them, over a deterministic
+        synthetic series of 100,000 bars. Raises ``StrategyError`` for an unknown id or invalid
+        parameters. ``progress(done, total)`` counts checks."""
         ...

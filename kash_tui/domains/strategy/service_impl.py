@@ -1,58 +1,121 @@
-"""The strategy registry, and the base class the built-in strategies share.
+"""The strategy registry: built-ins, strategies registered in code, and those the loader finds
+(entry points and the strategies folders), with the ones that failed to load.
 
-``ParameterizedStrategy`` implements everything of the ``Strategy`` Protocol except the trading
-logic: parameter validation (pydantic errors turned into one readable sentence), the schema,
-``with_params`` and bar-array access. A strategy module subclasses it with a params model, an
-``id``/``name``/``description``/``default_timeframe`` and two methods.
+The base class strategies share lives in :mod:`kash_tui.domains.strategy.base` (public: user
+files import it through :mod:`kash_tui.strategy_api`); its names are re-exported here for the
+built-in modules that import them from this module.
 """
 
 from __future__ import annotations
 
 import builtins
-from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping
-from typing import Any, ClassVar, Self
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
-import numpy as np
-from pydantic import BaseModel, ValidationError
-
+from kash_tui.domains.strategy.base import (
+    ParameterizedStrategy,
+    close_prices,
+    crossing_signals,
+    describe_validation_error,
+)
 from kash_tui.domains.strategy.service import (
     OHLCV,
     TIMEFRAMES,
-    Indicator,
+    CheckReport,
     Strategy,
     StrategyError,
     StrategyFactory,
+    StrategyFailure,
     StrategyInfo,
 )
 
+__all__ = [
+    "ParameterizedStrategy",
+    "StrategyRegistry",
+    "close_prices",
+    "crossing_signals",
+    "describe_validation_error",
+]
+
+
+@dataclass(frozen=True)
+class _Entry:
+    factory: StrategyFactory
+    source: str = "built-in"
+    file: str | None = None
+
 
 class StrategyRegistry:
-    """``StrategyService`` over an in-memory, per-instance table of factories."""
+    """``StrategyService`` over an in-memory, per-instance table of factories.
 
-    def __init__(self, factories: Iterable[StrategyFactory] = ()) -> None:
-        self._factories: dict[str, StrategyFactory] = {}
+    ``factories`` (the built-ins) and whatever is ``register``-ed stay for the registry's life;
+    with ``folders`` (and ``entry_points``) the loader adds what it finds there, again on every
+    ``reload``. Thread-safe: a reload builds the new table aside and swaps it in.
+    """
+
+    def __init__(
+        self,
+        factories: Iterable[StrategyFactory] = (),
+        *,
+        folders: Sequence[Path] = (),
+        entry_points: bool = False,
+    ) -> None:
+        self._lock = threading.RLock()
+        self._fixed: dict[str, _Entry] = {}
+        self._loaded: dict[str, _Entry] = {}
+        self._failures: list[StrategyFailure] = []
+        self._folders = tuple(folders)
+        self._entry_points = entry_points
         for factory in factories:
             self.register(factory)
+        if self._folders or self._entry_points:
+            self.reload()
 
     def register(self, factory: StrategyFactory) -> None:
         strategy = factory()
-        if strategy.id in self._factories:
-            raise StrategyError(
-                f"A strategy with id '{strategy.id}' is already registered; "
-                "give the new strategy a different id."
-            )
-        if strategy.default_timeframe not in TIMEFRAMES:
-            raise StrategyError(
-                f"Strategy '{strategy.id}' has default_timeframe "
-                f"'{strategy.default_timeframe}'; use one of {', '.join(TIMEFRAMES)}."
-            )
-        self._factories[strategy.id] = factory
+        with self._lock:
+            if strategy.id in self._fixed or strategy.id in self._loaded:
+                raise StrategyError(
+                    f"A strategy with id '{strategy.id}' is already registered; "
+                    "give the new strategy a different id."
+                )
+            if strategy.default_timeframe not in TIMEFRAMES:
+                raise StrategyError(
+                    f"Strategy '{strategy.id}' has default_timeframe "
+                    f"'{strategy.default_timeframe}'; use one of {', '.join(TIMEFRAMES)}."
+                )
+            self._fixed[strategy.id] = _Entry(factory)
+
+    def reload(self) -> None:
+        from kash_tui.domains.strategy.loader import load_strategies
+
+        with self._lock:
+            taken = builtins.list(self._fixed)
+        result = load_strategies(self._folders, taken=taken, entry_points=self._entry_points)
+        loaded = {}
+        for item in result.loaded:
+            strategy_id = item.factory().id
+            loaded[strategy_id] = _Entry(item.factory, item.source, item.file)
+        with self._lock:
+            self._loaded, self._failures = loaded, builtins.list(result.failures)
+
+    def failures(self) -> builtins.list[StrategyFailure]:
+        with self._lock:
+            return builtins.list(self._failures)
+
+    def _entries(self) -> dict[str, _Entry]:
+        with self._lock:
+            return {**self._loaded, **self._fixed}
 
     def list(self) -> builtins.list[StrategyInfo]:
         infos = []
-        for strategy_id in sorted(self._factories):
-            strategy = self._factories[strategy_id]()
+        entries = self._entries()
+        for strategy_id in sorted(entries):
+            entry = entries[strategy_id]
+            strategy = entry.factory()
             infos.append(
                 StrategyInfo(
                     id=strategy.id,
@@ -60,128 +123,38 @@ class StrategyRegistry:
                     description=strategy.description,
                     default_timeframe=strategy.default_timeframe,
                     params_schema=strategy.params_schema(),
+                    source=entry.source,
+                    file=entry.file,
                 )
             )
         return infos
 
     def get(self, strategy_id: str) -> Strategy:
-        factory = self._factories.get(strategy_id)
-        if factory is None:
+        entry = self._entries().get(strategy_id)
+        if entry is None:
+            failed = next((f for f in self.failures() if f.name == strategy_id), None)
+            if failed is not None:
+                raise StrategyError(
+                    f"Strategy '{strategy_id}' failed to load ({failed.where}): {failed.reason}"
+                )
             raise StrategyError(
                 f"Unknown strategy '{strategy_id}'; run `kash strategies` to list them."
             )
-        return factory()
+        return entry.factory()
 
     def create_with_params(self, strategy_id: str, params: Mapping[str, Any]) -> Strategy:
         return self.get(strategy_id).with_params(params)
 
+    def check(
+        self,
+        strategy_id: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        bars: OHLCV | None = None,
+        data: str = "",
+        progress: Callable[[int, int], None] | None = None,
+    ) -> CheckReport:
+        from kash_tui.domains.strategy.checks import run_checks
 
-class ParameterizedStrategy(ABC):
-    """Base for strategies whose parameters are a frozen pydantic model (``Params``)."""
-
-    id: ClassVar[str]
-    name: ClassVar[str]
-    description: ClassVar[str]
-    default_timeframe: ClassVar[str]
-    Params: ClassVar[type[BaseModel]]
-
-    def __init__(self, params: BaseModel | None = None) -> None:
-        if params is None:
-            params = self.Params()
-        elif not isinstance(params, self.Params):
-            raise TypeError(f"{type(self).__name__} needs {self.Params.__name__}.")
-        self._params = params
-
-    @property
-    def params(self) -> Any:
-        return self._params
-
-    @classmethod
-    def params_schema(cls) -> dict[str, Any]:
-        return cls.Params.model_json_schema()
-
-    def with_params(self, params: Mapping[str, Any]) -> Self:
-        if not isinstance(params, Mapping):
-            raise StrategyError(
-                f"Parameters for {self.id} must be a mapping of names to values "
-                f"(got {type(params).__name__})."
-            )
-        _reject_booleans(params, self.Params)
-        merged = {**self._params.model_dump(), **params}
-        try:
-            validated = self.Params.model_validate(merged)
-        except ValidationError as exc:
-            raise StrategyError(describe_validation_error(exc, self.id, self.Params)) from None
-        return type(self)(validated)
-
-    def __repr__(self) -> str:
-        values = ", ".join(f"{k}={v!r}" for k, v in self._params.model_dump().items())
-        return f"<{self.id} {values}>"
-
-    @abstractmethod
-    def generate_signals(self, bars: OHLCV) -> np.ndarray: ...
-
-    @abstractmethod
-    def indicators(self, bars: OHLCV) -> builtins.list[Indicator]: ...
-
-
-def describe_validation_error(
-    exc: ValidationError, strategy_id: str, model: type[BaseModel]
-) -> str:
-    """One sentence per problem, each naming its field: what pydantic found, made readable."""
-    unknown = []
-    sentences = []
-    for error in exc.errors(include_url=False):
-        loc = ".".join(str(part) for part in error["loc"])
-        message = error["msg"].rstrip(".")
-        if error["type"] == "extra_forbidden":
-            unknown.append(f"'{loc}'")
-        elif not loc:
-            # a model_validator's ValueError: its message is already a full sentence
-            sentences.append(message.removeprefix("Value error, ") + ".")
-        else:
-            sentences.append(f"{loc}: {message} (got {error['input']!r}).")
-    if unknown:
-        noun = "parameter" if len(unknown) == 1 else "parameters"
-        known = ", ".join(model.model_fields)
-        sentences.insert(
-            0,
-            f"Unknown {noun} {_join(unknown)} for {strategy_id}; valid parameters are {known}.",
-        )
-    return " ".join(sentences)
-
-
-def _join(items: builtins.list[str]) -> str:
-    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
-
-
-def _reject_booleans(params: Mapping[str, Any], model: type[BaseModel]) -> None:
-    """pydantic's lax mode reads True as 1; for a number parameter that is a mistake."""
-    for key, value in params.items():
-        field = model.model_fields.get(key)
-        if isinstance(value, bool) and field is not None and field.annotation is not bool:
-            raise StrategyError(f"{key}: Input should be a number, not {value!r}.")
-
-
-def close_prices(bars: OHLCV) -> np.ndarray:
-    return np.asarray(bars.close, dtype=np.float64)
-
-
-def crossing_signals(
-    above: np.ndarray, at_or_below: np.ndarray, below: np.ndarray, at_or_above: np.ndarray
-) -> np.ndarray:
-    """int8 signals from a line's per-bar position relative to what it crosses.
-
-    ``BUY`` at bar ``i`` when ``above[i]`` and ``at_or_below[i-1]``; ``SELL`` when ``below[i]``
-    and ``at_or_above[i-1]``. Make the four comparisons with ``>``, ``<=``, ``<``, ``>=`` so that
-    an undefined (NaN) bar is in none of them and never takes part in a crossing. Bar 0 never
-    signals. The buy and sell comparisons may be against different levels (MFI's oversold and
-    overbought); a bar cannot be both above and below, so it never gets both signals.
-    """
-    signals = np.zeros(len(above), dtype=np.int8)
-    if len(above) < 2:
-        return signals
-    up = np.logical_and(above[1:], at_or_below[:-1])
-    down = np.logical_and(below[1:], at_or_above[:-1])
-    np.subtract(up.view(np.int8), down.view(np.int8), out=signals[1:])
-    return signals
+        strategy = self.create_with_params(strategy_id, params or {})
+        return run_checks(strategy, bars=bars, data=data, progress=progress)
