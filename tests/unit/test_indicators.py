@@ -6,7 +6,17 @@ import numpy as np
 import pytest
 import talib
 
-from kash_tui.domains.strategy.indicators import ema, mfi, rsi, sma
+from kash_tui.domains.strategy.indicators import (
+    bollinger_bands,
+    ema,
+    highest,
+    lowest,
+    macd,
+    mfi,
+    rsi,
+    sma,
+    stddev,
+)
 
 TOLERANCE = 1e-9
 PERIODS = [2, 3, 5, 14, 30, 200]
@@ -157,3 +167,88 @@ def test_bad_input_is_refused() -> None:
         sma(np.ones((2, 2)), 2)
     with pytest.raises(ValueError, match="same length"):
         mfi(np.ones(5), np.ones(5), np.ones(4), np.ones(5), 2)
+
+
+# --- the indicators of the Bollinger, MACD and Donchian strategies ---------------------------
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("period", PERIODS)
+@pytest.mark.parametrize("num_std", [1.0, 2.0, 2.7])
+def test_bollinger_bands_match_talib(seed: int, period: int, num_std: float) -> None:
+    close = _bars(seed)["close"]
+    ours = bollinger_bands(close, period, num_std)
+    reference = talib.BBANDS(close, period, num_std, num_std)
+    for line, ref in zip(ours, reference, strict=True):
+        assert_matches(line, ref)
+    assert_matches(stddev(close, period), talib.STDDEV(close, period))
+
+
+def test_stddev_is_exactly_zero_on_flat_prices_and_exact_on_tiny_moves() -> None:
+    # A running sum of squares would read ~1e-5 here (1000**2 cancels); TA-Lib reads 0.
+    flat = np.full(60, 1000.0)
+    flat[40:] += np.tile([0.0, 1e-8], 10)
+    ours, reference = stddev(flat, 20), talib.STDDEV(flat, 20)
+    assert (ours[19:40] == 0.0).all()
+    assert_matches(ours, reference)
+    np.testing.assert_allclose(ours[59], 0.5e-8, rtol=1e-6)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize(("fast", "slow", "signal"), [(12, 26, 9), (2, 3, 2), (5, 35, 5),
+                                                      (3, 200, 30), (2, 14, 1)])
+def test_macd_matches_talib(seed: int, fast: int, slow: int, signal: int) -> None:
+    close = _bars(seed)["close"]
+    ours = macd(close, fast, slow, signal)
+    for line, ref in zip(ours, talib.MACD(close, fast, slow, signal), strict=True):
+        assert_matches(line, ref)
+
+
+def test_macd_fast_ema_is_seeded_where_the_slow_one_starts() -> None:
+    # TA-Lib's MACD is not EMA(fast) - EMA(slow): its fast EMA starts at bar slow-1.
+    close = _bars(4)["close"][:300]
+    line, _, _ = macd(close, 5, 13, 4)
+    plain = ema(close, 5) - ema(close, 13)
+    first = 13 + 4 - 2
+    assert np.abs(line[first] - plain[first]) > 1e-6
+    assert_matches(line, talib.MACD(close, 5, 13, 4)[0])
+    with pytest.raises(ValueError, match="fast must be less than slow"):
+        macd(close, 13, 13, 4)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("period", [*PERIODS, 500])
+def test_highest_and_lowest_match_talib_max_and_min(seed: int, period: int) -> None:
+    b = _bars(seed)
+    assert_matches(highest(b["high"], period), talib.MAX(b["high"], period))
+    assert_matches(lowest(b["low"], period), talib.MIN(b["low"], period))
+
+
+@pytest.mark.parametrize("size", [0, 1, 19, 20, 21, 33, 34, 35])
+def test_short_series_of_the_band_and_channel_indicators(size: int) -> None:
+    b = _bars(5, size=60)
+    c, h = b["close"][:size], b["high"][:size]
+    for line, ref in zip(bollinger_bands(c, 20, 2.0), talib.BBANDS(c, 20, 2.0, 2.0), strict=True):
+        assert_matches(line, ref)
+    for line, ref in zip(macd(c, 12, 26, 9), talib.MACD(c, 12, 26, 9), strict=True):
+        assert_matches(line, ref)
+    assert_matches(highest(h, 20), talib.MAX(h, 20))
+    assert_matches(lowest(h, 20), talib.MIN(h, 20))
+
+
+@pytest.mark.parametrize(
+    "compute",
+    [
+        lambda c: bollinger_bands(c, 20, 2.0)[0],
+        lambda c: stddev(c, 7),
+        lambda c: macd(c, 12, 26, 9)[0],
+        lambda c: macd(c, 12, 26, 9)[1],
+        lambda c: highest(c, 20),
+        lambda c: lowest(c, 13),
+    ],
+)
+def test_new_indicators_are_the_same_bit_for_bit_on_a_prefix(compute) -> None:
+    close = _bars(6)["close"]
+    full = compute(close)
+    for k in (1, 13, 20, 33, 34, 35, 101, 1000, 2999):
+        np.testing.assert_array_equal(compute(close[:k]), full[:k], err_msg=f"first {k}")

@@ -9,7 +9,9 @@ How, without a Python loop over bars:
 
 - window sums are running sums, as in TA-Lib: ``cumsum`` of ``x[i] - x[i-n]`` (one pass, one
   buffer; see ``_running_window_sums``);
-- recursive smoothing (EMA, Wilder) is a log-depth prefix scan (``_linear_recurrence``).
+- recursive smoothing (EMA, Wilder, MACD) is a log-depth prefix scan (``_linear_recurrence``);
+- the standard deviation is two-pass per window, a loop over the ``n`` window offsets (not over
+  bars); window highs and lows are running extremes within blocks (van Herk / Gil-Werman).
 
 Fresh 100k-element arrays cost page faults that outweigh the arithmetic, so the hot functions
 (``sma``, ``mfi``) reuse their buffers through ``out=`` instead of chaining temporaries.
@@ -21,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["ema", "mfi", "rsi", "sma"]
+__all__ = ["bollinger_bands", "ema", "highest", "lowest", "macd", "mfi", "rsi", "sma", "stddev"]
 
 # TA-Lib's dead zone for "the typical price did not move": TA_IS_ZERO_SCALED with TA_EPSILON.
 _FLAT_EPSILON = 1e-14
@@ -105,15 +107,128 @@ def ema(x: Any, n: int) -> np.ndarray:
     """
     x = _as_series(x, "x")
     n = _check_period(n)
+    return _ema_seeded_at(x, n, n - 1)
+
+
+def _ema_seeded_at(x: np.ndarray, n: int, seed: int) -> np.ndarray:
+    """The EMA of ``x`` started at index ``seed`` (``>= n - 1``) with the mean of the ``n``
+    values ending there; NaN before. TA-Lib's MACD starts its fast EMA this way at the slow
+    EMA's first index, so the two line up (the fast EMA there is not ``ema(x, fast)``)."""
     out = np.full(len(x), np.nan)
-    if len(x) < n:
+    if len(x) <= seed:
         return out
     alpha = 2.0 / (n + 1)
-    smoothed = out[n - 1 :]
-    np.multiply(x[n - 1 :], alpha, out=smoothed)
-    smoothed[0] = np.sum(x[:n]) / n
+    smoothed = out[seed:]
+    np.multiply(x[seed:], alpha, out=smoothed)
+    smoothed[0] = np.sum(x[seed - n + 1 : seed + 1]) / n
     _linear_recurrence(smoothed, 1.0 - alpha)
     return out
+
+
+def macd(
+    close: Any, fast: int = 12, slow: int = 26, signal: int = 9
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """MACD line, signal line and histogram, as TA-Lib's ``MACD``; defined from index
+    ``slow + signal - 2``.
+
+    - the slow EMA (alpha ``2 / (slow + 1)``) is seeded at index ``slow - 1`` with the mean of
+      the first ``slow`` closes; the fast EMA is seeded at the same index with the mean of the
+      ``fast`` closes ending there (TA-Lib aligns them so; it is not ``ema(close, fast)``);
+    - ``macd = fast_ema - slow_ema``; ``signal`` is the EMA of the MACD line seeded with the
+      mean of its first ``signal`` values; ``histogram = macd - signal``;
+    - all three are NaN until the signal line exists, as TA-Lib returns them.
+    ``fast`` must be less than ``slow`` (TA-Lib would swap them).
+    """
+    close = _as_series(close, "close")
+    fast, slow, signal = _check_period(fast), _check_period(slow), _check_period(signal)
+    if fast >= slow:
+        raise ValueError(f"fast must be less than slow (got {fast} and {slow}).")
+    size = len(close)
+    first = slow + signal - 2
+    if size <= first:
+        empty = np.full(size, np.nan)
+        return empty, empty.copy(), empty.copy()
+    line = _ema_seeded_at(close, fast, slow - 1)
+    line -= _ema_seeded_at(close, slow, slow - 1)
+    sig = np.full(size, np.nan)
+    sig[slow - 1 :] = _ema_seeded_at(line[slow - 1 :], signal, signal - 1)
+    line[:first] = np.nan
+    return line, sig, line - sig
+
+
+def stddev(x: Any, n: int, mean: np.ndarray | None = None) -> np.ndarray:
+    """Population standard deviation (``ddof=0``) of the last ``n`` values; defined from index
+    ``n - 1``. As TA-Lib 0.8's ``STDDEV`` and the width of its ``BBANDS``, to about 1e-13.
+
+    Computed in two passes per window (the mean, then the squared distances from it), not from
+    a running sum of squares: that one cancels catastrophically on flat prices, where the true
+    value is exactly 0. The cost is ``n`` passes over the series (a loop over the window, not
+    over the bars). ``mean`` may pass ``sma(x, n)`` when the caller has it.
+    """
+    x = _as_series(x, "x")
+    n = _check_period(n)
+    size = len(x)
+    out = np.full(size, np.nan)
+    if size < n:
+        return out
+    m = sma(x, n) if mean is None else np.asarray(mean, dtype=np.float64)
+    centre = m[n - 1 :]
+    acc = np.zeros(size - n + 1)
+    scratch = np.empty(size - n + 1)
+    for k in range(n):
+        np.subtract(x[k : size - n + 1 + k], centre, out=scratch)
+        np.multiply(scratch, scratch, out=scratch)
+        acc += scratch
+    acc /= n
+    np.sqrt(acc, out=out[n - 1 :])
+    return out
+
+
+def bollinger_bands(
+    close: Any, n: int = 20, num_std: float = 2.0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(upper, middle, lower)`` Bollinger bands, as TA-Lib's ``BBANDS`` with a simple moving
+    average: ``middle = sma(close, n)``, ``upper/lower = middle +/- num_std * stddev`` with the
+    population standard deviation (``ddof=0``) of the same ``n`` closes. Defined from ``n - 1``.
+    """
+    close = _as_series(close, "close")
+    n = _check_period(n)
+    middle = sma(close, n)
+    width = stddev(close, n, mean=middle)
+    width *= float(num_std)
+    return middle + width, middle, middle - width
+
+
+def _window_extreme(x: np.ndarray, n: int, ufunc: np.ufunc, pad: float) -> np.ndarray:
+    """``ufunc.reduce`` of ``x[i-n+1 .. i]`` at every ``i >= n-1`` in O(len) (van Herk /
+    Gil-Werman: running extremes forward and backward within blocks of ``n``)."""
+    size = len(x)
+    out = np.full(size, np.nan)
+    if size < n:
+        return out
+    if n == 1:
+        out[:] = x
+        return out
+    blocks = np.concatenate((x, np.full(-size % n, pad))).reshape(-1, n)
+    forward = ufunc.accumulate(blocks, axis=1).ravel()
+    backward = ufunc.accumulate(blocks[:, ::-1], axis=1)[:, ::-1].ravel()
+    # window [s, s+n-1] = the rest of s's block, then the start of the next block up to s+n-1
+    ufunc(backward[: size - n + 1], forward[n - 1 : size], out=out[n - 1 :])
+    return out
+
+
+def highest(x: Any, n: int) -> np.ndarray:
+    """The highest of the last ``n`` values, the current one included (TA-Lib's ``MAX``);
+    defined from index ``n - 1``."""
+    x = _as_series(x, "x")
+    return _window_extreme(x, _check_period(n), np.maximum, -np.inf)
+
+
+def lowest(x: Any, n: int) -> np.ndarray:
+    """The lowest of the last ``n`` values, the current one included (TA-Lib's ``MIN``);
+    defined from index ``n - 1``."""
+    x = _as_series(x, "x")
+    return _window_extreme(x, _check_period(n), np.minimum, np.inf)
 
 
 def _wilder_average(moves: np.ndarray, n: int, out: np.ndarray) -> None:
