@@ -5,7 +5,8 @@ Layout (one module per command group, each depending only on :mod:`kash_tui.cli.
 - ``common``     the user error, output helpers, provider building, shared options
 - ``arguments``  every subcommand registered in one place (``build_parser``)
 - ``app``, ``db``, ``workspace``, ``connection``, ``data``, ``options``, ``backtest``,
-  ``trading``    the commands; each imports its domain lazily inside the command
+  ``strategies``, ``trading``    the commands; each imports its domain lazily inside the
+  command (``strategies`` itself is imported only when one of its commands runs)
 
 Every user error ends in one sentence on stderr and exit code 2; listing commands take ``--json``.
 """

@@ -26,6 +26,18 @@ from kash_tui.cli.common import (
 Command = Callable[[argparse.Namespace], int]
 
 
+def _strategies(name: str) -> Command:
+    """A command of ``cli/strategies.py``, imported when it runs (``kash --help`` stays as
+    cheap as before that module existed)."""
+
+    def run(args: argparse.Namespace) -> int:
+        from kash_tui.cli import strategies
+
+        return getattr(strategies, name)(args)
+
+    return run
+
+
 def _missing_subcommand(p: argparse.ArgumentParser) -> int:
     raise UserError(f"`{p.prog}` needs a command; run `{p.prog} --help` to list them.")
 
@@ -154,9 +166,33 @@ def build_parser() -> argparse.ArgumentParser:
     add_json(p)
 
     # -- strategies and backtests --------------------------------------------------------------
-    p = command(sub, "strategies", backtest.cmd_strategies,
-                "list strategies and their parameter schemas")
+    p = command(sub, "strategies", _strategies("cmd_strategies"),
+                "list strategies (and the ones that failed to load); write and check your own")
+    p.description = (
+        "List the strategies: built-ins, those of installed packages (entry points "
+        "kash.strategies) and the files of your strategies folder, with the ones that failed "
+        "to load (their reason and file:line).")
+    reload_help = ("read the strategies folder and entry points again (each command is a new "
+                   "process that imports the files afresh anyway; the app reloads from its "
+                   "palette)")
+    p.add_argument("--reload", action="store_true", help=reload_help)
     add_json(p)
+    g = p.add_subparsers(title="commands", metavar="COMMAND", parser_class=Parser)
+    q = command(g, "new", _strategies("cmd_strategies_new"),
+                "write a commented strategy template into the strategies folder")
+    q.add_argument("name", help="the new strategy's id: lower-case letters, digits and _")
+    q = command(g, "check", _strategies("cmd_strategies_check"),
+                "check a strategy for look-ahead, determinism, shape, schema and speed")
+    q.description = (
+        "Check a strategy: look-ahead (signals on the series cut at many points equal the full "
+        "series' up to each cut), determinism, shape, schema and speed. Without --symbol the "
+        "checks run on a synthetic random walk of 100,000 bars. Exit code 1 when a check fails.")
+    q.add_argument("strategy_id", metavar="ID", help="strategy id (see `kash strategies`)")
+    q.add_argument("--symbol", help="check on this symbol's stored bars instead")
+    q.add_argument("--timeframe", help="timeframe of --symbol (default: the strategy's)")
+    q.add_argument("--params", metavar="JSON", help="parameters as a JSON object")
+    q.add_argument("--reload", action="store_true", help=reload_help)
+    add_json(q)
 
     p = command(sub, "backtest", backtest.cmd_backtest, "backtest a strategy on stored bars")
     p.description = "Backtest a strategy on stored bars; every run is stored."

@@ -1,4 +1,4 @@
-"""CLI commands of strategies and backtests: ``kash strategies``, ``kash backtest``, ``kash runs``.
+"""CLI commands of backtests: ``kash backtest``, ``kash runs`` (strategies: ``cli/strategies.py``).
 
 No Textual on this path: ``kash backtest`` on 10k bars must finish, whole process, in under 1 s.
 """
@@ -37,27 +37,6 @@ def _num(value: float | None) -> float | None:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return None
     return value
-
-
-# -- strategies ------------------------------------------------------------------------------
-
-
-def cmd_strategies(args: argparse.Namespace) -> int:
-    infos = build_provider(args, database=False).strategy.list()
-    if args.json:
-        print_json(
-            [
-                {"id": i.id, "name": i.name, "description": i.description,
-                 "default_timeframe": i.default_timeframe, "params_schema": i.params_schema}
-                for i in infos
-            ]
-        )
-        return EXIT_OK
-    for i in infos:
-        props = i.params_schema.get("properties", {})
-        params = ", ".join(f"{k}={v.get('default')}" for k, v in props.items())
-        print(f"{i.id}  ({i.name}, {i.default_timeframe})\n  {i.description}\n  params: {params}")
-    return EXIT_OK
 
 
 # -- backtest --------------------------------------------------------------------------------
