@@ -182,6 +182,17 @@ LOOK_AHEAD_CASES = [
     ("sma_crossover", {"short_period": 50, "long_period": 200}),
     ("mfi", {}),
     ("mfi", {"period": 3, "oversold": 35, "overbought": 65}),
+    ("rsi_reversion", {}),
+    ("rsi_reversion", {"period": 3, "oversold": 20, "overbought": 85}),
+    ("bollinger_reversion", {}),
+    ("bollinger_reversion", {"period": 5, "num_std": 1.2, "exit": "upper"}),
+    ("macd", {}),
+    ("macd", {"fast_period": 2, "slow_period": 3, "signal_period": 2, "above_zero_only": True}),
+    ("donchian_breakout", {}),
+    ("donchian_breakout", {"entry_period": 2, "exit_period": 55}),
+]
+BUILTIN_IDS = [
+    "bollinger_reversion", "donchian_breakout", "macd", "mfi", "rsi_reversion", "sma_crossover",
 ]
 
 
@@ -216,7 +227,7 @@ def test_changing_the_future_does_not_change_the_past(
         np.testing.assert_array_equal(after.values[:k], before.values[:k])
 
 
-@pytest.mark.parametrize("strategy_id", ["sma_crossover", "mfi"])
+@pytest.mark.parametrize("strategy_id", BUILTIN_IDS)
 def test_signal_arrays_are_aligned_int8(service: StrategyService, strategy_id: str) -> None:
     strategy = service.get(strategy_id)
     for size in [0, 1, 5, 1500]:
@@ -231,20 +242,23 @@ def test_signal_arrays_are_aligned_int8(service: StrategyService, strategy_id: s
 # --- parameters and schema -----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("strategy_id", ["sma_crossover", "mfi"])
+@pytest.mark.parametrize("strategy_id", BUILTIN_IDS)
 def test_schema_describes_every_field(service: StrategyService, strategy_id: str) -> None:
     strategy = service.get(strategy_id)
     schema = strategy.params_schema()
     assert schema["type"] == "object"
     assert schema["additionalProperties"] is False
-    assert schema["x-rules"]
+    # a strategy with a cross-field rule names it (Bollinger and Donchian have none)
+    assert bool(schema.get("x-rules")) == (strategy_id not in ("bollinger_reversion",
+                                                                "donchian_breakout"))
     defaults = strategy.params.model_dump()
     assert set(schema["properties"]) == set(defaults)
     for name, field in schema["properties"].items():
         assert field["title"] and field["description"], name
         assert field["default"] == defaults[name], name
-        assert "minimum" in field or "exclusiveMinimum" in field, name
-        assert "maximum" in field or "exclusiveMaximum" in field, name
+        if field.get("type") in ("integer", "number"):
+            assert "minimum" in field or "exclusiveMinimum" in field, name
+            assert "maximum" in field or "exclusiveMaximum" in field, name
 
 
 def test_sma_crossover_schema_values(service: StrategyService) -> None:
@@ -372,7 +386,7 @@ class HoldStrategy:
 
 def test_builtins_are_listed_sorted_by_id(service: StrategyService) -> None:
     infos = service.list()
-    assert [i.id for i in infos] == ["mfi", "sma_crossover"]
+    assert [i.id for i in infos] == BUILTIN_IDS
     by_id = {i.id: i for i in infos}
     assert by_id["sma_crossover"].name == "SMA crossover"
     assert by_id["mfi"].name == "Money Flow Index"
@@ -381,7 +395,7 @@ def test_builtins_are_listed_sorted_by_id(service: StrategyService) -> None:
 
 
 def test_get_returns_defaults_that_satisfy_the_protocol(service: StrategyService) -> None:
-    for strategy_id in ("sma_crossover", "mfi"):
+    for strategy_id in BUILTIN_IDS:
         strategy = service.get(strategy_id)
         assert isinstance(strategy, Strategy)
         assert strategy.id == strategy_id
@@ -404,12 +418,12 @@ def test_duplicate_id_is_refused(service: StrategyService) -> None:
     factory = type(service.get("sma_crossover"))
     with pytest.raises(StrategyError, match="'sma_crossover' is already registered"):
         service.register(factory)
-    assert [i.id for i in service.list()] == ["mfi", "sma_crossover"]
+    assert [i.id for i in service.list()] == BUILTIN_IDS
 
 
 def test_registering_on_one_registry_leaves_others_alone(service: StrategyService) -> None:
     service.register(HoldStrategy)
-    assert [i.id for i in service.list()] == ["mfi", "sma_crossover", "zz_hold"]
+    assert [i.id for i in service.list()] == [*BUILTIN_IDS, "zz_hold"]
     hold = service.create_with_params("zz_hold", {})
     assert not hold.generate_signals(random_bars(6)).any()
     fresh = create_strategy_service()
@@ -443,8 +457,26 @@ SWEEPS = {
         {"period": p, "oversold": lo, "overbought": hi}
         for p in (5, 14, 30) for lo in (10.0, 20.0, 30.0) for hi in (70.0, 80.0, 90.0)
     ],
+    "rsi_reversion": [
+        {"period": p, "oversold": lo, "overbought": hi}
+        for p in (5, 14) for lo in (20.0, 30.0) for hi in (70.0, 80.0)
+    ],
+    "bollinger_reversion": [
+        {"period": p, "num_std": k, "exit": e}
+        for p in (10, 20) for k in (1.5, 2.0, 2.5) for e in ("middle", "upper")
+    ],
+    "macd": [
+        {"fast_period": f, "slow_period": s, "above_zero_only": z}
+        for f in (8, 12) for s in (26, 40) for z in (False, True)
+    ],
+    "donchian_breakout": [
+        {"entry_period": n_in, "exit_period": n_out} for n_in in (20, 55) for n_out in (10, 20)
+    ],
 }
-DISTINCT_INDICATORS = {"sma_crossover": 18, "mfi": 3}  # SMA periods 5..50 and 20..200 (20, 40 in both)
+# SMA periods 5..50 and 20..200 (20, 40 in both); MACD: line and histogram per (fast, slow);
+# Bollinger: SMA and deviation per period; Donchian: highs of 20, 55 and lows of 10, 20
+DISTINCT_INDICATORS = {"sma_crossover": 18, "mfi": 3, "rsi_reversion": 2,
+                       "bollinger_reversion": 4, "macd": 8, "donchian_breakout": 4}
 
 
 @pytest.mark.parametrize("strategy_id", list(SWEEPS))
