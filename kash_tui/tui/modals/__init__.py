@@ -13,6 +13,7 @@
 ``symbol_search``   SymbolSearch: which symbol to chart
 ``timeframe_picker`` TimeframePicker: which timeframe to chart
 ``sweep_form``      SweepForm: a parameter sweep (the Strategies place)
+``check_report``    CheckReportScreen: the checks of a strategy (the Strategies place)
 ==================  ===========================================================
 
 The re-exports are lazy (PEP 562), so a place that needs one modal imports only that one
@@ -26,6 +27,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from kash_tui.tui.modals.check_report import CheckReportScreen
     from kash_tui.tui.modals.confirm import ConfirmModal
     from kash_tui.tui.modals.connection_form import ConnectionForm
     from kash_tui.tui.modals.form import FormModal
@@ -40,6 +42,7 @@ if TYPE_CHECKING:
     from kash_tui.tui.modals.trade_confirm import TradeConfirm
 
 _HOMES = {
+    "CheckReportScreen": "check_report",
     "ConfirmModal": "confirm",
     "ConnectionForm": "connection_form",
     "FormModal": "form",

@@ -1,4 +1,5 @@
-"""The Strategies place's palette commands: choose a strategy, run the backtest, sweep.
+"""The Strategies place's palette commands: choose a strategy, run the backtest, sweep, check
+the strategy, reload the strategies (folder and installed packages).
 
 They read the app's catalog only (no service call) and act through the place's screen."""
 
@@ -48,6 +49,13 @@ def strategy_commands(app: KashApp) -> Iterator[PaletteCommand]:
                          f"The strategy and settings under Strategies (key {run_key} there)")
     yield PaletteCommand("Sweep parameters", partial(_on_strategies, app, "sweep"),
                          f"Rank parameter ranges of the chosen strategy (key {sweep_key} there)")
+    check_key = app.key_label("strategies.check", "c")
+    yield PaletteCommand("Check strategy", partial(_on_strategies, app, "check_strategy"),
+                         "Look-ahead, determinism, shape, schema and speed of the chosen "
+                         f"strategy (key {check_key} there)", "lookahead test verify")
+    yield PaletteCommand("Reload strategies", partial(_on_strategies, app, "reload_strategies"),
+                         "Read the strategies folder and installed packages again, without "
+                         "restarting", "refresh files user reimport")
 
 
 __all__ = ["known_strategies", "strategy_commands"]

@@ -18,7 +18,7 @@ from textual.widget import Widget
 from textual.widgets import TabbedContent
 
 from kash_tui.domains.market import MarketError
-from kash_tui.domains.strategy import StrategyInfo
+from kash_tui.domains.strategy import CheckReport, StrategyFailure, StrategyInfo
 from kash_tui.domains.trading import BacktestReport, BacktestRequest, BacktestRun, SweepReport
 from kash_tui.domains.workspace import PortfolioMode
 from kash_tui.tui.format import format_metric, params_text
@@ -65,6 +65,9 @@ class StrategiesScreen(PlaceScreen):
                 tooltip="Sweep parameter ranges and rank the combinations"),
         Binding("f7,ctrl+r", "reload", "Reload", id="strategies.reload", show=False,
                 tooltip="Reload the list of strategies and past runs"),
+        Binding("c,f6", "check_strategy", "Check", id="strategies.check",
+                tooltip="Check the chosen strategy: look-ahead, determinism, shape, schema "
+                        "and speed, on 100,000 synthetic bars"),
         Binding("p", "show_tab('tab-setup')", "Setup", id="strategies.tab_setup", show=False,
                 tooltip="Show the strategy's parameters and the backtest settings"),
         Binding("o", "show_tab('tab-results')", "Results", id="strategies.tab_results",
@@ -208,12 +211,34 @@ class StrategiesScreen(PlaceScreen):
 
     def _load_strategies(self) -> None:
         # refresh: the catalog (and so the palette) learns of newly registered strategies too
-        self.call_service(lambda p: p.strategy.list(), key="strategies",
-                          done=self._strategies_loaded, refresh=True)
+        self.call_service(lambda p: (p.strategy.list(), p.strategy.failures()),
+                          key="strategies", done=self._strategies_loaded, refresh=True)
 
-    def _strategies_loaded(self, infos: list[StrategyInfo]) -> None:
+    def action_reload_strategies(self) -> None:
+        """Read the strategies folders and entry points again (the palette's command)."""
+        self.run_bar.say("Reloading the strategies…")
+
+        def reload(p: ServiceProviderProtocol) -> tuple[list[StrategyInfo],
+                                                         list[StrategyFailure]]:
+            p.strategy.reload()
+            return p.strategy.list(), p.strategy.failures()
+
+        def done(result: tuple[list[StrategyInfo], list[StrategyFailure]]) -> None:
+            infos, failures = result
+            self._strategies_loaded(result)
+            failed = f"; {len(failures)} failed (greyed in the list)" if failures else ""
+            message = f"Reloaded: {len(infos)} strategies{failed}."
+            self.run_bar.say(message)
+            self.notify(message, severity="warning" if failures else "information", timeout=6)
+
+        self.call_service(reload, key="strategies", done=done, refresh=True)
+
+    def _strategies_loaded(
+        self, result: tuple[list[StrategyInfo], list[StrategyFailure]]
+    ) -> None:
+        infos, failures = result
         listing = self.strategy_list
-        listing.show(infos, keep=self.strategy_id)
+        listing.show(infos, keep=self.strategy_id, failures=failures)
         if self.strategy_id is not None and listing.info(self.strategy_id) is None:
             self.setup_tab.strategy_id = None
             self.call_next(self._show_form, None)
@@ -290,6 +315,11 @@ class StrategiesScreen(PlaceScreen):
         self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "check_strategy":
+            try:
+                return True if self._check_problem() is None else None
+            except Exception:  # noqa: BLE001 - before compose
+                return None
         if action in ("run_backtest", "sweep"):
             try:
                 return True if self._problem() is None else None
@@ -357,6 +387,41 @@ class StrategiesScreen(PlaceScreen):
     def _focus_results(self) -> None:
         self.action_show_tab("tab-results")
         self.results_tab.take_focus()
+
+    # -- checks -------------------------------------------------------------------------------
+
+    def _check_problem(self) -> str | None:
+        """Why the chosen strategy cannot be checked now, or None."""
+        if not self._ready:
+            return "Kash is still opening the database."
+        if self.run_bar.busy is not None:
+            return f"The {self.run_bar.busy} is running…"
+        if self.strategy_id is None:
+            return "Choose a strategy to check."
+        if self.form is not None and not self.form.valid:
+            return "Fix the strategy's parameters first."
+        return None
+
+    def action_check_strategy(self) -> None:
+        problem, info = self._check_problem(), self.strategy_list.info(self.strategy_id)
+        if problem is not None or info is None:
+            self.notify(problem or "Choose a strategy to check.", severity="warning", timeout=4)
+            return
+        params = dict(self.setup_tab.values)
+        progress = self._start("check", f"Checking {info.name} on 100,000 synthetic bars…")
+        sid = info.id
+        self.kash.call_service(
+            lambda p: p.strategy.check(sid, params, progress=progress),
+            done=partial(self._check_done, info.name), failed=self._failed, refresh=False)
+
+    def _check_done(self, name: str, report: CheckReport) -> None:
+        from kash_tui.tui.modals.check_report import CheckReportScreen
+
+        self._finish()
+        failed = [r.name for r in report.results if r.verdict.value == "fail"]
+        self.run_bar.say(f"{name}: failed {', '.join(failed)}." if failed
+                         else f"{name} passed its checks.")
+        self.app.push_screen(CheckReportScreen(name, report))
 
     # -- past runs ----------------------------------------------------------------------------
 

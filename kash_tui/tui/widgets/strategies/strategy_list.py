@@ -1,9 +1,11 @@
-"""The registered strategies, name over description. Enter posts
+"""The registered strategies, name over description, then those that failed to load (greyed,
+with their reason and file:line; they cannot be chosen). Enter posts
 :class:`StrategyList.StrategyChosen`."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import PurePath
 
 from rich.text import Text
 from textual import on
@@ -11,7 +13,9 @@ from textual.message import Message
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
-from kash_tui.domains.strategy import StrategyInfo
+from kash_tui.domains.strategy import StrategyFailure, StrategyInfo
+
+FAILED_PREFIX = "failed:"
 
 
 class StrategyList(OptionList):
@@ -46,16 +50,23 @@ class StrategyList(OptionList):
         super().__init__(id=id)
         self.border_title = "Strategies"
         self.infos: list[StrategyInfo] = []
+        self.failures: list[StrategyFailure] = []
 
-    def show(self, infos: Sequence[StrategyInfo], keep: str | None) -> None:
-        """List ``infos``; highlight ``keep`` (else the one highlighted before, else the first)."""
-        self.infos = list(infos)
+    def show(self, infos: Sequence[StrategyInfo], keep: str | None,
+             failures: Sequence[StrategyFailure] = ()) -> None:
+        """List ``infos`` and then ``failures``; highlight ``keep`` (else the one highlighted
+        before, else the first)."""
+        self.infos, self.failures = list(infos), list(failures)
         highlighted = self.highlighted_option.id if self.highlighted_option else None
         self.clear_options()
         self.add_options(
             Option(Text.assemble((info.name, "bold"), "\n", (info.description, "dim")),
                    id=info.id)
             for info in infos
+        )
+        self.add_options(
+            Option(failure_text(f), id=f"{FAILED_PREFIX}{i}:{f.name}", disabled=True)
+            for i, f in enumerate(failures)
         )
         keep = keep or highlighted
         if keep is not None and keep in {i.id for i in infos}:
@@ -81,5 +92,14 @@ class StrategyList(OptionList):
             self.post_message(self.StrategyChosen(self, event.option_id))
 
 
-__all__ = ["StrategyList"]
+def failure_text(failure: StrategyFailure) -> Text:
+    """A failed strategy as the list shows it: greyed, its reason and where (file:line)."""
+    where = failure.source
+    if failure.file is not None:
+        where = PurePath(failure.file).name + (f":{failure.line}" if failure.line else "")
+    return Text.assemble((f"{failure.name} (failed)", "bold"), "\n",
+                         (failure.reason, "italic"), "\n", (where, "underline"), style="dim")
+
+
+__all__ = ["StrategyList", "failure_text"]
 
