@@ -258,14 +258,22 @@ async def test_form_shows_problems_as_you_type_and_clears_them() -> None:
         await pilot.press("0")
         await pilot.pause()
         assert form.valid and error_text(app, "lookback") == ""
-        # a rule across two fields: under the first field the sentence names
+        # a rule across two fields: under the field the user is in (lookback has the focus),
+        # once; both fields it names are marked
         threshold = app.query_one("#param-threshold", Input)
         lookback.value = "60"
         threshold.value = "0.95"
         await pilot.pause()
+        assert "at most 0.9 when lookback" in error_text(app, "lookback")
+        assert error_text(app, "threshold") == ""
+        assert lookback.has_class("-invalid") and threshold.has_class("-invalid")
+        assert not form.valid
+        # with the focus in neither, under the first field the sentence names
+        app.set_focus(None)
+        form.check()
+        await pilot.pause()
         assert "at most 0.9 when lookback" in error_text(app, "threshold")
         assert error_text(app, "lookback") == ""
-        assert not form.valid
         # not a number: said locally, the validator's sentence for that field waits
         threshold.value = "."
         await pilot.pause()
@@ -374,3 +382,119 @@ async def test_no_keystroke_is_lost_or_reordered_in_a_parameter(sqlite_db_url: s
         choice = workbench(app).state.strategy
         assert choice is not None and choice.params["short_period"] == 21
         assert field.value == "21"
+
+
+# -- the built-ins' forms: a choice, a switch, a float step, rules across fields ---------------
+
+
+class StrategyFormApp(App[None]):
+    def __init__(self, strategy_id: str) -> None:
+        super().__init__()
+        self.strategy_id = strategy_id
+        self.service = create_strategy_service()
+
+    def compose(self) -> ComposeResult:
+        strategy = self.service.get(self.strategy_id)
+        yield SchemaForm(
+            strategy.params_schema(),
+            values=strategy.params.model_dump(),
+            validator=lambda v: self.service.create_with_params(self.strategy_id, v),
+            refusals=(StrategyError,),
+            id="form",
+        )
+
+
+def bounds_of(app: App, name: str) -> str:
+    row = app.query_one(f"#param-{name}-field")
+    return str(row.query_one(".schema-bounds", Static).render())
+
+
+async def test_bollinger_form_draws_a_choice_and_a_float_step() -> None:
+    app = StrategyFormApp("bollinger_reversion")
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause()
+        form = app.query_one(SchemaForm)
+        exit_choice = app.query_one("#param-exit", Select)
+        assert exit_choice.value == "middle"
+        assert bounds_of(app, "num_std") == "0.5 to 5, step 0.1"
+        width = app.query_one("#param-num_std", Input)
+        assert width.value == "2"
+        width.focus()
+        await pilot.press("end", ".", "0", "5")  # 2.05: between two steps
+        await pilot.pause()
+        assert error_text(app, "num_std") == "Give a multiple of 0.1 (2 or 2.1 are nearest)."
+        assert not form.valid and width.has_class("-invalid")
+        await pilot.press("backspace", "backspace", "backspace", ".", "3")  # 2.3: on a step
+        await pilot.pause()
+        assert form.valid and form.values["num_std"] == 2.3
+        # the choice, by keyboard: open the list, down to "upper", Enter
+        exit_choice.focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        await pilot.press("down", "enter")
+        await pilot.pause()
+        assert exit_choice.value == "upper"
+        assert form.valid and form.values["exit"] == "upper"
+        app.service.create_with_params("bollinger_reversion", form.values)  # what the form holds
+
+
+async def test_macd_form_has_a_switch_and_shows_fast_below_slow_inline() -> None:
+    app = StrategyFormApp("macd")
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause()
+        form = app.query_one(SchemaForm)
+        switch = app.query_one("#param-above_zero_only", Switch)
+        assert switch.value is False
+        switch.focus()
+        await pilot.press("space")
+        await pilot.pause()
+        assert form.values["above_zero_only"] is True and form.valid
+        fast = app.query_one("#param-fast_period", Input)
+        slow = app.query_one("#param-slow_period", Input)
+        fast.focus()
+        await pilot.press("end", "backspace", "backspace", "3", "0")  # fast 30, slow 26
+        await pilot.pause()
+        sentence = "fast_period must be less than slow_period (got 30 and 26)."
+        assert error_text(app, "fast_period") == sentence
+        assert error_text(app, "slow_period") == ""
+        assert fast.has_class("-invalid") and slow.has_class("-invalid")
+        assert not form.valid
+        # the user goes to the slow period to fix it there: the sentence follows them
+        slow.focus()
+        await pilot.press("end", "backspace", "backspace", "2", "8")  # 28: still below 30
+        await pilot.pause()
+        assert error_text(app, "slow_period") == sentence.replace("26", "28")
+        assert error_text(app, "fast_period") == ""
+        await pilot.press("backspace", "backspace", "4", "0")
+        await pilot.pause()
+        assert form.valid and error_text(app, "slow_period") == ""
+        assert not fast.has_class("-invalid") and not slow.has_class("-invalid")
+
+
+async def test_rsi_form_shows_oversold_below_overbought_inline() -> None:
+    app = StrategyFormApp("rsi_reversion")
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause()
+        form = app.query_one(SchemaForm)
+        oversold = app.query_one("#param-oversold", Input)
+        oversold.focus()
+        await pilot.press("end", "backspace", "backspace", "8", "0")
+        await pilot.pause()
+        assert error_text(app, "oversold") == (
+            "oversold must be less than overbought (got 80 and 70).")
+        assert app.query_one("#param-overbought", Input).has_class("-invalid")
+        assert not form.valid
+
+
+def test_a_step_keeps_suggested_sweep_values_on_the_grid() -> None:
+    specs = {s.name: s for s in field_specs(
+        create_strategy_service().get("bollinger_reversion").params_schema())}
+    width = specs["num_std"]
+    assert (width.kind, width.step, width.bounds) == (NUMBER, 0.1, "0.5 to 5, step 0.1")
+    values, problem = parse_range(width, suggest_range(width))
+    assert problem is None and len(values) >= 3
+    assert all(parse_value(width, str(v)) == (v, None) for v in values)
+    assert parse_value(width, "2.05") == (None, "Give a multiple of 0.1 (2 or 2.1 are nearest).")
+    assert specs["exit"].kind == CHOICE and specs["exit"].choices == ("middle", "upper")
+    macd = {s.name: s for s in field_specs(create_strategy_service().get("macd").params_schema())}
+    assert macd["above_zero_only"].kind == BOOLEAN

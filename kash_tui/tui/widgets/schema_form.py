@@ -3,8 +3,11 @@
 Nothing here knows a strategy: the schema says what each field is (``type``, ``title``,
 ``description``, ``default``, bounds, ``enum``), and a validator callback given by the screen (the
 strategy service's ``create_with_params``) says whether the values go together. Its refusal is a
-sentence naming the field(s); each sentence shows under the field it names first, or on the form's
-own error line when it names none.
+sentence naming the field(s); each sentence shows once, under the field the user is in when it
+names that one, else under the first it names, or on the form's own error line when it names
+none; every field a sentence names is marked invalid (a rule across fields, e.g. ``fast_period
+must be less than slow_period``, marks both). A ``multipleOf`` (float step) is shown with the
+bounds and checked as you type.
 
 The pure helpers (:func:`field_specs`, :func:`parse_value`, :func:`assign_errors`,
 :func:`suggest_range`, :func:`parse_range`) hold the schema reading and text parsing; the widget
@@ -50,6 +53,7 @@ class FieldSpec:
     maximum: float | None = None
     exclusive_minimum: float | None = None
     exclusive_maximum: float | None = None
+    step: float | None = None  # JSON Schema ``multipleOf``: values are whole multiples of it
     choices: tuple[Any, ...] = ()
     nullable: bool = False
     required: bool = False
@@ -61,7 +65,15 @@ class FieldSpec:
 
     @property
     def bounds(self) -> str:
-        """``"2 to 500"``, ``"at least 0"``, ``"above 0, at most 100"``, or ``""``."""
+        """``"2 to 500"``, ``"at least 0"``, ``"above 0, at most 100"``, ``"0.5 to 5, step
+        0.1"`` or ``""``."""
+        text = self._range_text()
+        if self.step is None or not self.numeric:
+            return text
+        step = f"step {number_text(self.step)}"
+        return f"{text}, {step}" if text else step
+
+    def _range_text(self) -> str:
         low = high = ""
         if self.minimum is not None:
             low = number_text(self.minimum)
@@ -181,7 +193,8 @@ def field_spec(name: str, node: Mapping[str, Any], root: Mapping[str, Any] | Non
     title = prop.get("title") if isinstance(prop.get("title"), str) else None
     description = prop.get("description") if isinstance(prop.get("description"), str) else ""
     known = {"type", "title", "description", "default", "minimum", "maximum", "exclusiveMinimum",
-             "exclusiveMaximum", "enum", "const", "anyOf", "oneOf"}
+             "exclusiveMaximum", "multipleOf", "enum", "const", "anyOf", "oneOf"}
+    step = num("multipleOf")
     return FieldSpec(
         name=name,
         kind=kind,
@@ -192,6 +205,7 @@ def field_spec(name: str, node: Mapping[str, Any], root: Mapping[str, Any] | Non
         maximum=num("maximum"),
         exclusive_minimum=num("exclusiveMinimum"),
         exclusive_maximum=num("exclusiveMaximum"),
+        step=step if step is not None and step > 0 else None,
         choices=choices,
         nullable=nullable,
         required=required,
@@ -241,8 +255,24 @@ def parse_value(spec: FieldSpec, text: str) -> tuple[Any, str | None]:
             return None, "Give a number, e.g. " + number_text(spec.default or 0.5) + "."
         if not math.isfinite(value):
             return None, "Give a finite number."
-        return value, None
+        problem = off_step(spec, value)
+        return (None, problem) if problem else (value, None)
     return clean, None
+
+
+def off_step(spec: FieldSpec, value: float) -> str | None:
+    """The problem with ``value`` when it is not a whole multiple of the field's step (within
+    rounding, as pydantic allows), naming the two nearest values; else None."""
+    step = spec.step
+    if step is None:
+        return None
+    ratio = value / step
+    if abs(ratio - round(ratio)) <= 1e-9 * max(1.0, abs(ratio)):
+        return None
+    below = math.floor(ratio) * step
+    nearest = [round(v, 10) for v in (below, below + step)]
+    return (f"Give a multiple of {number_text(step)} "
+            f"({number_text(nearest[0])} or {number_text(nearest[1])} are nearest).")
 
 
 # -- errors: which field a sentence is about -------------------------------------------------
@@ -254,17 +284,28 @@ def split_sentences(message: str) -> list[str]:
     return [s.strip() for s in _SENTENCE_END.split(message.strip()) if s.strip()]
 
 
-def assign_errors(message: str, names: list[str]) -> dict[str | None, str]:
-    """Each sentence of ``message`` under the field it names first (``None``: names none)."""
+def named_fields(sentence: str, names: list[str]) -> list[str]:
+    """The field names ``sentence`` mentions as whole words, in the order they appear."""
+    found = []
+    for name in names:
+        match = re.search(rf"(?<![A-Za-z0-9_]){re.escape(name)}(?![A-Za-z0-9_])", sentence)
+        if match:
+            found.append((match.start(), name))
+    return [name for _, name in sorted(found)]
+
+
+def assign_errors(
+    message: str, names: list[str], prefer: str | None = None
+) -> dict[str | None, str]:
+    """Each sentence of ``message`` under the field it names first (``None``: names none).
+
+    A sentence that also names ``prefer`` (the field the user is in) goes under that one
+    instead: a rule across two fields (``fast_period must be less than slow_period``) shows
+    where the user is looking, whichever of the two they changed."""
     found: dict[str | None, list[str]] = {}
-    patterns = {n: re.compile(rf"(?<![A-Za-z0-9_]){re.escape(n)}(?![A-Za-z0-9_])") for n in names}
     for sentence in split_sentences(message):
-        best: tuple[int, str] | None = None
-        for name, pattern in patterns.items():
-            match = pattern.search(sentence)
-            if match and (best is None or match.start() < best[0]):
-                best = (match.start(), name)
-        owner = best[1] if best else None
+        named = named_fields(sentence, names)
+        owner = prefer if prefer in named else (named[0] if named else None)
         if owner is not None and sentence.startswith(f"{owner}:"):
             sentence = sentence[len(owner) + 1:].strip()  # the field shows next to it already
             sentence = sentence[:1].upper() + sentence[1:]
@@ -303,6 +344,8 @@ def suggest_range(spec: FieldSpec, value: Any = None) -> str:
     if stop <= start:
         return number_text(centre)
     step = _nice_step(stop - start, integer)
+    if spec.step is not None and not integer:
+        step = max(spec.step, round(step / spec.step) * spec.step)  # values stay on the grid
     start = math.ceil(start / step - 1e-9) * step
     if low is not None and start < low:
         start += step
@@ -459,6 +502,7 @@ class SchemaForm(Vertical):
         self._initial = {s.name: given.get(s.name, s.default) for s in self.specs}
         self.values: dict[str, Any] = {}
         self.errors: dict[str | None, str] = {}
+        self.flagged: set[str] = set()  # fields a refusal names (marked invalid)
         self.valid = False
         self._shown: dict[Static, str] = {}
         self._typing: str | None = None  # the field the user is typing in (focused and edited)
@@ -533,19 +577,28 @@ class SchemaForm(Vertical):
         """Read, validate, show the problems, post :class:`Changed`; returns ``valid``."""
         values, local = self._read()
         errors: dict[str | None, str] = dict(local)
+        flagged: set[str] = set()
         if self.validator is not None:
             try:
                 self.validator(dict(values))
             except self.refusals as exc:
                 names = [s.name for s in self.specs]
-                for owner, text in assign_errors(str(exc), names).items():
+                message = str(exc)
+                prefer = self._focused_field()
+                for owner, text in assign_errors(message, names, prefer).items():
                     if owner in local:
                         continue  # what was typed is not a number yet: say that first
                     if owner is not None and owner not in values and owner in names:
                         continue
                     errors[owner] = f"{errors[owner]} {text}" if owner in errors else text
+                # every field a shown sentence names is marked, not only the one it sits under
+                for sentence in split_sentences(message):
+                    named = named_fields(sentence, names)
+                    if named and not any(n in local for n in named):
+                        flagged.update(named)
         self.values = values
         self.errors = errors
+        self.flagged = flagged
         self.valid = not errors
         self._show_errors()
         self.post_message(self.Changed(self, dict(values), self.valid))
@@ -557,7 +610,8 @@ class SchemaForm(Vertical):
         for spec in self.specs:
             wid = _widget_id(spec.name)
             self._show_error(self.query_one(f"#{wid}-error", Static), self.errors.get(spec.name, ""))
-            self.widget_for(spec.name).set_class(spec.name in self.errors, "-invalid")
+            invalid = spec.name in self.errors or spec.name in self.flagged
+            self.widget_for(spec.name).set_class(invalid, "-invalid")
         self._show_error(self.query_one("#schema-form-error", Static), self.errors.get(None, ""))
 
     def _show_error(self, widget: Static, text: str) -> None:
@@ -585,6 +639,15 @@ class SchemaForm(Vertical):
                 elif isinstance(widget, Input):
                     widget.value = initial_text(spec, value)
         self.check()
+
+    def _focused_field(self) -> str | None:
+        """The field whose widget (or a part of it, e.g. a Select's list) has the focus."""
+        focused = self.app.focused if self.is_attached else None
+        while focused is not None and focused is not self:
+            if focused.id and focused.id.startswith("param-"):
+                return next((s.name for s in self.specs if _widget_id(s.name) == focused.id), None)
+            focused = focused.parent  # type: ignore[assignment]
+        return None
 
     def focus_first(self) -> None:
         first = next(iter(self.query("Input, Select, Switch").results()), None)
@@ -637,7 +700,9 @@ __all__ = [
     "field_spec",
     "field_specs",
     "initial_text",
+    "named_fields",
     "number_text",
+    "off_step",
     "parse_range",
     "parse_value",
     "split_sentences",
