@@ -160,6 +160,18 @@ def _from_file(path: Path) -> tuple[list[Any], StrategyFailure | None]:
                                    raised_at(exc, file))
     factories = strategies_in(module)
     if not factories:
+        abstract = [
+            obj for obj in vars(module).values()
+            if inspect.isclass(obj) and issubclass(obj, ParameterizedStrategy)
+            and obj.__module__ == module.__name__
+        ]
+        if abstract:
+            cls = abstract[0]
+            missing = " and ".join(sorted(getattr(cls, "__abstractmethods__", ())))
+            return [], StrategyFailure(
+                path.stem, "file", f"{cls.__name__} does not define {missing}; a strategy "
+                "needs both generate_signals and indicators (an empty list draws nothing).",
+                file, definition_line(cls))
         return [], StrategyFailure(
             path.stem, "file", "It defines no strategy; subclass ParameterizedStrategy from "
             "kash_tui.strategy_api (see docs/strategies.md or `kash strategies new`).", file, 1)
