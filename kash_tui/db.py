@@ -10,30 +10,32 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, MetaData, create_engine, event, exc, inspect
-from sqlalchemy.types import TypeDecorator
-from sqlalchemy.engine import URL, Engine, make_url
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
-
 from kash_tui.resources import migrations_dir
 
 if TYPE_CHECKING:
     from alembic.config import Config
+    from sqlalchemy.engine import URL, Engine
+    from sqlalchemy.orm import Session, sessionmaker
 
-NAMING_CONVENTION = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
+    from kash_tui.orm import Base, UtcDateTime  # noqa: F401 - see __getattr__
+
+
+def __getattr__(name: str) -> Any:  # noqa: ANN401
+    """``Base``, ``UtcDateTime`` and ``NAMING_CONVENTION`` live in :mod:`kash_tui.orm` (they
+    need SQLAlchemy); the entities and the migrations still find them here."""
+    if name in ("Base", "UtcDateTime", "NAMING_CONVENTION"):
+        from kash_tui import orm
+
+        return getattr(orm, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 VERSION_TABLE = "alembic_version"
 T = TypeVar("T")
@@ -45,32 +47,6 @@ KNOWN_REVISIONS: tuple[str, ...] = ("0001", "0002", "0003", "0004", "0005", "000
 SCHEMA_HEAD = KNOWN_REVISIONS[-1]
 
 
-class Base(DeclarativeBase):
-    """Declarative base of every domain's ``entities.py``: one metadata for migrations."""
-
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
-
-
-class UtcDateTime(TypeDecorator[datetime]):
-    """A timezone-aware UTC timestamp on every backend (SQLite stores none natively)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:  # noqa: ANN001
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to a UTC column; attach a time zone")
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:  # noqa: ANN001
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -79,8 +55,29 @@ class DatabaseError(Exception):
     """The database cannot be used as asked; the message says what is wrong and what to do."""
 
 
+def _sqlite_path(raw: str) -> str | None:
+    """The file of a plain SQLite location (a path, or ``sqlite:///PATH`` without options),
+    found without SQLAlchemy; None for anything else (which :func:`normalise_url` reads)."""
+    text = raw.strip()
+    if not text:
+        return None
+    if "://" not in text:
+        if _looks_like_a_scheme(text):
+            return None
+        return str(Path(text).expanduser().absolute())
+    prefix = "sqlite:///"
+    if text.startswith(prefix) and "?" not in text:
+        path = text[len(prefix):]
+        if path and path != ":memory:":
+            return path
+    return None
+
+
 def normalise_url(raw: str) -> URL:
     """Turn what a user typed (--db, KASH_DATABASE_URL) into a SQLAlchemy URL, or explain."""
+    from sqlalchemy import exc
+    from sqlalchemy.engine import make_url
+
     text = raw.strip()
     if not text:
         raise DatabaseError("The database URL is empty; pass a SQLite path or a postgresql URL.")
@@ -214,12 +211,13 @@ def _sqlite_on_connect(dbapi_connection, _record, *, read_only: bool = False) ->
         cursor.close()
 
 
-def unwritable_reason(url: URL) -> str | None:
-    """Why Kash cannot write the SQLite database at ``url`` (the file or its folder is
-    read-only), or None when it can (or the file does not exist yet, or it is PostgreSQL)."""
-    if url.get_backend_name() != "sqlite":
+def unwritable_reason(sqlite_path: str | None) -> str | None:
+    """Why Kash cannot write the SQLite database file ``sqlite_path`` (the file or its folder
+    is read-only), or None when it can (or the file does not exist yet, or it is PostgreSQL:
+    ``None``)."""
+    if sqlite_path is None:
         return None
-    path = Path(str(url.database))
+    path = Path(sqlite_path)
     if not path.exists():
         return None
     if not os.access(path, os.W_OK):
@@ -229,11 +227,11 @@ def unwritable_reason(url: URL) -> str | None:
     return None
 
 
-def _explain_operational(url: URL, error: BaseException) -> DatabaseError:
+def _explain_operational(db: Database, error: BaseException) -> DatabaseError:
     reason = str(getattr(error, "orig", error) or error).strip().splitlines()[0:1]
     text = reason[0] if reason else type(error).__name__
-    if url.get_backend_name() == "sqlite":
-        path = url.database
+    if db.is_sqlite:
+        path = db.sqlite_path
         low = text.lower()
         if "not a database" in low or "malformed" in low or "corrupt" in low:
             return DatabaseError(
@@ -252,6 +250,7 @@ def _explain_operational(url: URL, error: BaseException) -> DatabaseError:
                 "when it has finished."
             )
         return DatabaseError(f"SQLite cannot use {path} ({text}); point --db at another file.")
+    url = db.url
     host = f"{url.host or 'localhost'}:{url.port or 5432}"
     low = text.lower()
     if "password authentication failed" in low or "authentication" in low:
@@ -270,24 +269,44 @@ def _explain_operational(url: URL, error: BaseException) -> DatabaseError:
     )
 
 
+def _read_only_uri(path: Path) -> str:
+    from urllib.parse import quote
+
+    return f"file:{quote(str(path.absolute()))}?mode=ro&immutable=1"
+
+
+def _check_sqlite_file(path: Path, *, read_only: bool) -> None:
+    """Refuse, in one sentence, a SQLite file Kash cannot open as asked."""
+    folder = path.parent
+    if not folder.is_dir():
+        raise DatabaseError(
+            f"The folder {folder} for the database does not exist; create it or "
+            "point --db at another path."
+        )
+    if read_only:
+        return
+    why = unwritable_reason(str(path))
+    if why:
+        raise DatabaseError(
+            f"Kash cannot write to {path} ({why}), and this command changes the database; "
+            "make it writable or point --db at a writable copy (listing commands still "
+            "read it as it is)."
+        )
+
+
 def build_engine(
     url: URL, *, read_only: bool = False, on_wait: Callable[[], None] | None = None
 ) -> Engine:
     """The engine for ``url``. ``read_only`` (SQLite): opened as an immutable snapshot, so
     nothing (no journal, no -wal/-shm file) is ever written beside it. ``on_wait`` is called
     once when a statement starts waiting for another program's write lock."""
+    from sqlalchemy import create_engine, event, exc
+
     if url.get_backend_name() == "sqlite":
         path = Path(str(url.database))
-        folder = path.parent
-        if not folder.is_dir():
-            raise DatabaseError(
-                f"The folder {folder} for the database does not exist; create it or "
-                "point --db at another path."
-            )
+        _check_sqlite_file(path, read_only=read_only)
         if read_only:
-            from urllib.parse import quote
-
-            uri = f"file:{quote(str(path.absolute()))}?mode=ro&immutable=1"
+            uri = _read_only_uri(path)
             engine = create_engine(
                 "sqlite://",
                 creator=lambda: sqlite3.connect(uri, uri=True, check_same_thread=False),
@@ -295,13 +314,6 @@ def build_engine(
             event.listen(engine, "connect",
                          lambda conn, record: _sqlite_on_connect(conn, record, read_only=True))
             return engine
-        why = unwritable_reason(url)
-        if why:
-            raise DatabaseError(
-                f"Kash cannot write to {path} ({why}), and this command changes the database; "
-                "make it writable or point --db at a writable copy (listing commands still "
-                "read it as it is)."
-            )
 
         def connected(conn, record) -> None:  # noqa: ANN001
             _sqlite_on_connect(conn, record)
@@ -320,11 +332,105 @@ def build_engine(
         ) from None
 
 
+
+class RawConnection:
+    """A DBAPI connection inside one transaction, for the paths where the ORM's per-statement
+    cost (and SQLAlchemy's import) would be most of the work: the schema check, loading bars,
+    storing a run. Statements use ``?`` placeholders on both backends."""
+
+    def __init__(self, dbapi: Any, *, is_sqlite: bool) -> None:  # noqa: ANN401
+        self.dbapi = dbapi
+        self.is_sqlite = is_sqlite
+
+    def sql(self, text: str) -> str:
+        """``text`` with the driver's placeholder (psycopg: ``%s``)."""
+        return text if self.is_sqlite else text.replace("?", "%s")
+
+    def cursor(self, *, binary: bool = False) -> Any:  # noqa: ANN401
+        """A cursor; ``binary`` (PostgreSQL): results in binary format, so bytea comes back as
+        bytes, not hex text to decode."""
+        if self.is_sqlite or not binary:
+            return self.dbapi.cursor()
+        return self.dbapi.cursor(binary=True)
+
+    def all(self, text: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        cursor = self.cursor()
+        try:
+            cursor.execute(self.sql(text), tuple(params))
+            return [tuple(r) for r in cursor.fetchall()]
+        finally:
+            cursor.close()
+
+    def one(self, text: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
+        rows = self.all(text, params)
+        return rows[0] if rows else None
+
+    def scalar(self, text: str, params: Sequence[Any] = ()) -> Any:  # noqa: ANN401
+        row = self.one(text, params)
+        return row[0] if row else None
+
+    def insert(self, table: str, values: dict[str, Any]) -> int:
+        """Insert one row into a table with an integer ``id`` key; the new ``id``."""
+        return self._insert(table, values, returning_id=True)
+
+    def insert_row(self, table: str, values: dict[str, Any]) -> None:
+        """Insert one row (a table keyed otherwise)."""
+        self._insert(table, values, returning_id=False)
+
+    def _insert(self, table: str, values: dict[str, Any], *, returning_id: bool) -> int:
+        names = ", ".join(values)
+        marks = ", ".join("?" for _ in values)
+        params = tuple(_bind(v, self.is_sqlite) for v in values.values())
+        sql = f"INSERT INTO {table} ({names}) VALUES ({marks})"
+        cursor = self.cursor()
+        try:
+            if self.is_sqlite or not returning_id:
+                cursor.execute(self.sql(sql), params)
+                return int(cursor.lastrowid or 0) if self.is_sqlite else 0
+            cursor.execute(self.sql(sql + " RETURNING id"), params)
+            return int(cursor.fetchone()[0])
+        finally:
+            cursor.close()
+
+
+def _bind(value: Any, is_sqlite: bool) -> Any:  # noqa: ANN401
+    """A value as the ORM would have bound it: UTC datetimes naive on SQLite in SQLAlchemy's
+    text format (see ``orm.UtcDateTime``), Decimals as floats on SQLite (SQLAlchemy's
+    ``Numeric`` does the same there)."""
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column; attach a time zone")
+        value = value.astimezone(UTC)
+        return value.strftime("%Y-%m-%d %H:%M:%S.%f") if is_sqlite else value
+    if is_sqlite and type(value).__name__ == "Decimal":
+        return float(value)
+    return value
+
+
+def read_utc(value: Any) -> datetime | None:  # noqa: ANN401
+    """A timestamp column read through :class:`RawConnection` as an aware UTC datetime."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 class Database:
-    """One database: its engine, its unit-of-work sessions and its migrations."""
+    """One database: its engine, its unit-of-work sessions, raw connections and migrations.
+
+    SQLAlchemy is imported only when the engine is first needed: a SQLite database whose schema
+    is current answers :meth:`prepare` and :meth:`raw` with the standard library alone."""
 
     def __init__(self, url: str, *, read_only: bool = False) -> None:
-        self.url = normalise_url(url)
+        self._text = url
+        self.sqlite_path: str | None = _sqlite_path(url)
+        """The SQLite file, or None for PostgreSQL."""
+        self._url: URL | None = None
+        if self.sqlite_path is None:
+            self._url = normalise_url(url)  # PostgreSQL, or a SQLite URL with options
+            if self._url.get_backend_name() == "sqlite":
+                self.sqlite_path = str(self._url.database)
         self.read_only = read_only
         """SQLite only: read as an immutable snapshot, never written (see build_engine)."""
         self.on_wait: Callable[[], None] | None = None
@@ -333,21 +439,30 @@ class Database:
         self._engine: Engine | None = None
         self._sessions: sessionmaker[Session] | None = None
 
+    @property
+    def url(self) -> URL:
+        """The SQLAlchemy URL (imports SQLAlchemy)."""
+        if self._url is None:
+            self._url = normalise_url(self._text)
+        return self._url
+
     def use_read_only_if_unwritable(self) -> str | None:
         """Switch to read-only when the SQLite file cannot be written; the reason, or None.
         Only before first use."""
-        why = unwritable_reason(self.url) if self._engine is None else None
+        why = unwritable_reason(self.sqlite_path) if self._engine is None else None
         if why:
             self.read_only = True
         return why
 
     @property
     def display_url(self) -> str:
+        if self.sqlite_path is not None:
+            return self.sqlite_path
         return describe(self.url)
 
     @property
     def is_sqlite(self) -> bool:
-        return self.url.get_backend_name() == "sqlite"
+        return self.sqlite_path is not None
 
     @property
     def engine(self) -> Engine:
@@ -361,18 +476,25 @@ class Database:
     @property
     def sessions(self) -> sessionmaker[Session]:
         if self._sessions is None:
+            from sqlalchemy.orm import sessionmaker
+
+            from kash_tui.orm import register_all_tables
+
+            register_all_tables()
             self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         return self._sessions
 
     @contextmanager
     def unit_of_work(self) -> Iterator[Session]:
         """One transaction: committed when the block ends, rolled back on any error."""
+        from sqlalchemy import exc
+
         session = self.sessions()
         try:
             with session.begin():
                 yield session
         except exc.OperationalError as error:
-            raise _explain_operational(self.url, error) from None
+            raise _explain_operational(self, error) from None
         except exc.DataError as error:
             reason = str(getattr(error, "orig", error)).strip().splitlines()[0]
             raise DatabaseError(
@@ -382,9 +504,77 @@ class Database:
         except exc.DatabaseError as error:
             if isinstance(error, exc.IntegrityError):
                 raise
-            raise _explain_operational(self.url, error) from None
+            raise _explain_operational(self, error) from None
         finally:
             session.close()
+
+    def _sqlite_connect(self) -> sqlite3.Connection:
+        assert self.sqlite_path is not None
+        path = Path(self.sqlite_path)
+        read_only = self.read_only
+        _check_sqlite_file(path, read_only=read_only)
+        if read_only:
+            conn = sqlite3.connect(_read_only_uri(path), uri=True, isolation_level=None,
+                                   check_same_thread=False)
+        else:
+            conn = sqlite3.connect(path, timeout=_LOCK_STEP_MS / 1000, isolation_level=None,
+                                   factory=_WaitingConnection, check_same_thread=False)
+            conn.on_wait = lambda: self.on_wait() if self.on_wait is not None else None
+        try:
+            _sqlite_on_connect(conn, None, read_only=read_only)
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    @contextmanager
+    def raw(self) -> Iterator[RawConnection]:
+        """One transaction on a plain DBAPI connection: committed when the block ends, rolled
+        back on any error. SQLite: a connection of its own (no SQLAlchemy); PostgreSQL: one
+        from the engine's pool."""
+        if self.is_sqlite:
+            try:
+                conn = self._sqlite_connect()
+            except sqlite3.Error as error:
+                raise _explain_operational(self, error) from None
+            try:
+                cursor = conn.cursor()
+                cursor.execute("BEGIN")
+                cursor.close()
+                yield RawConnection(conn, is_sqlite=True)
+                conn.execute("COMMIT")
+            except sqlite3.IntegrityError:
+                conn.rollback()
+                raise
+            except sqlite3.Error as error:
+                conn.rollback()
+                raise _explain_operational(self, error) from None
+            except BaseException:
+                conn.rollback()
+                raise
+            finally:
+                conn.close()
+            return
+        import psycopg
+
+        try:
+            proxy = self.engine.raw_connection()
+        except Exception as error:  # noqa: BLE001 - SQLAlchemy wraps the driver's error
+            raise _explain_operational(self, error) from None
+        try:
+            yield RawConnection(proxy.driver_connection, is_sqlite=False)
+            proxy.commit()
+        except psycopg.IntegrityError:
+            proxy.rollback()
+            raise
+        except (psycopg.OperationalError, psycopg.DataError) as error:
+            proxy.rollback()
+            raise _explain_operational(self, error) from None
+        except BaseException:
+            proxy.rollback()
+            raise
+        finally:
+            proxy.close()
 
     # -- migrations -------------------------------------------------------------------------
 
@@ -403,12 +593,13 @@ class Database:
 
     def current_revision(self) -> str | None:
         from alembic.runtime.migration import MigrationContext
+        from sqlalchemy import exc
 
         try:
             with self.engine.connect() as conn:
                 return MigrationContext.configure(conn).get_current_revision()
         except exc.DBAPIError as error:
-            raise _explain_operational(self.url, error) from None
+            raise _explain_operational(self, error) from None
 
     def _check_not_newer(self, current: str | None) -> None:
         from alembic.script import ScriptDirectory
@@ -429,6 +620,7 @@ class Database:
 
     def _run(self, action: str, revision: str) -> None:
         from alembic import command
+        from sqlalchemy import exc
 
         cfg = self._alembic_config()
         try:
@@ -438,7 +630,7 @@ class Database:
         except exc.DBAPIError as error:
             if isinstance(error, exc.IntegrityError):
                 raise
-            raise _explain_operational(self.url, error) from None
+            raise _explain_operational(self, error) from None
 
     def upgrade(self, revision: str = "head") -> None:
         self._check_not_newer(self.current_revision())
@@ -449,7 +641,22 @@ class Database:
         self._run("downgrade", revision)
 
     def _stored_revision(self) -> str | None:
-        """The schema revision recorded in the database, read without Alembic."""
+        """The schema revision recorded in the database: one raw query when the database is
+        current (the everyday start, without SQLAlchemy on SQLite)."""
+        if self.is_sqlite:
+            try:
+                with self.raw() as conn:
+                    found = conn.scalar(
+                        "SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?",
+                        (VERSION_TABLE,),
+                    )
+                    if found is None:
+                        return None  # an empty database
+                    return conn.scalar(f"SELECT version_num FROM {VERSION_TABLE}")
+            except sqlite3.Error as error:
+                raise _explain_operational(self, error) from None
+        from sqlalchemy import exc, inspect
+
         try:
             with self.engine.connect() as conn:
                 try:  # one query when the database is current (the everyday start)
@@ -462,13 +669,13 @@ class Database:
                         raise
                     return None  # an empty database
         except exc.DBAPIError as error:
-            raise _explain_operational(self.url, error) from None
+            raise _explain_operational(self, error) from None
 
     def schema_state(self) -> tuple[str | None, str]:
         """``(stored revision, state)``; state is ``"empty"``, ``"up to date"``, ``"behind"``
         (``kash db upgrade`` applies what is missing) or ``"newer"`` (written by a newer Kash).
         A SQLite file that does not exist is empty and is not created."""
-        if self.is_sqlite and not os.path.exists(self.url.database or ""):
+        if self.is_sqlite and not os.path.exists(self.sqlite_path or ""):
             return None, "empty"
         self.use_read_only_if_unwritable()
         current = self._stored_revision()
@@ -497,6 +704,8 @@ class Database:
         self._run("upgrade", "head")
 
     def table_names(self) -> list[str]:
+        from sqlalchemy import inspect
+
         return sorted(inspect(self.engine).get_table_names())
 
     def dispose(self) -> None:

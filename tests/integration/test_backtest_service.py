@@ -410,16 +410,16 @@ def test_a_paper_portfolio_is_refused_for_backtests(kash: ServiceProvider) -> No
 def test_a_failure_while_storing_leaves_nothing_behind(
     kash: ServiceProvider, hand: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from kash_tui.domains.trading import repo
+    from kash_tui.domains.trading import run_rows
 
     seen: list[int] = []
 
-    def boom(session, row):  # noqa: ANN001, ANN202
+    def boom(conn, row):  # noqa: ANN001, ANN202
         # the run row with its packed fills is already written in this transaction
-        seen.append(session.execute(sa.text("SELECT COUNT(*) FROM backtest_runs")).scalar_one())
+        seen.append(conn.scalar("SELECT COUNT(*) FROM backtest_runs"))
         raise RuntimeError("disk full while writing the end position")
 
-    monkeypatch.setattr(repo, "insert_position", boom)
+    monkeypatch.setattr(run_rows, "insert_position", boom)
     with pytest.raises(RuntimeError, match="disk full"):
         kash.trading.run_backtest(_hand_request())  # ends long: stores an end position
     assert seen == [1]

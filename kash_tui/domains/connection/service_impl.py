@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import os
-
-from sqlalchemy.exc import IntegrityError
+from typing import TYPE_CHECKING
 
 from kash_tui.db import Database, utc_now
-from kash_tui.domains.connection import models, repo
-from kash_tui.domains.connection.entities import ConnectionRow
 from kash_tui.domains.connection.service import (
     DEFAULT_KEY_ENV,
     DEFAULT_SECRET_ENV,
@@ -22,6 +19,18 @@ from kash_tui.domains.connection.service import (
     MarketFeed,
     NewConnection,
 )
+
+if TYPE_CHECKING:
+    from sqlalchemy import exc as sa_exc
+
+    from kash_tui.domains.connection import entities, models, repo
+else:  # the ORM side, imported when first used: a backtest's start needs none of it
+    from kash_tui.lazy import lazy_module
+
+    entities = lazy_module("kash_tui.domains.connection.entities")
+    models = lazy_module("kash_tui.domains.connection.models")
+    repo = lazy_module("kash_tui.domains.connection.repo")
+    sa_exc = lazy_module("sqlalchemy.exc")
 
 
 def _not_found(name: str) -> ConnectionNotFound:
@@ -77,7 +86,7 @@ class SqlConnectionService:
             )
             if problem:
                 raise BrokerConnectionError(problem)
-        row = ConnectionRow(
+        row = entities.ConnectionRow(
             name=name,
             broker=new.broker.value,
             environment=environment.value,
@@ -99,7 +108,7 @@ class SqlConnectionService:
                 s.add(row)
                 s.flush()
                 return models.to_model(row)
-        except IntegrityError:
+        except sa_exc.IntegrityError:
             raise BrokerConnectionError(
                 f"A connection named {name!r} already exists; choose another name."
             ) from None
@@ -112,7 +121,7 @@ class SqlConnectionService:
                     raise _not_found(name)
                 s.delete(row)
                 s.flush()
-        except IntegrityError:
+        except sa_exc.IntegrityError:
             raise BrokerConnectionError(
                 f"Connection {name!r} is still used by a portfolio; delete that portfolio "
                 "or attach it to another connection first."

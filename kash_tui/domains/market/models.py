@@ -6,12 +6,12 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 
-from kash_tui.domains.market.entities import BrokerAssetRow, InstrumentRow
-from kash_tui.domains.market.repo import BAR_DTYPE, BarColumns
+from kash_tui.domains.market.chunks import BAR_DTYPE, BarColumns, InstrumentRecord
 from kash_tui.domains.market.service import (
     NS_PER_SECOND,
     AssetClass,
@@ -22,6 +22,9 @@ from kash_tui.domains.market.service import (
     OptionType,
     Timeframe,
 )
+
+if TYPE_CHECKING:
+    from kash_tui.domains.market.entities import BrokerAssetRow, InstrumentRow
 
 _SYMBOL = re.compile(r"^[A-Z0-9][A-Z0-9.\-/]{0,63}$")
 _OCC = re.compile(r"^([A-Z][A-Z0-9.]{0,5})(\d{6})([CP])(\d{8})$")
@@ -100,7 +103,7 @@ def local_hit(instrument: Instrument) -> AssetHit:
     )
 
 
-def to_instrument(row: InstrumentRow) -> Instrument:
+def to_instrument(row: InstrumentRow | InstrumentRecord) -> Instrument:
     return Instrument(
         symbol=row.symbol,
         asset_class=AssetClass(row.asset_class),
@@ -136,7 +139,7 @@ def to_epoch_seconds(when: datetime) -> int:
     return int(when.timestamp())
 
 
-def to_series(row: InstrumentRow, timeframe: Timeframe, data: BarColumns) -> BarSeries:
+def to_series(row: InstrumentRow | InstrumentRecord, timeframe: Timeframe, data: BarColumns) -> BarSeries:
     """The public series over the loaded columns (views of them: no copy of the prices)."""
     values = data.values
     return BarSeries(

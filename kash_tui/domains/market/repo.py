@@ -10,94 +10,30 @@ PostgreSQL; nothing outside this module knows the layout.
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import numpy as np
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
+from kash_tui.db import RawConnection
+from kash_tui.domains.market import chunks
+from kash_tui.domains.market.chunks import (
+    _IN_LIST,
+    _WRITE_GROUP,
+    BarColumns,
+    _unpack_into,
+    bucket_width,
+    pack_chunk,
+)
 from kash_tui.domains.market.entities import (
     BarChunkRow,
     BrokerAssetListRow,
     BrokerAssetRow,
     InstrumentRow,
 )
-from kash_tui.domains.market.service import MarketError, Timeframe
-
-BAR_DTYPE = np.dtype(
-    [("ts", np.int64), ("open", np.float64), ("high", np.float64), ("low", np.float64),
-     ("close", np.float64), ("volume", np.float64)]
-)
-"""Bars handed to :func:`upsert`: one record per bar."""
-FIELDS = ("open", "high", "low", "close", "volume")
-BARS_PER_BUCKET = 8192
-"""A bucket spans this many bars of its timeframe (a 1Min bucket is 5.7 days): at most
-8192 x 48 bytes = 384 KiB per chunk, so an append rewrites little and a million bars are a few
-hundred rows."""
-_LOAD_GROUP = 200_000
-"""With a progress callback, chunks are read in groups of about this many bars."""
-_WRITE_GROUP = 64
-"""Chunks per multi-row write."""
-_IN_LIST = 500
-
-
-def bucket_width(timeframe: str) -> int:
-    """Seconds spanned by one chunk of ``timeframe``. Part of the stored layout (migration
-    0006 has its own copy): changing it needs a migration that re-chunks every series."""
-    try:
-        seconds = Timeframe(timeframe).seconds
-    except ValueError:
-        seconds = 60
-    return seconds * BARS_PER_BUCKET
-
-
-@dataclass(frozen=True, eq=False)
-class BarColumns:
-    """Bars as columns, oldest first: ``ts`` int64 epoch seconds and ``values`` a C-ordered
-    float64 (5, n) array whose rows are open, high, low, close, volume (each row contiguous)."""
-
-    ts: np.ndarray
-    values: np.ndarray
-
-    def __len__(self) -> int:
-        return int(self.ts.shape[0])
-
-    def column(self, name: str) -> np.ndarray:
-        return self.values[FIELDS.index(name)]
-
-    @classmethod
-    def empty(cls) -> BarColumns:
-        return cls(np.empty(0, np.int64), np.empty((5, 0), np.float64))
-
-    @classmethod
-    def from_rows(cls, rows: np.ndarray) -> BarColumns:
-        values = np.empty((5, rows.shape[0]), np.float64)
-        for k, name in enumerate(FIELDS):
-            values[k] = rows[name]
-        return cls(np.ascontiguousarray(rows["ts"], dtype=np.int64), values)
-
-
-def pack_chunk(ts: np.ndarray, values: np.ndarray) -> bytes:
-    """ts (int64) then the five value rows (float64), little-endian, no header."""
-    if sys.byteorder == "little":
-        return np.ascontiguousarray(ts, np.int64).tobytes() + np.ascontiguousarray(
-            values, np.float64).tobytes()
-    return np.ascontiguousarray(ts, "<i8").tobytes() + np.ascontiguousarray(
-        values, "<f8").tobytes()
-
-
-def _unpack_into(blob: bytes, n: int, ts: np.ndarray, values: np.ndarray, at: int) -> None:
-    if len(blob) != 48 * n:
-        raise MarketError(
-            "A stored chunk of bars is damaged (its size does not match its count); "
-            "re-import the series."
-        )
-    ts[at : at + n] = np.frombuffer(blob, "<i8", n)
-    values[:, at : at + n] = np.frombuffer(blob, "<f8", 5 * n, 8 * n).reshape(5, n)
-
+from kash_tui.domains.market.service import MarketError
 
 def instruments(session: Session) -> list[InstrumentRow]:
     return list(session.scalars(select(InstrumentRow).order_by(InstrumentRow.symbol)))
@@ -164,79 +100,6 @@ def _cursor(session: Session):  # noqa: ANN202
     return raw.cursor() if _is_sqlite(session) else raw.cursor(binary=True)
 
 
-def _chunk_index(
-    session: Session, instrument_id: int, timeframe: str, start_ts: int | None,
-    end_ts: int | None,
-) -> list[tuple[int, int, int, int]]:
-    """(bucket, first_ts, last_ts, count) of the chunks overlapping [start_ts, end_ts]
-    (a raw query: a few hundred small rows, without the ORM's per-row cost)."""
-    ph = "?" if _is_sqlite(session) else "%s"
-    sql = (
-        "SELECT bucket, first_ts, last_ts, count FROM bar_chunks "
-        f"WHERE instrument_id = {ph} AND timeframe = {ph}"
-    )
-    params: list[object] = [instrument_id, timeframe]
-    if start_ts is not None:
-        sql += f" AND last_ts >= {ph}"
-        params.append(start_ts)
-    if end_ts is not None:
-        sql += f" AND first_ts <= {ph}"
-        params.append(end_ts)
-    cursor = _raw(session).cursor()
-    try:
-        cursor.execute(sql + " ORDER BY bucket", params)
-        return [tuple(r) for r in cursor.fetchall()]
-    finally:
-        cursor.close()
-
-
-def _groups(index: Sequence[tuple[int, int, int, int]], bars: int) -> Iterator[tuple[int, int]]:
-    """Consecutive (first bucket, last bucket) ranges of about ``bars`` bars each."""
-    lo, acc = None, 0
-    for bucket, _f, _l, n in index:
-        if lo is None:
-            lo = bucket
-        acc += n
-        if acc >= bars:
-            yield lo, bucket
-            lo, acc = None, 0
-    if lo is not None:
-        yield lo, index[-1][0]
-
-
-def _read_chunks(
-    session: Session, instrument_id: int, timeframe: str, ranges: Sequence[tuple[int, int]],
-    total: int, progress: Callable[[int, int], None] | None,
-) -> BarColumns:
-    """The chunks of the given bucket ranges, concatenated (ranges ascending, disjoint)."""
-    ph = "?" if _is_sqlite(session) else "%s"
-    sql = (
-        f"SELECT count, data FROM bar_chunks WHERE instrument_id = {ph} AND timeframe = {ph} "
-        f"AND bucket >= {ph} AND bucket <= {ph} ORDER BY bucket"
-    )
-    ts = np.empty(total, np.int64)
-    values = np.empty((5, total), np.float64)
-    at = 0
-    cursor = _cursor(session)
-    try:
-        for lo, hi in ranges:
-            cursor.execute(sql, (instrument_id, timeframe, lo, hi))
-            for n, blob in cursor.fetchall():
-                if at + n > total:
-                    raise MarketError(
-                        "The bars changed while they were being read; load them again."
-                    )
-                _unpack_into(blob, n, ts, values, at)
-                at += n
-            if progress is not None:
-                progress(at, total)
-    finally:
-        cursor.close()
-    if at != total:
-        ts, values = ts[:at], values[:, :at]
-    return BarColumns(ts, values)
-
-
 def load(
     session: Session,
     instrument_id: int,
@@ -246,38 +109,9 @@ def load(
     last: int | None,
     progress: Callable[[int, int], None] | None = None,
 ) -> BarColumns:
-    """Bars with ``start_ts <= ts <= end_ts`` (either bound optional), the ``last`` newest of
-    them if given, oldest first."""
-    index = _chunk_index(session, instrument_id, timeframe, start_ts, end_ts)
-    if last is not None:
-        # the newest chunks until they surely hold `last` bars in range (an edge chunk that the
-        # range cuts counts for nothing until it is read)
-        taken, sure = 0, 0
-        for bucket, first, final, n in reversed(index):
-            taken += 1
-            inside = (start_ts is None or first >= start_ts) and (end_ts is None or final <= end_ts)
-            sure += n if inside else 0
-            if sure >= last:
-                break
-        index = index[len(index) - taken :]
-    if not index:
-        return BarColumns.empty()
-    total = sum(n for *_rest, n in index)
-    if progress is None:
-        ranges = [(index[0][0], index[-1][0])]
-    else:
-        ranges = list(_groups(index, _LOAD_GROUP))
-    data = _read_chunks(session, instrument_id, timeframe, ranges, total, progress)
-    ts = data.ts
-    lo = int(np.searchsorted(ts, start_ts, "left")) if start_ts is not None else 0
-    hi = int(np.searchsorted(ts, end_ts, "right")) if end_ts is not None else len(ts)
-    if last is not None:
-        lo = max(lo, hi - last)
-    if lo == 0 and hi == len(ts):
-        return data
-    if 2 * (hi - lo) < len(ts):  # do not keep a large buffer alive for a small slice
-        return BarColumns(ts[lo:hi].copy(), np.ascontiguousarray(data.values[:, lo:hi]))
-    return BarColumns(ts[lo:hi], data.values[:, lo:hi])
+    """:func:`chunks.load` inside the session's transaction."""
+    conn = RawConnection(_raw(session), is_sqlite=_is_sqlite(session))
+    return chunks.load(conn, instrument_id, timeframe, start_ts, end_ts, last, progress)
 
 
 def _check_bars(ts: np.ndarray, values: np.ndarray) -> None:

@@ -28,9 +28,8 @@ from kash_tui.domains.connection import (
     ConnectionService,
     Environment,
 )
-from kash_tui.domains.market import models, repo
+from kash_tui.domains.market import chunks, models
 from kash_tui.domains.market.csv_import import parse_csv
-from kash_tui.domains.market.entities import InstrumentRow
 from kash_tui.domains.market.service import (
     NS_PER_SECOND,
     AssetClass,
@@ -53,7 +52,14 @@ from kash_tui.domains.market.service import (
 )
 
 if TYPE_CHECKING:
+    from kash_tui.domains.market import entities, repo
     from kash_tui.domains.market.alpaca_data import AlpacaMarketData, FetchedBars
+    from kash_tui.domains.market.entities import InstrumentRow
+else:  # the ORM side, imported when first used: loading bars needs neither
+    from kash_tui.lazy import lazy_module
+
+    entities = lazy_module("kash_tui.domains.market.entities")
+    repo = lazy_module("kash_tui.domains.market.repo")
 
 log = logging.getLogger("kash.market")
 
@@ -118,11 +124,11 @@ class SqlMarketService:
 
     def get_instrument(self, symbol: str) -> Instrument:
         clean = models.clean_symbol(symbol)
-        with self._db.unit_of_work() as s:
-            row = repo.instrument(s, clean)
-            if row is None:
-                raise _unknown(clean)
-            return models.to_instrument(row)
+        with self._db.raw() as conn:
+            row = chunks.instrument(conn, clean)
+        if row is None:
+            raise _unknown(clean)
+        return models.to_instrument(row)
 
     def search_symbols(self, text: str, limit: int = 20) -> list[Instrument]:
         needle = text.strip().upper()
@@ -160,12 +166,12 @@ class SqlMarketService:
             )
         if last is not None and last <= 0:
             raise MarketError("The number of bars to load must be positive.")
-        with self._db.unit_of_work() as s:
-            row = repo.instrument(s, clean)
+        with self._db.raw() as conn:  # no ORM: a million bars load in tens of milliseconds
+            row = chunks.instrument(conn, clean)
             if row is None:
                 raise _unknown(clean)
-            data = repo.load(
-                s,
+            data = chunks.load(
+                conn,
                 row.id,
                 timeframe.value,
                 models.to_epoch_seconds(start) if start else None,
@@ -190,7 +196,7 @@ class SqlMarketService:
     ) -> InstrumentRow:
         row = repo.instrument(s, symbol)
         if row is None:
-            row = InstrumentRow(
+            row = entities.InstrumentRow(
                 symbol=symbol, asset_class=asset_class.value, exchange_tz=tz, name=name,
                 source=source, created_at=utc_now(),
             )
@@ -265,6 +271,9 @@ class SqlMarketService:
     def seed_demo_data(self) -> bool:
         from kash_tui.domains.market.demo import DEMO_NAME, demo_series
 
+        with self._db.raw() as conn:  # the everyday start: one raw query
+            if chunks.has_demo(conn):
+                return False
         with self._db.unit_of_work() as s:
             if repo.has_demo(s):
                 return False
@@ -340,7 +349,7 @@ class SqlMarketService:
         with self._db.unit_of_work() as s:
             inst = repo.instrument(s, symbol)
             if inst is None:
-                inst = InstrumentRow(
+                inst = entities.InstrumentRow(
                     symbol=symbol, asset_class=asset_class.value,
                     exchange_tz=asset_class.default_tz, name=name, source="alpaca",
                     created_at=utc_now(),

@@ -7,11 +7,10 @@ import json
 import zlib
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from kash_tui.domains.trading.entities import BacktestRunRow
 from kash_tui.domains.trading.service import (
     BacktestMetrics,
     FillColumns,
@@ -20,6 +19,9 @@ from kash_tui.domains.trading.service import (
 )
 
 NS = 1_000_000_000
+
+if TYPE_CHECKING:
+    from kash_tui.domains.trading.entities import BacktestRunRow
 
 
 def to_decimal(value: float) -> Decimal:

@@ -7,7 +7,8 @@ import itertools
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from typing import Any
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -15,10 +16,9 @@ from kash_tui.db import Database, utc_now
 from kash_tui.domains.connection import BacktestConnection, ConnectionService
 from kash_tui.domains.market import BarSeries, MarketService, Timeframe
 from kash_tui.domains.strategy import Strategy, StrategyError, StrategyService
-from kash_tui.domains.trading import models, repo
+from kash_tui.domains.trading import models, run_rows
 from kash_tui.domains.trading.engine import checked_signals
 from kash_tui.domains.trading.engine import run_backtest as run_engine
-from kash_tui.domains.trading.entities import BacktestRunRow
 from kash_tui.domains.trading.executor import LocalExecutor
 from kash_tui.domains.trading.service import (
     MAX_SWEEP_COMBINATIONS,
@@ -49,6 +49,13 @@ from kash_tui.domains.trading.service import (
 )
 from kash_tui.domains.trading.sweeps import SweepContext, run_combination
 from kash_tui.domains.workspace import Portfolio, PortfolioMode, WorkspaceService
+
+if TYPE_CHECKING:
+    from kash_tui.domains.trading import repo
+else:  # the ORM side, imported when first used: a backtest stores its run without it
+    from kash_tui.lazy import lazy_module
+
+    repo = lazy_module("kash_tui.domains.trading.repo")
 
 NS = 1_000_000_000
 
@@ -189,49 +196,47 @@ class SqlTradingService:
             signals[sig_idx].astype(np.float64),
             series.close[sig_idx].astype(np.float64),
         ])
-        with self._db.unit_of_work() as s:
-            row = BacktestRunRow(
-                portfolio_id=request.portfolio_id,
-                created_at=utc_now(),
-                strategy_id=strategy.id,
-                params_json=models.params_to_json(strategy.params.model_dump(mode="json")),
-                symbol=series.symbol,
-                timeframe=series.timeframe.value,
-                requested_start=request.start,
-                requested_end=request.end,
-                first_bar_ts=int(ts_sec[0]),
-                last_bar_ts=int(ts_sec[-1]),
-                bar_count=len(series),
-                initial_cash=models.to_decimal(settings.initial_cash),
-                commission=settings.commission,
-                slippage=settings.slippage,
-                position_size_pct=settings.position_size_pct,
-                whole_shares=settings.whole_shares,
-                fill_model=settings.fill_model.value,
-                periods_per_year=settings.periods_per_year,
-                final_equity=models.to_decimal(result.metrics.final_equity),
-                metrics_json=models.metrics_to_json(result.metrics),
-                timestamps_blob=models.pack(series.timestamps),
-                equity_blob=models.pack(result.equity),
-                signals_blob=models.pack(packed_signals),
-                fills_blob=models.pack_fills(fc, ts_sec, lag),
-                last_close=float(series.close[-1]),
-            )
-            s.add(row)
-            s.flush()
+        values = {
+            "portfolio_id": request.portfolio_id,
+            "created_at": utc_now(),
+            "strategy_id": strategy.id,
+            "params_json": models.params_to_json(strategy.params.model_dump(mode="json")),
+            "symbol": series.symbol,
+            "timeframe": series.timeframe.value,
+            "requested_start": request.start,
+            "requested_end": request.end,
+            "first_bar_ts": int(ts_sec[0]),
+            "last_bar_ts": int(ts_sec[-1]),
+            "bar_count": len(series),
+            "initial_cash": models.to_decimal(settings.initial_cash),
+            "commission": settings.commission,
+            "slippage": settings.slippage,
+            "position_size_pct": settings.position_size_pct,
+            "whole_shares": settings.whole_shares,
+            "fill_model": settings.fill_model.value,
+            "periods_per_year": settings.periods_per_year,
+            "final_equity": models.to_decimal(result.metrics.final_equity),
+            "metrics_json": models.metrics_to_json(result.metrics),
+            "timestamps_blob": models.pack(series.timestamps),
+            "equity_blob": models.pack(result.equity),
+            "signals_blob": models.pack(packed_signals),
+            "fills_blob": models.pack_fills(fc, ts_sec, lag),
+            "last_close": float(series.close[-1]),
+        }
+        # one transaction on a raw connection: the run row holds every array as one blob, so
+        # storing a million-bar run is two INSERTs, without the ORM
+        with self._db.raw() as conn:
+            run_id = run_rows.insert_run(conn, values)
             held = float(result.position[-1])
             if held > 0:
                 entry = result.round_trips[-1]
-                repo.insert_position(
-                    s,
-                    {
-                        "run_id": row.id, "symbol": series.symbol,
-                        "qty": models.to_decimal(held),
-                        "avg_entry_price": models.to_decimal(entry.entry_price),
-                        "last_price": models.to_decimal(float(series.close[-1])),
-                    },
-                )
-            return models.to_run(row)
+                run_rows.insert_position(conn, {
+                    "run_id": run_id, "symbol": series.symbol,
+                    "qty": models.to_decimal(held),
+                    "avg_entry_price": models.to_decimal(entry.entry_price),
+                    "last_price": models.to_decimal(float(series.close[-1])),
+                })
+        return models.to_run(SimpleNamespace(id=run_id, **values))
 
     def list_runs(self, portfolio_id: int | None = None):  # noqa: ANN201
         with self._db.unit_of_work() as s:

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 from decimal import Decimal
-
-from sqlalchemy.exc import IntegrityError
+from typing import TYPE_CHECKING
 
 from kash_tui.db import Database, utc_now
 from kash_tui.domains.connection import BrokerConnectionError, ConnectionModel, ConnectionService
-from kash_tui.domains.workspace import models, repo
-from kash_tui.domains.workspace.entities import AppFlagRow, PortfolioRow, WorkspaceRow
 from kash_tui.domains.workspace.service import (
     DEMO_PORTFOLIO,
     DEMO_WORKSPACE,
@@ -20,6 +17,19 @@ from kash_tui.domains.workspace.service import (
     WorkspaceError,
     WorkspaceNotFound,
 )
+
+if TYPE_CHECKING:
+    from sqlalchemy import exc as sa_exc
+
+    from kash_tui.domains.workspace import entities, models, repo
+    from kash_tui.domains.workspace.entities import PortfolioRow
+else:  # the ORM side, imported when first used: a backtest's start needs none of it
+    from kash_tui.lazy import lazy_module
+
+    entities = lazy_module("kash_tui.domains.workspace.entities")
+    models = lazy_module("kash_tui.domains.workspace.models")
+    repo = lazy_module("kash_tui.domains.workspace.repo")
+    sa_exc = lazy_module("sqlalchemy.exc")
 
 DEMO_FLAG = "demo_workspace_seeded"
 
@@ -60,7 +70,7 @@ class SqlWorkspaceService:
         with self._unique("workspace", clean), self._db.unit_of_work() as s:
             if repo.workspace_by_name(s, clean) is not None:
                 raise WorkspaceError(f"A workspace named {clean!r} already exists; choose another.")
-            row = WorkspaceRow(name=clean, created_at=utc_now())
+            row = entities.WorkspaceRow(name=clean, created_at=utc_now())
             s.add(row)
             s.flush()
             return models.to_workspace(row, 0)
@@ -207,7 +217,7 @@ class SqlWorkspaceService:
                     f"Workspace {ws.name!r} already has a portfolio named {clean!r}; "
                     "choose another name."
                 )
-            row = PortfolioRow(
+            row = entities.PortfolioRow(
                 workspace_id=ws.id,
                 name=clean,
                 mode=mode.value,
@@ -266,18 +276,21 @@ class SqlWorkspaceService:
     # -- first run ----------------------------------------------------------------------------
 
     def seed_demo(self) -> bool:
+        with self._db.raw() as conn:  # the everyday start: one raw query
+            if conn.scalar("SELECT 1 FROM app_flags WHERE name = ?", (DEMO_FLAG,)) is not None:
+                return False
         try:
             with self._db.unit_of_work() as s:
                 if repo.flag(s, DEMO_FLAG) is not None:
                     return False
-                s.add(AppFlagRow(name=DEMO_FLAG, set_at=utc_now()))
+                s.add(entities.AppFlagRow(name=DEMO_FLAG, set_at=utc_now()))
                 if repo.workspace_by_name(s, DEMO_WORKSPACE) is not None:
                     return False
-                ws = WorkspaceRow(name=DEMO_WORKSPACE, created_at=utc_now())
+                ws = entities.WorkspaceRow(name=DEMO_WORKSPACE, created_at=utc_now())
                 s.add(ws)
                 s.flush()
                 s.add(
-                    PortfolioRow(
+                    entities.PortfolioRow(
                         workspace_id=ws.id,
                         name=DEMO_PORTFOLIO,
                         mode=PortfolioMode.BACKTEST.value,
@@ -287,7 +300,7 @@ class SqlWorkspaceService:
                     )
                 )
                 return True
-        except IntegrityError:
+        except sa_exc.IntegrityError:
             return False  # another Kash process seeded at the same moment
 
     # -- helpers ------------------------------------------------------------------------------
@@ -306,7 +319,7 @@ class _UniqueGuard:
         return None
 
     def __exit__(self, exc_type, exc, tb) -> bool:  # noqa: ANN001
-        if exc_type is not None and issubclass(exc_type, IntegrityError):
+        if exc_type is not None and issubclass(exc_type, sa_exc.IntegrityError):
             text = str(getattr(exc, "orig", exc)).lower()
             if "unique" in text or "duplicate" in text:
                 raise WorkspaceError(
