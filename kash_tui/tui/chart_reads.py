@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from kash_tui.domains.market import BarSeries, FetchReport
+    from kash_tui.domains.strategy import Indicator
     from kash_tui.domains.trading import BacktestReport
     from kash_tui.provider import ServiceProviderProtocol
     from kash_tui.tui.widgets.candles import ChartData, LowerPanel
@@ -109,20 +110,34 @@ def read_stored_series(provider: ServiceProviderProtocol) -> StoredSeries:
     }
 
 
-def _lower_panel(name: str, values: np.ndarray, levels: tuple[float, ...]) -> LowerPanel:
-    """A lower panel scaled 0-100 when the indicator and its levels fit (MFI, RSI), else to
-    the indicator's own range."""
+def _lower_panels(indicators: list[Indicator]) -> list[LowerPanel]:
+    """One panel per lower indicator, or per ``group`` of them (MACD, its signal line and its
+    histogram share one), in the strategy's order. Scaled 0-100 when every value and level fits
+    (MFI, RSI), else to the range on screen."""
     import numpy as np
 
-    from kash_tui.tui.widgets.candles import LowerPanel
+    from kash_tui.tui.widgets.candles import LowerPanel, Series
 
-    finite = values[np.isfinite(values)]
-    points = np.concatenate((finite, np.asarray(levels, dtype=np.float64)))
-    if len(points) == 0 or (points.min() >= 0 and points.max() <= 100):
-        return LowerPanel(name, values, levels=levels)
-    lo, hi = float(points.min()), float(points.max())
-    pad = (hi - lo) * 0.05 or abs(hi) * 0.05 or 1.0
-    return LowerPanel(name, values, levels=levels, lo=lo - pad, hi=hi + pad)
+    groups: dict[object, list[Indicator]] = {}
+    for k, indicator in enumerate(indicators):
+        groups.setdefault(indicator.group or ("", k), []).append(indicator)
+    panels = []
+    for members in groups.values():
+        lines = [i for i in members if i.style != "histogram"] or members[:1]
+        bars = next((i for i in members if i.style == "histogram" and i not in lines), None)
+        main, extra = lines[0], lines[1:]
+        levels = tuple(dict.fromkeys(float(v) for i in members for v in i.levels))
+        values = [np.asarray(i.values, dtype=np.float64) for i in members]
+        finite = np.concatenate([v[np.isfinite(v)] for v in values])
+        points = np.concatenate((finite, np.asarray(levels, dtype=np.float64)))
+        fixed = len(points) == 0 or (points.min() >= 0 and points.max() <= 100)
+        panels.append(LowerPanel(
+            main.name, np.asarray(main.values, dtype=np.float64), levels=levels,
+            lines=tuple(Series(i.name, i.values) for i in extra),
+            histogram=Series(bars.name, bars.values) if bars is not None else None,
+            fit_visible=not fixed,
+        ))
+    return panels
 
 
 def load_chart(
@@ -173,13 +188,14 @@ def load_chart(
         except StrategyError as exc:
             strategy_problem = f"The chart shows no {choice.strategy_id} indicators: {exc}"
         else:
+            below = []
             for indicator in strategy.indicators(bars):
                 values = np.asarray(indicator.values, dtype=np.float64)
                 if indicator.panel == "price":
                     overlays.append(Series(indicator.name, values))
                 else:
-                    levels = tuple(float(v) for v in indicator.levels)
-                    lower.append(_lower_panel(indicator.name, values, levels))
+                    below.append(indicator)
+            lower.extend(_lower_panels(below))
             signals = np.asarray(strategy.generate_signals(bars))
             for index in np.flatnonzero(signals).tolist():
                 markers.append(Marker(index, "buy" if signals[index] > 0 else "sell", "signal"))

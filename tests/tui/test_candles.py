@@ -384,3 +384,55 @@ async def test_the_readout_keeps_the_symbol_and_never_cuts_a_value() -> None:
 def test_snapshot_80x24(snap_compare) -> None:
     data = make_bars(300, indicators=True)
     assert snap_compare(ChartApp(data), terminal_size=(80, 24))
+
+
+# ---------------------------------------------------------------------------------------------
+# a lower panel with several lines and a histogram (MACD)
+# ---------------------------------------------------------------------------------------------
+
+
+def macd_like(n: int) -> ChartData:
+    data = make_bars(n)
+    t = np.arange(n, dtype=np.float64)
+    line = np.sin(t / 6.0)
+    signal = np.sin((t - 3.0) / 6.0)
+    line[:30] = signal[:30] = np.nan  # warm-up: nothing drawn there
+    panel = LowerPanel("MACD(12,26,9)", line, levels=(0.0,), lines=(Series("Signal", signal),),
+                       histogram=Series("Hist", line - signal), fit_visible=True)
+    return ChartData(data.timestamps_ns, data.open, data.high, data.low, data.close,
+                     data.volume, tz=data.tz, symbol=data.symbol, timeframe=data.timeframe,
+                     lower=(panel,))
+
+
+@run_async
+async def test_a_lower_panel_draws_its_lines_a_histogram_and_the_zero_line() -> None:
+    app = ChartApp(macd_like(60))
+    async with app.run_test(size=(130, 30)):
+        chart = app.query_one(CandleChart)
+        lines = chart.text_lines()
+        label_row = next(i for i, line in enumerate(lines) if line.rstrip().endswith(" MACD"))
+        zero_row = next(i for i, line in enumerate(lines) if line.rstrip().endswith(" 0"))
+        panel = lines[label_row:zero_row + 3]
+        plot = [line[:chart.plot_width] for line in panel]
+        # bars above and below the zero line (half-cell blocks), only after the warm-up
+        assert any(set(row) & set("▄█") for row in plot[: zero_row - label_row + 1])
+        assert any(set(row) & set("▀█") for row in plot[zero_row - label_row:])
+        assert not any(set(row[:25]) & set("▄▀█") for row in plot)
+        # two lines of braille: the MACD's style and the signal's are not the same
+        styles = {seg.style for y in range(label_row, zero_row + 3)
+                  for seg in chart.render_line(y)
+                  if seg.text.strip() and seg.text.strip()[0] in "⠉⠒⠤⣀⡇"}
+        assert len(styles) >= 2
+        # the readout names every series of the panel at the latest bar, with two decimals
+        readout = lines[0]
+        assert "MACD(12,26,9) " in readout and " Signal " in readout and " Hist " in readout
+        value = readout.split("MACD(12,26,9) ")[1].split()[0]
+        assert value == f"{np.sin(59 / 6.0):.2f}"
+
+
+def test_a_lower_panel_checks_the_length_of_every_series() -> None:
+    data = make_bars(10)
+    panel = LowerPanel("MACD", np.zeros(10), lines=(Series("Signal", np.zeros(9)),))
+    with pytest.raises(ValueError, match="'Signal' has 9 values for 10 bars"):
+        ChartData(data.timestamps_ns, data.open, data.high, data.low, data.close, data.volume,
+                  lower=(panel,))

@@ -214,6 +214,50 @@ async def test_strategy_choice_draws_its_indicators_and_signals(make_chart_app: 
         assert np.isfinite(panel.values[-100:]).all()
 
 
+async def test_the_new_builtins_draw_bands_over_the_price_and_panels_below(
+    make_chart_app: MakeApp,
+) -> None:
+    app = make_chart_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_chart(app, pilot)
+        chart = chart_of(app)
+
+        workbench(app).choose_strategy(StrategyChoice("bollinger_reversion", {"num_std": 2.5}))
+        await settle(app, pilot)
+        data = chart.data
+        assert data is not None and data.lower == ()
+        assert [s.name for s in data.overlays] == ["BB up", "BB mid(20)", "BB low"]
+        upper, middle, lower = (s.values[-100:] for s in data.overlays)
+        assert (upper > middle).all() and (middle > lower).all()
+
+        workbench(app).choose_strategy(
+            StrategyChoice("rsi_reversion", {"oversold": 25, "overbought": 75}))
+        await settle(app, pilot)
+        (panel,) = chart.data.lower
+        assert (panel.name, panel.levels, panel.lo, panel.hi) == ("RSI(14)", (25.0, 75.0), 0, 100)
+        assert any(line.rstrip().endswith(" 25") for line in chart.text_lines())  # its level
+
+        workbench(app).choose_strategy(StrategyChoice("macd", {}))
+        await settle(app, pilot)
+        data = chart.data
+        assert data.overlays == ()
+        (panel,) = data.lower  # one panel: the line, the signal line and the histogram
+        assert panel.name == "MACD(12,26,9)" and panel.levels == (0.0,)
+        assert [s.name for s in panel.lines] == ["Signal"]
+        assert panel.histogram is not None and panel.histogram.name == "Hist"
+        assert panel.fit_visible
+        text = chart.text_lines()
+        assert any(line.rstrip().endswith(" MACD") for line in text)
+        assert any(line.rstrip().endswith(" 0") for line in text)  # the zero line
+        assert any(set(line[: chart.plot_width]) & set("▀▄█") for line in text[-5:-1])
+
+        workbench(app).choose_strategy(StrategyChoice("donchian_breakout", {}))
+        await settle(app, pilot)
+        data = chart.data
+        assert [s.name for s in data.overlays] == ["Upper(20)", "Lower(10)"]
+        assert any(m.source == "signal" for m in data.markers)
+
+
 async def test_invalid_strategy_parameters_leave_the_bars_and_say_why(
     make_chart_app: MakeApp,
 ) -> None:

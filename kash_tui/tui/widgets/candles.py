@@ -1,7 +1,8 @@
 """A candlestick chart that draws itself with the Line API.
 
-``CandleChart`` renders OHLC candles, volume, price-panel overlays (e.g. an SMA), lower panels
-(e.g. MFI with its 20/80 levels), buy/sell markers, a price axis on the right, a time axis in the
+``CandleChart`` renders OHLC candles, volume, price-panel overlays (e.g. an SMA or Bollinger
+bands), lower panels (e.g. MFI with its 20/80 levels; MACD with its signal line, a histogram and
+the zero line), buy/sell markers, a price axis on the right, a time axis in the
 instrument's exchange zone and a crosshair readout. When the visible range holds more bars than
 there are columns, bars are merged (first open, max high, min low, last close, summed volume) so
 that every column is one candle.
@@ -65,18 +66,34 @@ class Series:
 
 @dataclass(frozen=True, eq=False)
 class LowerPanel:
-    """An indicator in its own panel under the volume (e.g. MFI with levels 20 and 80)."""
+    """An indicator in its own panel under the volume (e.g. MFI with levels 20 and 80).
+
+    ``lines`` are more lines in the same panel (MACD's signal line) and ``histogram`` bars
+    drawn up and down from zero (MACD minus signal); all share the panel's scale. The scale is
+    ``lo``..``hi``, or with ``fit_visible`` the range of what is on screen (and the levels),
+    for indicators without fixed bounds.
+    """
 
     name: str
     values: np.ndarray
     levels: tuple[float, ...] = ()
     lo: float = 0.0
     hi: float = 100.0
+    lines: tuple[Series, ...] = ()
+    histogram: Series | None = None
+    fit_visible: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "values", np.asarray(self.values, dtype=np.float64))
+        object.__setattr__(self, "lines", tuple(self.lines))
         if not self.hi > self.lo:
             raise ValueError(f"LowerPanel {self.name!r}: hi ({self.hi}) must be above lo ({self.lo}).")
+
+    @property
+    def series(self) -> tuple[Series, ...]:
+        """Every line and the histogram, the panel's own values first."""
+        own = Series(self.name, self.values)
+        return (own, *self.lines, *((self.histogram,) if self.histogram is not None else ()))
 
 
 @dataclass(frozen=True)
@@ -120,7 +137,7 @@ class ChartData:
         for name in ("open", "high", "low", "close", "volume"):
             if len(getattr(self, name)) != n:
                 raise ValueError(f"ChartData.{name} has {len(getattr(self, name))} values for {n} bars.")
-        for series in (*self.overlays, *self.lower):
+        for series in (*self.overlays, *(s for p in self.lower for s in p.series)):
             if len(series.values) != n:
                 raise ValueError(f"{series.name!r} has {len(series.values)} values for {n} bars.")
         setattr_(self, "overlays", tuple(self.overlays))
@@ -387,6 +404,20 @@ def _price_decimals(close: np.ndarray) -> int:
     if mag >= 0.01:
         return 4
     return 6
+
+
+def _panel_scale(panel: LowerPanel, ends: np.ndarray) -> tuple[float, float]:
+    """``(lo, hi)`` of a lower panel: its own, or the visible values' range with a margin."""
+    if not panel.fit_visible:
+        return panel.lo, panel.hi
+    visible = [s.values[ends] for s in panel.series]
+    points = np.concatenate([*visible, np.asarray(panel.levels, dtype=np.float64)])
+    points = points[np.isfinite(points)]
+    if not len(points):
+        return panel.lo, panel.hi
+    lo, hi = float(points.min()), float(points.max())
+    pad = (hi - lo) * 0.05 or abs(hi) * 0.05 or 1.0
+    return lo - pad, hi + pad
 
 
 # candle glyph by (top half state, bottom half state); state 0 none, 1 wick, 2 body
@@ -1072,11 +1103,12 @@ class CandleChart(Widget, can_focus=True):
         # -- lower panels --------------------------------------------------------------------
         y = y_lower
         for panel, h in zip(data.lower, lower_hs, strict=False):
-            vals = panel.values[ends]
+            p_lo, p_hi = _panel_scale(panel, ends)
             n_sub = 4 * h
 
-            def to_q(v: np.ndarray, panel: LowerPanel = panel, n_sub: int = n_sub) -> np.ndarray:
-                scaled = (panel.hi - v) / (panel.hi - panel.lo) * (n_sub - 1)
+            def to_q(v: np.ndarray, lo: float = p_lo, hi: float = p_hi,
+                     n_sub: int = n_sub) -> np.ndarray:
+                scaled = (hi - v) / (hi - lo) * (n_sub - 1)
                 return np.clip(np.nan_to_num(np.rint(scaled), nan=-1), -1, n_sub)
 
             for level_value in panel.levels:
@@ -1085,23 +1117,36 @@ class CandleChart(Widget, can_focus=True):
                     chars[y + r, :plot_w] = _GRID
                     sty[y + r, :plot_w] = _S_GRID
                     put(y + r, plot_w, f" {level_value:g}", _S_AXIS)
-            q = to_q(vals).astype(np.int64)
-            ok = (q >= 0) & (q < n_sub)
-            rows = q // 4
-            # vertical connectors between neighbouring points so the line reads as a line
-            if ncols > 1:
-                prev_rows = np.concatenate(([rows[0]], rows[:-1]))
-                both = ok & np.concatenate(([False], ok[:-1]))
-                r_idx = np.arange(h)[:, None]
-                lo_r, hi_r = np.minimum(rows, prev_rows), np.maximum(rows, prev_rows)
-                between = both[None, :] & (r_idx > lo_r[None, :]) & (r_idx < hi_r[None, :])
-                rr, cc = np.nonzero(between)
-                chars[y + rr, xs[cc]] = _BRAILLE_VERTICAL
-                sty[y + rr, xs[cc]] = _S_LOWER
-            chars[y + rows[ok], xs[ok]] = _BRAILLE_ROW[q[ok] % 4]
-            sty[y + rows[ok], xs[ok]] = _S_LOWER
+            if panel.histogram is not None:
+                self._draw_histogram(chars, sty, panel.histogram.values[ends], xs, y, h,
+                                     p_lo, p_hi)
+
+            def draw_line(vals: np.ndarray, style: int, y: int = y, h: int = h,
+                          n_sub: int = n_sub, to_q: Callable[..., np.ndarray] = to_q) -> None:
+                q = to_q(vals).astype(np.int64)
+                ok = (q >= 0) & (q < n_sub)
+                rows = q // 4
+                # vertical connectors between neighbouring points so the line reads as a line
+                if ncols > 1:
+                    prev_rows = np.concatenate(([rows[0]], rows[:-1]))
+                    both = ok & np.concatenate(([False], ok[:-1]))
+                    r_idx = np.arange(h)[:, None]
+                    lo_r, hi_r = np.minimum(rows, prev_rows), np.maximum(rows, prev_rows)
+                    between = both[None, :] & (r_idx > lo_r[None, :]) & (r_idx < hi_r[None, :])
+                    rr, cc = np.nonzero(between)
+                    chars[y + rr, xs[cc]] = _BRAILLE_VERTICAL
+                    sty[y + rr, xs[cc]] = style
+                chars[y + rows[ok], xs[ok]] = _BRAILLE_ROW[q[ok] % 4]
+                sty[y + rows[ok], xs[ok]] = style
+
+            for i, line in enumerate(panel.lines):  # under the panel's own line
+                draw_line(line.values[ends], _S_OV0 + i % _N_OVERLAY_STYLES)
+            draw_line(panel.values[ends], _S_LOWER)
             put(y, plot_w, " " * axis_w, _S_BASE)
-            put(y, plot_w, f" {panel.name}"[:axis_w], _S_LABEL)
+            label = f" {panel.name}"
+            if len(label) > axis_w:  # "MACD(12,26,9)": the name without its parameters
+                label = label.split("(")[0]
+            put(y, plot_w, label[:axis_w], _S_LABEL)
             y += h
 
         # -- crosshair -----------------------------------------------------------------------
@@ -1136,6 +1181,32 @@ class CandleChart(Widget, can_focus=True):
             rows_out.append(Strip(segments, width))
             text_rows.append(line)
         self._rows, self._text_rows = rows_out, text_rows
+
+    @staticmethod
+    def _draw_histogram(chars: np.ndarray, sty: np.ndarray, vals: np.ndarray, xs: np.ndarray,
+                        y: int, h: int, lo: float, hi: float) -> None:
+        """Bars from zero (or the panel's bottom when zero is off the scale) to each value, at
+        half-cell heights; up in the up colour, down in the down colour."""
+        n_half = 2 * h
+
+        def to_half(v: np.ndarray) -> np.ndarray:
+            # half-cell boundary under value v, 0 at the top of the panel, n_half at the bottom
+            return np.clip(np.rint((hi - v) / (hi - lo) * n_half), 0, n_half)
+
+        base = float(to_half(np.array([min(max(0.0, lo), hi)]))[0])
+        ok = np.isfinite(vals)
+        edge = to_half(np.where(ok, vals, 0.0))
+        top, bottom = np.minimum(edge, base), np.maximum(edge, base)
+        half = np.arange(n_half)[:, None] + 0.5
+        filled = ok[None, :] & (half > top[None, :]) & (half < bottom[None, :])
+        code = filled[0::2].astype(np.int8) * 2 + filled[1::2]  # (upper, lower) half of a row
+        glyphs = np.array([" ", "▄", "▀", "█"])
+        drawn = code > 0
+        rows = slice(y, y + h)
+        block_chars, block_sty = chars[rows, xs], sty[rows, xs]
+        style = np.where(vals >= 0, _S_VOL_UP, _S_VOL_DOWN)[None, :]
+        chars[rows, xs] = np.where(drawn, glyphs[code], block_chars)
+        sty[rows, xs] = np.where(drawn, style, block_sty)
 
     def _readout(self, data: ChartData, prep: _Prepared, merged: MergedBars, cursor_col: int | None,
                  width: int, styles: list[Style]) -> Strip:
@@ -1187,9 +1258,13 @@ class CandleChart(Widget, can_focus=True):
                 groups.append([(f"{sep}{series.name} ", axis),
                                (text, styles[_S_OV0 + i % _N_OVERLAY_STYLES])])
             for panel in data.lower:
-                value = float(panel.values[last])
-                text = f"{value:.1f}" if math.isfinite(value) else "-"
-                groups.append([(f"{sep}{panel.name} ", axis), (text, styles[_S_LOWER])])
+                digits = 1 if not panel.fit_visible else max(2, d)
+                series_styles = [_S_LOWER, *(_S_OV0 + i % _N_OVERLAY_STYLES
+                                             for i in range(len(panel.lines))), _S_AXIS]
+                for series, style in zip(panel.series, series_styles, strict=False):
+                    value = float(series.values[last])
+                    text = f"{value:.{digits}f}" if math.isfinite(value) else "-"
+                    groups.append([(f"{sep}{series.name} ", axis), (text, styles[style])])
             if self._loading_text:
                 groups.append([(f"{sep}{self._loading_text}", axis)])
             return groups

@@ -63,7 +63,7 @@ class MacdParams(BaseModel):
     )
     above_zero_only: bool = Field(
         default=False,
-        title="Buy above zero only",
+        title="Only above zero",
         description="Take a buy crossing only while the MACD is above zero (the trend is up).",
     )
 
