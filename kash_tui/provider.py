@@ -15,6 +15,7 @@ if TYPE_CHECKING:  # each domain is imported when its service is first asked for
     from kash_tui.config import Settings
     from kash_tui.db import Database
     from kash_tui.domains.connection import ConnectionService
+    from kash_tui.domains.deployment import DeploymentService
     from kash_tui.domains.market import MarketService
     from kash_tui.domains.strategy import StrategyService
     from kash_tui.domains.trading import TradingService
@@ -42,6 +43,9 @@ class ServiceProviderProtocol(Protocol):
     @property
     def trading(self) -> TradingService: ...
 
+    @property
+    def deployment(self) -> DeploymentService: ...
+
     def prepare(self) -> None: ...
 
     def close(self) -> None: ...
@@ -63,6 +67,7 @@ class ServiceProvider:
         self._market: MarketService | None = None
         self._strategy: StrategyService | None = None
         self._trading: TradingService | None = None
+        self._deployment: DeploymentService | None = None
         self._prepared = False
 
     @property
@@ -141,6 +146,21 @@ class ServiceProvider:
                         stream_account=settings.stream_account_updates,
                     )
         return self._trading
+
+    @property
+    def deployment(self) -> DeploymentService:
+        """Deployments (strategies trading PAPER/LIVE portfolios); built on first use, so the
+        app's first paint does not pay for it."""
+        if self._deployment is None:
+            with self._lock:
+                if self._deployment is None:
+                    from kash_tui.domains.deployment import create_deployment_service
+
+                    self._deployment = create_deployment_service(
+                        self.db, self.workspace, self.connection, self.market, self.strategy,
+                        self.trading, database_url=self.settings.resolved_database_url,
+                    )
+        return self._deployment
 
     def prepare(self, *, writes: bool = True, eager: bool = True) -> None:
         """Open the database, upgrade its schema and seed first-run data. Idempotent.

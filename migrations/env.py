@@ -10,6 +10,7 @@ from __future__ import annotations
 from alembic import context
 
 import kash_tui.domains.connection.entities  # noqa: F401  (registers tables on Base.metadata)
+import kash_tui.domains.deployment.entities  # noqa: F401
 import kash_tui.domains.market.entities  # noqa: F401
 import kash_tui.domains.strategy.entities  # noqa: F401
 import kash_tui.domains.trading.entities  # noqa: F401

@@ -16,7 +16,7 @@ from kash_tui.domains.workspace import PortfolioMode
 from kash_tui.provider import ServiceProvider
 from kash_tui.resources import migrations_dir
 
-DOMAINS = ("connection", "workspace", "market", "strategy", "trading")
+DOMAINS = ("connection", "workspace", "market", "strategy", "trading", "deployment")
 EXPECTED_TABLES = {"workspaces", "portfolios", "connections", "app_flags", "instruments", "bar_chunks"}
 
 

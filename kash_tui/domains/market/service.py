@@ -348,10 +348,13 @@ class MarketService(Protocol):
         *,
         connection: str | None = None,
         poll_interval: float = 5.0,
+        stream: bool = True,
     ) -> BarWatch:
         """Keep the cached bars of ``symbol`` growing while the market trades: new bars are
         stored and ``on_bars(new_count)`` is called on a background thread whenever the stored
         bars changed (``new_count`` is 0 when only the latest bar grew). Minute bars streamed
         by Alpaca trigger a REST catch-up of ``timeframe``; without the stream it polls every
-        ``poll_interval`` seconds. ``stop()`` returns once its threads have ended."""
+        ``poll_interval`` seconds. ``stream=False`` never opens the market-data stream (Alpaca
+        allows one per key: another process may own it). ``stop()`` returns once its threads
+        have ended."""
         ...

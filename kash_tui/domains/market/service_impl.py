@@ -610,6 +610,7 @@ class SqlMarketService:
         *,
         connection: str | None = None,
         poll_interval: float = 5.0,
+        stream: bool = True,
     ) -> BarWatch:
         clean = models.clean_symbol(symbol)
         timeframe = Timeframe(timeframe)
@@ -617,7 +618,8 @@ class SqlMarketService:
             raise MarketError("The poll interval must be positive.")
         data = self._market_data(connection)
         watch = _BarWatch(
-            self, data, clean, self._asset_class_for(clean), timeframe, on_bars, poll_interval
+            self, data, clean, self._asset_class_for(clean), timeframe, on_bars, poll_interval,
+            stream=stream,
         )
         watch.start()
         return watch
@@ -641,6 +643,8 @@ class _BarWatch:
         timeframe: Timeframe,
         on_bars: Callable[[int], None],
         poll_interval: float,
+        *,
+        stream: bool = True,
     ) -> None:
         self.symbol = symbol
         self.timeframe = timeframe
@@ -651,7 +655,7 @@ class _BarWatch:
         self._poll_interval = poll_interval
         self._stopped = threading.Event()
         self._wake = threading.Event()
-        self._stream = data.bar_stream(symbol, asset_class, self._wake.set)
+        self._stream = data.bar_stream(symbol, asset_class, self._wake.set) if stream else None
         self._thread = threading.Thread(
             target=self._run, name=f"kash-bars-watch-{symbol}-{timeframe.value}", daemon=True
         )

@@ -44,6 +44,7 @@ from kash_tui.domains.trading.service import (
     FeedState,
     FeedStatus,
     LiveConfirmationRequired,
+    MarketClock,
     OPEN_ORDER_STATUSES,
     OrderPreview,
     UnresolvedTicket,
@@ -52,6 +53,7 @@ from kash_tui.domains.trading.service import (
     OrderStatusFilter,
     OrderType,
     TimeInForce,
+    entry_quantity,
     new_client_order_id,
 )
 
@@ -102,6 +104,7 @@ __all__ = [
     "FeedState",
     "FeedStatus",
     "LiveConfirmationRequired",
+    "MarketClock",
     "OPEN_ORDER_STATUSES",
     "OrderPreview",
     "UnresolvedTicket",
@@ -110,6 +113,7 @@ __all__ = [
     "OrderStatusFilter",
     "OrderType",
     "TimeInForce",
+    "entry_quantity",
     "new_client_order_id",
     "create_trading_service",
 ]

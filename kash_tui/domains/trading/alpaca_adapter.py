@@ -39,6 +39,7 @@ from kash_tui.domains.trading.service import (
     Capabilities,
     ConnectionInfo,
     LiveConfirmationRequired,
+    MarketClock,
     Order,
     OrderRequest,
     OrderRuleError,
@@ -320,6 +321,16 @@ class AlpacaTradingAdapter:
             exchange=_enum(a.exchange),
             min_order_size=_positive(getattr(a, "min_order_size", None)),
             min_trade_increment=_positive(getattr(a, "min_trade_increment", None)),
+        )
+
+    def get_clock(self) -> MarketClock:
+        c = self._call("reading the market clock", self._client.get_clock)
+        _require(c, "reading the market clock", "timestamp", "is_open")
+        return MarketClock(
+            timestamp=(_time(c.timestamp) or datetime.now(UTC)).astimezone(UTC),
+            is_open=bool(c.is_open),
+            next_open=_time(c.next_open),
+            next_close=_time(c.next_close),
         )
 
     def _price_source(self, asset: AssetInfo) -> str:

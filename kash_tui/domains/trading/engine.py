@@ -80,6 +80,7 @@ from kash_tui.domains.trading.service import (
     FillColumns,
     FillModel,
     RoundTripColumns,
+    entry_quantity,
 )
 
 __all__ = ["checked_signals", "compute_metrics", "run_backtest"]
@@ -364,7 +365,7 @@ def _trades_fractional(
         cash_before[0] = settings.initial_cash
         np.cumprod(growth[: k_all - 1], out=cash_before[1:])
         cash_before[1:] *= settings.initial_cash
-    qty = cash_before * settings.position_size_pct / 100.0 / (pe * (1.0 + c))
+    qty = entry_quantity(cash_before, pe, settings)  # fractional here: never floored
     comm_e = qty * pe * c
     cash_ae = cash_before - (qty * pe + comm_e)
     qty_x = qty[:k_closed]
@@ -401,7 +402,6 @@ def _trades_whole_shares(
     prices = raw.tolist()
 
     cash = float(settings.initial_cash)
-    pct = settings.position_size_pct
     c = settings.commission
     up = 1.0 + settings.slippage
     down = 1.0 - settings.slippage
@@ -415,10 +415,9 @@ def _trades_whole_shares(
         price = prices[p] * up
         if not MIN_PRICE <= prices[p] <= MAX_PRICE:
             _check_fill_prices(np.array([prices[p]]), np.array([j]), source)
-        q = cash * pct / 100.0 / (price * (1.0 + c))
+        q = entry_quantity(cash, price, settings)  # floored: whole shares
         if not math.isfinite(q):
             raise _equity_overflow()
-        q = float(math.floor(q))
         if q <= 0.0:
             p = next_buy[p + 1]  # too expensive: stay flat, the next sell is ignored
             continue

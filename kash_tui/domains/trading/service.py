@@ -135,6 +135,22 @@ class BacktestSettings:
         return cls(**{k: v for k, v in data.items() if k in names})
 
 
+def entry_quantity(cash: Any, price: Any, settings: BacktestSettings) -> Any:
+    """The engine's sizing rule (rule 3 of the engine): ``cash * position_size_pct / 100 /
+    (price * (1 + commission))``, floored to whole shares with ``settings.whole_shares``.
+
+    ``cash`` and ``price`` are floats or float64 arrays (the vectorised fractional path passes
+    arrays). The backtest engine and a deployment's live orders both size with this one function,
+    so a live order is sized exactly as the backtest of the same bars would size it."""
+    q = cash * settings.position_size_pct / 100.0 / (price * (1.0 + settings.commission))
+    if settings.whole_shares:
+        if isinstance(q, np.ndarray):
+            return np.floor(q)
+        if math.isfinite(q):
+            return float(math.floor(q))
+    return q
+
+
 @dataclass(frozen=True)
 class Fill:
     """One execution in a backtest (float64 money; not a stored broker fill)."""
@@ -630,6 +646,17 @@ class LiveConfirmationRequired(TradingError):
 
 
 @dataclass(frozen=True)
+class MarketClock:
+    """The broker's clock: its time (the time a deployment trades by) and whether the stock
+    market is open now."""
+
+    timestamp: datetime
+    is_open: bool
+    next_open: datetime | None = None
+    next_close: datetime | None = None
+
+
+@dataclass(frozen=True)
 class Capabilities:
     can_trade: bool
     """Orders can be submitted, cancelled and positions closed."""
@@ -663,6 +690,10 @@ class TradingAdapter(Protocol):
         ...
 
     def get_asset(self, symbol: str) -> AssetInfo: ...
+
+    def get_clock(self) -> MarketClock:
+        """The broker's time and whether the stock market is open (crypto trades always)."""
+        ...
 
     def preview_order(self, request: OrderRequest) -> OrderPreview:
         """Check ``request`` against the broker's rules and the account; sends nothing."""
@@ -911,6 +942,14 @@ class TradingService(Protocol):
     ) -> TradingAdapter:
         """BACKTEST portfolios: a stored run; PAPER and LIVE: the broker account of the
         portfolio's connection. Nothing above this call knows which."""
+        ...
+
+    def simulate(
+        self, bars: Any, signals: np.ndarray, settings: BacktestSettings
+    ) -> BacktestResult:
+        """Run the backtest engine over ``bars`` (``open``/``high``/``low``/``close``/
+        ``timestamps`` arrays, e.g. a market ``BarSeries``) and these ``signals``; nothing is
+        loaded or stored. A deployment's parity report replays exactly the bars it saw."""
         ...
 
     def watch_account(

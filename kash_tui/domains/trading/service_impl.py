@@ -396,6 +396,12 @@ class SqlTradingService:
             session, db=self._db, portfolio_id=portfolio.id, mode=portfolio.mode.value
         )
 
+    def simulate(self, bars: Any, signals: np.ndarray, settings: BacktestSettings):  # noqa: ANN201
+        return run_engine(
+            bars.open, bars.high, bars.low, bars.close, bars.timestamps,
+            checked_signals(signals, len(bars.close)), settings,
+        )
+
     def watch_account(
         self,
         portfolio_id: int,
@@ -448,6 +454,9 @@ class BacktestTradingAdapter:
         raise self._refuse()
 
     def submit_order(self, request: OrderRequest, *, confirm_live: bool = False) -> Order:
+        raise self._refuse()
+
+    def get_clock(self):  # noqa: ANN201
         raise self._refuse()
 
     def cancel_order(self, order_id: str) -> None:

@@ -36,7 +36,10 @@ Seeded (``FakeAlpaca(seed=False)`` for an empty fake): AAPL 190, MSFT 420 (NASDA
 Setup (all thread-safe, callable while clients are connected): ``set_account(**fields)``,
 ``add_asset(symbol, ...)``, ``set_price(symbol, price, lastday_price=None)``,
 ``add_fills(count, symbol="AAPL", price=100, qty=1, start=None)`` (FILL history only),
-``set_quote(symbol, bid, ask)``, ``add_position(symbol, qty, avg_entry_price=None)`` (a holding
+``set_quote(symbol, bid, ask)``, ``replay(symbol, timeframe, bars)`` (bars held back and
+revealed by ``advance(count=1, symbol=None, silent=None)`` as the clock moves bar by bar; the
+symbol's market orders fill at the next revealed bar's open, ``replay_fill_offset`` against the
+trader; ``stream_silent`` keeps the stream quiet while REST still serves the bars), ``add_position(symbol, qty, avg_entry_price=None)`` (a holding
 from before today, cash untouched), ``add_bars(symbol, timeframe, bars)``,
 ``generate_bars(symbol, timeframe, start, count, seed, end=, start_price=, end_price=,
 volatility=, add=True)``, ``clear_bars(symbol=None)``, ``add_option_contract(occ, ...)``,

@@ -12,6 +12,7 @@ import random
 import secrets
 import threading
 import uuid
+from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_DOWN, Decimal
@@ -125,6 +126,13 @@ class Broker:
         :meth:`fill_order`."""
         self.bars_page_cap = 1000
         """Most bars one page carries, whatever ``limit`` asks (real Alpaca: 10000)."""
+        self._replay: dict[str, tuple[TimeFrame, deque[BarRow]]] = {}
+        self.stream_silent = False
+        """While True, :meth:`advance` stores bars (REST sees them) but sends none over the
+        market-data streams: a connected stream gone silent."""
+        self.replay_fill_offset = Decimal(0)
+        """Added to the next bar's open for a replayed symbol's market buys, taken off for its
+        sells: slippage a test introduces on purpose."""
         if seed:
             self._seed()
 
@@ -955,6 +963,8 @@ class Broker:
         """Fill ``order`` if the current price allows it (market: always, when enabled)."""
         if not order.is_open or order.status == "accepted" or not self._tradable_now(order):
             return
+        if order.type == "market" and order.asset.symbol in self._replay:
+            return  # a replayed symbol's market orders fill at the next bar's open (advance)
         price = self._price_of(order.asset.symbol)
         if price is None:
             return
@@ -1475,6 +1485,68 @@ class Broker:
                 for row in rows:
                     series[row.t] = row
             return out
+
+    # ------------------------------------------------------------------ bars: replay
+
+    def replay(self, symbol: str, timeframe: str, bars: Iterable[Any]) -> None:
+        """Hold ``bars`` (oldest first, as :meth:`add_bars` takes them) back and reveal them one
+        at a time with :meth:`advance`, as a market whose clock moves on. The clock is frozen at
+        the first held bar's open. Until then the symbol's market orders rest; each advance
+        fills them at the revealed bar's open (``replay_fill_offset`` against the trader), as
+        a backtest's next-open fill model assumes."""
+        tf = parse_timeframe(timeframe)
+        rows = deque(sorted((_to_bar_row(b) for b in bars), key=lambda r: r.t))
+        with self._lock:
+            self._replay[symbol] = (tf, rows)
+            if rows:
+                self._clock_now = rows[0].t
+
+    def replay_left(self, symbol: str) -> int:
+        with self._lock:
+            entry = self._replay.get(symbol)
+            return len(entry[1]) if entry else 0
+
+    def advance(self, count: int = 1, *, symbol: str | None = None,
+                silent: bool | None = None) -> list[BarRow]:
+        """Reveal the next ``count`` held bars (of ``symbol``, or of every replayed symbol):
+        the clock moves to the bar's open, resting market orders fill at that open, then the
+        clock moves to the bar's close, the bar is stored (REST serves it), its close becomes
+        the last price, and it is sent to subscribed market-data streams unless ``silent``
+        (default :attr:`stream_silent`)."""
+        quiet = self.stream_silent if silent is None else silent
+        out: list[BarRow] = []
+        with self._lock:
+            for _ in range(count):
+                for sym in ([symbol] if symbol else list(self._replay)):
+                    tf, queue = self._replay[sym]
+                    if not queue:
+                        raise IndexError(f"no held bars of {sym} left to reveal")
+                    row = queue.popleft()
+                    self._clock_now = row.t
+                    self._fill_at_open(sym, Decimal(str(row.o)))
+                    self._clock_now = row.t + timedelta(seconds=tf.seconds)
+                    self._bars.setdefault((sym, tf.key), {})[row.t] = row
+                    self._prices[sym] = Decimal(str(row.c))
+                    self._price_times[sym] = self._clock_now
+                    self._lastday.setdefault(sym, Decimal(str(row.c)))
+                    if not quiet:
+                        cls = self._symbol_class(sym)
+                        self._publish_market(cls, "bars", sym,
+                                             row.to_stream(sym, "b", integer_volume=cls != "crypto"))
+                    out.append(row)
+        return out
+
+    def _fill_at_open(self, symbol: str, open_price: Decimal) -> None:
+        for order in list(self._orders.values()):
+            if (order.asset.symbol != symbol or not order.is_open or order.type != "market"
+                    or order.status in ("accepted", "pending_new")
+                    or not self._tradable_now(order)):
+                continue
+            offset = self.replay_fill_offset
+            price = open_price + offset if order.side == "buy" else open_price - offset
+            remaining = (order.target_qty(price) or ZERO) - order.filled_qty
+            if remaining > 0:
+                self._fill(order, remaining, price)
 
     # ------------------------------------------------------------------ bars: queries
 
