@@ -73,6 +73,27 @@ def pack_fills(fills: Any, ts_seconds: np.ndarray, lag: int) -> bytes:
     return pack(out)
 
 
+TIMESTAMPS_MAGIC = b"KASHDT1\x00"
+"""Start of a timestamps blob stored as its first value and the steps between values."""
+
+
+def pack_timestamps(ts: np.ndarray) -> bytes:
+    """Bar timestamps (int64, ascending) as the first one and the steps, zlib level 1: bars
+    come at a fixed step almost everywhere, so a million of them take tens of kilobytes instead
+    of 8 MB, in about 10 ms. :func:`unpack_timestamps` reads them back exactly."""
+    steps = np.diff(np.ascontiguousarray(ts, dtype="<i8"), prepend=np.int64(0))
+    return TIMESTAMPS_MAGIC + zlib.compress(steps.astype("<i8").tobytes(), 1)
+
+
+def unpack_timestamps(blob: bytes) -> np.ndarray:
+    """The timestamps of :func:`pack_timestamps`, or of a run stored before it (``pack``)."""
+    raw = bytes(blob)
+    if not raw.startswith(TIMESTAMPS_MAGIC):
+        return unpack(raw)
+    steps = np.frombuffer(zlib.decompress(raw[len(TIMESTAMPS_MAGIC):]), "<i8")
+    return np.cumsum(steps, dtype=np.int64)
+
+
 def fill_columns(records: np.ndarray) -> FillColumns:
     """The packed fills of a stored run as the engine's columns (no object per fill)."""
     return FillColumns(

@@ -217,7 +217,7 @@ class SqlTradingService:
             "periods_per_year": settings.periods_per_year,
             "final_equity": models.to_decimal(result.metrics.final_equity),
             "metrics_json": models.metrics_to_json(result.metrics),
-            "timestamps_blob": models.pack(series.timestamps),
+            "timestamps_blob": models.pack_timestamps(series.timestamps),
             "equity_blob": models.pack(result.equity),
             "signals_blob": models.pack(packed_signals),
             "fills_blob": models.pack_fills(fc, ts_sec, lag),
@@ -250,7 +250,7 @@ class SqlTradingService:
                     f"There is no backtest run #{run_id}; list them with `kash runs list`."
                 )
             run = models.to_run(row)
-            timestamps = models.unpack(row.timestamps_blob)
+            timestamps = models.unpack_timestamps(row.timestamps_blob)
             equity = models.unpack(row.equity_blob)
             packed = models.unpack(row.signals_blob)
             fills = models.fill_columns(models.unpack(row.fills_blob))
