@@ -555,3 +555,32 @@ def test_cache_pickles_empty_and_is_shared_safely_between_threads() -> None:
     for k in range(10):
         assert (shared.get(k, lambda: np.zeros(1)) == k).all()
     assert all(float(a[0]) == float(a[-1]) for a in seen)
+
+
+def test_each_listed_builtin_is_the_class_its_place_names() -> None:
+    from kash_tui.domains.strategy.builtin import BUILTINS, builtin_factory
+
+    for strategy_id in BUILTINS:
+        assert builtin_factory(strategy_id)().id == strategy_id
+
+
+def test_a_builtin_is_imported_only_when_asked_for() -> None:
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys\n"
+        "from kash_tui.domains.strategy import create_strategy_service\n"
+        "service = create_strategy_service()\n"
+        "service.create_with_params('sma_crossover', {'short_period': 5})\n"
+        "prefix = 'kash_tui.domains.strategy.builtin.'\n"
+        "print(sorted(m[len(prefix):] for m in sys.modules if m.startswith(prefix)))\n"
+        "service.list()\n"
+        "print(len([m for m in sys.modules if m.startswith(prefix)]))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         check=True).stdout.splitlines()
+    assert out[0] == "['sma_crossover']"
+    from kash_tui.domains.strategy.builtin import BUILTINS
+
+    assert int(out[1]) == len(BUILTINS)  # listing imports them all

@@ -64,7 +64,12 @@ def create_strategy_service(
     ``kash.strategies``) and the ``*.py`` files in those folders, now and on ``reload()``; one
     that fails is listed by ``failures()`` and never raises here.
     """
-    from kash_tui.domains.strategy.builtin import BUILTIN_FACTORIES
+    from functools import partial
+
+    from kash_tui.domains.strategy.builtin import BUILTINS, builtin_factory
     from kash_tui.domains.strategy.service_impl import StrategyRegistry
 
-    return StrategyRegistry(BUILTIN_FACTORIES, folders=folders, entry_points=entry_points)
+    return StrategyRegistry(
+        lazy={strategy_id: partial(builtin_factory, strategy_id) for strategy_id in BUILTINS},
+        folders=folders, entry_points=entry_points,
+    )

@@ -60,40 +60,72 @@ class StrategyRegistry:
         self,
         factories: Iterable[StrategyFactory] = (),
         *,
+        lazy: Mapping[str, Callable[[], StrategyFactory]] | None = None,
         folders: Sequence[Path] = (),
         entry_points: bool = False,
     ) -> None:
         self._lock = threading.RLock()
         self._fixed: dict[str, _Entry] = {}
+        self._lazy: dict[str, Callable[[], StrategyFactory]] = dict(lazy or {})
+        """Built-ins by id, imported when first asked for (a backtest imports one module)."""
         self._loaded: dict[str, _Entry] = {}
         self._failures: list[StrategyFailure] = []
         self._folders = tuple(folders)
         self._entry_points = entry_points
+        self._found = not (self._folders or self._entry_points)
+        """Whether the loader has looked in the folders and entry points (it does when a
+        strategy that is not a built-in, the list or the failures are first asked for)."""
         for factory in factories:
             self.register(factory)
-        if self._folders or self._entry_points:
-            self.reload()
 
     def register(self, factory: StrategyFactory) -> None:
         strategy = factory()
         with self._lock:
-            if strategy.id in self._fixed or strategy.id in self._loaded:
+            if (strategy.id in self._fixed or strategy.id in self._loaded
+                    or strategy.id in self._lazy):
                 raise StrategyError(
                     f"A strategy with id '{strategy.id}' is already registered; "
                     "give the new strategy a different id."
                 )
-            if strategy.default_timeframe not in TIMEFRAMES:
+            self._admit(strategy, factory)
+
+    def _admit(self, strategy: Strategy, factory: StrategyFactory) -> None:
+        if strategy.default_timeframe not in TIMEFRAMES:
+            raise StrategyError(
+                f"Strategy '{strategy.id}' has default_timeframe "
+                f"'{strategy.default_timeframe}'; use one of {', '.join(TIMEFRAMES)}."
+            )
+        self._fixed[strategy.id] = _Entry(factory)
+
+    def _builtin(self, strategy_id: str) -> _Entry | None:
+        """The entry of a built-in or registered strategy, importing a lazy one now."""
+        with self._lock:
+            entry = self._fixed.get(strategy_id)
+            if entry is not None or strategy_id not in self._lazy:
+                return entry
+            factory = self._lazy.pop(strategy_id)()
+            strategy = factory()
+            if strategy.id != strategy_id:
                 raise StrategyError(
-                    f"Strategy '{strategy.id}' has default_timeframe "
-                    f"'{strategy.default_timeframe}'; use one of {', '.join(TIMEFRAMES)}."
+                    f"The built-in listed as '{strategy_id}' declares the id '{strategy.id}'."
                 )
-            self._fixed[strategy.id] = _Entry(factory)
+            self._admit(strategy, factory)
+            return self._fixed[strategy_id]
+
+    def _find(self) -> None:
+        """Every lazy built-in imported, and the folders and entry points looked at once."""
+        for strategy_id in builtins.list(self._lazy):
+            self._builtin(strategy_id)
+        if not self._found:
+            with self._lock:
+                if not self._found:
+                    self.reload()
 
     def reload(self) -> None:
         from kash_tui.domains.strategy.loader import load_strategies
 
         with self._lock:
-            taken = builtins.list(self._fixed)
+            taken = [*self._fixed, *self._lazy]
         result = load_strategies(self._folders, taken=taken, entry_points=self._entry_points)
         loaded = {}
         for item in result.loaded:
@@ -101,12 +133,15 @@ class StrategyRegistry:
             loaded[strategy_id] = _Entry(item.factory, item.source, item.file)
         with self._lock:
             self._loaded, self._failures = loaded, builtins.list(result.failures)
+            self._found = True
 
     def failures(self) -> builtins.list[StrategyFailure]:
+        self._find()
         with self._lock:
             return builtins.list(self._failures)
 
     def _entries(self) -> dict[str, _Entry]:
+        self._find()
         with self._lock:
             return {**self._loaded, **self._fixed}
 
@@ -130,7 +165,7 @@ class StrategyRegistry:
         return infos
 
     def get(self, strategy_id: str) -> Strategy:
-        entry = self._entries().get(strategy_id)
+        entry = self._builtin(strategy_id) or self._entries().get(strategy_id)
         if entry is None:
             failed = next((f for f in self.failures() if f.name == strategy_id), None)
             if failed is not None:
