@@ -26,6 +26,7 @@ USER_ERROR_ROOTS: frozenset[str] = frozenset(
         "kash_tui.domains.strategy.service.StrategyError",
         "kash_tui.domains.trading.service.TradingError",
         "kash_tui.domains.trading.service.BacktestError",
+        "kash_tui.domains.deployment.service.DeploymentError",
     }
 )
 

@@ -11,7 +11,7 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-from kash_tui.cli import app, backtest, connection, data, db, options, trading, workspace
+from kash_tui.cli import app, backtest, connection, data, db, deploy, options, trading, workspace
 from kash_tui.cli.common import (
     Parser,
     UserError,
@@ -278,4 +278,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--yes", action="store_true", help="close without the prompt")
     p.add_argument("--confirm-live", action="store_true", help="required on a LIVE portfolio")
     add_target(p)
+
+    # -- deployments ---------------------------------------------------------------------------
+    deploy.add_deploy_commands(sub, command)
     return parser
