@@ -185,7 +185,9 @@ async def test_pick_fix_run_read_and_reopen(sqlite_db_url: str) -> None:
     app = new_app(sqlite_db_url)
     async with app.run_test(size=(160, 48)) as pilot:
         screen = await open_strategies(pilot)
-        assert [i.id for i in screen.infos] == ["mfi", "sma_crossover"]
+        assert [i.id for i in screen.infos] == [
+            "bollinger_reversion", "donchian_breakout", "macd", "mfi", "rsi_reversion",
+            "sma_crossover"]
         assert not run_enabled(screen)  # nothing chosen yet
         form = await pick(pilot, screen, "sma_crossover")
         short = screen.query_one("#param-short_period", Input)

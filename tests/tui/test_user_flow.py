@@ -211,7 +211,9 @@ async def test_a_new_user_sets_up_runs_and_charts_a_backtest(sqlite_db_url: str)
         assert isinstance(strategies, StrategiesScreen)
         listing = strategies.query_one("#strategy-list", OptionList)
         assert app.focused is listing
-        assert [i.id for i in strategies.infos] == ["mfi", "sma_crossover"]
+        assert [i.id for i in strategies.infos] == [
+            "bollinger_reversion", "donchian_breakout", "macd", "mfi", "rsi_reversion",
+            "sma_crossover"]
         assert not run_enabled(strategies)  # nothing chosen yet
         # the backtest settings follow the chart's symbol and the portfolio's size
         assert strategies.query_one("#bt-symbol", Input).value == "DEMOB"
@@ -219,7 +221,7 @@ async def test_a_new_user_sets_up_runs_and_charts_a_backtest(sqlite_db_url: str)
         assert "Runs are stored under Research › Swing." in str(
             strategies.query_one("#bt-filed", Static).render())
 
-        await pilot.press("down")
+        await pilot.press("end")  # SMA crossover is the last of the six, sorted by id
         assert listing.highlighted_option is not None
         assert listing.highlighted_option.id == "sma_crossover"
         await pilot.press("enter")
