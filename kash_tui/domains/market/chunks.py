@@ -142,7 +142,9 @@ def _read_chunks(
     try:
         for lo, hi in ranges:
             cursor.execute(sql, (instrument_id, timeframe, lo, hi))
-            for n, blob in cursor.fetchall():
+            # row by row, not fetchall(): each chunk's blob is freed once copied, so a million
+            # bars never hold their 48 MB twice
+            for n, blob in cursor:
                 if at + n > total:
                     raise MarketError(
                         "The bars changed while they were being read; load them again."

@@ -147,7 +147,7 @@ def to_series(row: InstrumentRow | InstrumentRecord, timeframe: Timeframe, data:
         timeframe=timeframe,
         asset_class=AssetClass(row.asset_class),
         tz=row.exchange_tz,
-        timestamps=data.ts * NS_PER_SECOND,
+        timestamps=np.multiply(data.ts, NS_PER_SECOND, out=data.ts),  # the loaded array, in place
         open=np.ascontiguousarray(values[0]),
         high=np.ascontiguousarray(values[1]),
         low=np.ascontiguousarray(values[2]),
