@@ -35,7 +35,8 @@ def main(argv: list[str] | None = None) -> int:
         from kash_tui.domains.deployment import RunOptions
 
         tick = os.environ.get("KASH_RUNNER_TICK")
-        options = RunOptions(tick_seconds=float(tick)) if tick else RunOptions()
+        options = RunOptions(tick_seconds=float(tick), clock_refresh_seconds=float(tick)) if (
+            tick) else RunOptions()
         print(f"kash runner {os.getpid()}: deployment {args[0]!r}", flush=True)
         d = kash.deployment.run(
             args[0], confirm_live=os.environ.get("KASH_RUNNER_CONFIRM_LIVE"), stop=stop,

@@ -142,13 +142,13 @@ def cmd_deploy_start(args: argparse.Namespace) -> int:
             workspace=args.workspace or (base.get("workspace") if not args.portfolio else None),
         )
         if existing is None:
-            service.create(new)
+            service.create(new)  # a later refusal leaves it stored, stopped, to start again
         else:
             service.update(new)
     confirm = _confirm_live(kash, args.name, args.confirm_live)
     service.check_start(args.name, confirm_live=confirm)
     if args.detach:
-        d = service.launch(args.name, confirm_live=confirm)
+        d = service.launch(args.name, confirm_live=confirm, tick_seconds=args.tick)
         print(f"Deployment {d.name!r} started in the background; its log: {d.log_path}")
         print(f"Watch it with `kash deploy list`, stop it with `kash deploy stop {d.name}`.")
         return EXIT_OK

@@ -142,3 +142,43 @@ def test_a_foreground_deployment_runs_stops_on_ctrl_c_and_reports(
     report = as_json(run_kash("deploy", "parity", "wave", "--json", "--db", sqlite_db_url))
     assert report["total_slippage"] == 0
     time.sleep(0)  # nothing left running
+
+
+def test_a_detached_deployment_outlives_its_shell_and_stops_from_another(
+    paper, sqlite_db_url, fake_alpaca, run_kash  # noqa: ANN001
+) -> None:
+    kash, _folio = paper
+    started = ok(run_kash(*start_args(sqlite_db_url, "--tick", "0.1", "--no-stream",
+                                      "--detach"), timeout=60))
+    assert "started in the background" in started.stdout
+    d = kash.deployment.get("wave")
+    assert d.log_path and d.log_path.endswith("wave.log")
+    wait_for(lambda: kash.deployment.get("wave").state.value == "running"
+             and kash.deployment.get("wave").pid is not None, "the detached runner", timeout=60)
+    pid = kash.deployment.get("wave").pid
+    try:
+        bar = fake_alpaca.advance(symbol=SYMBOL)[0]
+        wait_for(lambda: kash.deployment.get("wave").last_bar_at == bar.t, "a bar", timeout=30)
+        ok(run_kash("deploy", "stop", "wave", "--db", sqlite_db_url))
+        wait_for(lambda: kash.deployment.get("wave").state.value == "stopped", "the stop",
+                 timeout=30)
+        wait_for(lambda: not _alive(pid), "the runner process to exit", timeout=30)
+    finally:
+        if _alive(pid):  # never leave a runner behind a failed test
+            os.kill(pid, signal.SIGTERM)
+    with open(d.log_path, encoding="utf-8") as fh:
+        log = fh.read()
+    assert "warmup" in log and "Stopped by `kash deploy stop`" in log
+    assert "Traceback" not in log
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie child of nobody we know: its state says
+        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+            return fh.read().split()[2] != "Z"
+    except OSError:
+        return False

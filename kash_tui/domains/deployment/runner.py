@@ -182,6 +182,8 @@ class Runner:
         self.last_close: float | None = None
         self.cash_flow = Decimal(0)
         self._orders_checked = 0.0
+        self.held: tuple | None = None
+        """A day bar's signal waiting for the session to open."""
 
     # -- journal ------------------------------------------------------------------------------
 
@@ -454,6 +456,9 @@ class Runner:
                         1.0, self.options.tick_seconds * 10):
                     self._check_orders()
                 self._follow(now)
+                if self.held is not None and self.in_session:
+                    held, self.held = self.held, None
+                    self._signal(*held, current=True)
                 if self.broker_down:
                     self.broker_down = False
                     self.emit(EventKind.RECONNECT, "The broker answers again; trading resumes.")
@@ -539,6 +544,7 @@ class Runner:
                  and close_time(recent.time(i), self.tf, self.crypto) <= now]
         if not fresh:
             return
+        self.held = None  # a newer bar replaces a signal still waiting for the open
         if self.pending:
             self._check_orders()  # the bar's open may have filled what is pending
         series = market.load_bars(self.symbol, self.tf, self.warmup_start)
@@ -624,6 +630,11 @@ class Runner:
                        "the next open its signal was meant for has passed")
             return
         if not self.in_session:
+            if not self.crypto and self.tf in (Timeframe.DAY_1, Timeframe.WEEK_1):
+                # a day bar closes with the session: its order goes out at the next open,
+                # which is where the backtest fills it
+                self.held = (series, i, kind, indicators)
+                return
             self._skip(bar_at, "the market is closed (Alpaca's clock); the signal is recorded, "
                        "not queued")
             return

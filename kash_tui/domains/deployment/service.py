@@ -374,9 +374,13 @@ class DeploymentService(Protocol):
         written (the CLI prints one line each). Returns the deployment as it ended."""
         ...
 
-    def launch(self, name: str, *, confirm_live: str | None = None) -> Deployment:
+    def launch(
+        self, name: str, *, confirm_live: str | None = None, tick_seconds: float | None = None,
+    ) -> Deployment:
         """Start ``name`` as a background process that outlives this one (its log under the
-        data folder, ``Deployment.log_path``). Returns once the process has started."""
+        data folder, ``Deployment.log_path``). Returns once the process has started; the
+        deployment shows ``running`` once that process has warmed up. ``tick_seconds`` as in
+        ``RunOptions``."""
         ...
 
     def stop(self, name: str) -> Deployment:

@@ -308,7 +308,9 @@ class SqlDeploymentService:
         runner.run()
         return self.get(name)
 
-    def launch(self, name: str, *, confirm_live: str | None = None) -> Deployment:
+    def launch(
+        self, name: str, *, confirm_live: str | None = None, tick_seconds: float | None = None,
+    ) -> Deployment:
         import subprocess
         import sys
 
@@ -326,6 +328,8 @@ class SqlDeploymentService:
         command = [sys.executable, "-m", "kash_tui.runner", row.name]
         if confirm_live is not None:
             env["KASH_RUNNER_CONFIRM_LIVE"] = confirm_live
+        if tick_seconds is not None:
+            env["KASH_RUNNER_TICK"] = repr(float(tick_seconds))
         with open(log_path, "ab") as out:
             process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
                 command, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
