@@ -188,8 +188,7 @@ def _iso_times(report: BacktestReport, indices: Any) -> list[str]:
     if not at.size:
         return []
     stamps = np.asarray(report.timestamps, dtype=np.int64)[at] // 1_000_000_000
-    text = np.datetime_as_string(stamps.astype("datetime64[s]"), unit="s")
-    return [f"{v}Z" for v in text.tolist()]
+    return np.datetime_as_string(stamps.astype("datetime64[s]"), unit="s", timezone="UTC").tolist()
 
 
 def _columns_of(report: BacktestReport) -> tuple[Any, Any, Any]:

@@ -91,15 +91,20 @@ def _runs(run_kash, db: str) -> list[dict]:  # noqa: ANN001
 # -- strategies ------------------------------------------------------------------------------
 
 
-def test_strategies_json_lists_both_with_their_schemas(run_kash) -> None:  # noqa: ANN001
+def test_strategies_json_lists_the_builtins_with_their_schemas(run_kash) -> None:  # noqa: ANN001
     listed = {s["id"]: s for s in as_json(run_kash("strategies", "--json"))}
-    assert set(listed) >= {"sma_crossover", "mfi"}
+    assert set(listed) >= {"sma_crossover", "mfi", "rsi_reversion", "bollinger_reversion",
+                           "macd", "donchian_breakout"}
     for info in listed.values():
         assert info["name"] and info["description"] and info["default_timeframe"]
         props = info["params_schema"]["properties"]
         assert props
         for name, prop in props.items():
-            assert {"title", "default", "minimum"} <= set(prop), (info["id"], name, prop)
+            assert {"title", "default"} <= set(prop), (info["id"], name, prop)
+            if prop.get("type") in ("integer", "number"):  # numbers have both bounds
+                assert {"minimum", "maximum"} <= set(prop), (info["id"], name, prop)
+            else:  # a choice or a switch
+                assert "enum" in prop or prop.get("type") == "boolean", (info["id"], name, prop)
     sma = listed["sma_crossover"]["params_schema"]["properties"]
     assert sma["short_period"]["default"] == 10 and sma["long_period"]["default"] == 30
     human = ok(run_kash("strategies")).stdout
