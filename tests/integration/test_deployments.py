@@ -126,12 +126,12 @@ def roomy_rate_budget(monkeypatch) -> None:  # noqa: ANN001
 
 
 @pytest.fixture
-def market(sqlite_db_url, fake_alpaca, monkeypatch) -> Iterator[tuple]:  # noqa: ANN001
+def market(db_url, fake_alpaca, monkeypatch) -> Iterator[tuple]:  # noqa: ANN001
     fake_alpaca.add_asset(SYMBOL, fractionable=False, price=100)
     bars = wave(140)
     fake_alpaca.add_bars(SYMBOL, "1Min", bars[:40])
     fake_alpaca.replay(SYMBOL, "1Min", bars[40:])
-    kash, folio = paper_kash(sqlite_db_url, fake_alpaca, monkeypatch)
+    kash, folio = paper_kash(db_url, fake_alpaca, monkeypatch)
     kash.workspace.update_portfolio(folio.id, position_size_pct=50)
     yield kash, fake_alpaca, folio
     kash.close()
@@ -217,7 +217,7 @@ kash.deployment.run(sys.argv[2], options=RunOptions(
 
 
 def test_a_kill_and_restart_mid_run_sends_no_duplicate_order_and_reconciles(
-    market, sqlite_db_url  # noqa: ANN001
+    market, db_url  # noqa: ANN001
 ) -> None:
     import os
     import signal
@@ -228,7 +228,7 @@ def test_a_kill_and_restart_mid_run_sends_no_duplicate_order_and_reconciles(
     deploy(kash, folio)
     # a runner process whose first order reaches the broker but whose answer never comes back
     fake.fail("/v2/orders", "hang_after", method="POST")
-    process = subprocess.Popen([sys.executable, "-c", RUNNER_SCRIPT, sqlite_db_url, "wave"],
+    process = subprocess.Popen([sys.executable, "-c", RUNNER_SCRIPT, db_url, "wave"],
                                env=dict(os.environ), cwd=os.getcwd())
     try:
         wait_for(lambda: any(e.kind is EventKind.WARMUP for e in kash.deployment.journal("wave")),
@@ -308,12 +308,19 @@ def test_halt_all_cancels_the_open_orders(market) -> None:  # noqa: ANN001
     open_orders = [o for o in fake.orders if o["status"] in ("new", "accepted")]
     assert len(open_orders) == 1
     # someone else's order on the same account is not the deployment's to cancel
+    from kash_tui.domains.trading import OrderRequest, OrderSide
+
+    mine = kash.trading.resolve_trading_adapter(folio.id).submit_order(
+        OrderRequest(symbol="AAPL", side=OrderSide.BUY, qty=D(1)))
+    deploy(kash, folio, name="idle")  # stopped, nothing open: halt --all leaves it be
     reports = kash.deployment.halt_all()
     assert [r.name for r in reports] == ["wave"]
+    assert kash.deployment.get("idle").state is DeploymentState.STOPPED
     assert reports[0].cancelled_orders == (open_orders[0]["id"],)
     run.thread.join(10)
     assert not run.thread.is_alive()
-    assert [o["status"] for o in fake.orders] == ["canceled"]
+    assert {o["id"]: o["status"] for o in fake.orders} == {
+        open_orders[0]["id"]: "canceled", mine.id: "new"}
     d = kash.deployment.get("wave")
     assert d.state is DeploymentState.HALTED
     assert run.events(EventKind.CANCEL)

@@ -378,12 +378,25 @@ class SqlDeploymentService:
 
     def halt_all(self, *, flatten: bool = False, workspace: str | None = None) -> list[HaltReport]:
         names = {d.name for d in self.list(workspace)}
-        reports = []
         with self._db.unit_of_work() as s:
             rows = [r for r in repo.all_rows(s) if r.name in names]
             for r in rows:
                 s.expunge(r)
+        open_by_portfolio: dict[int, list[str]] = {}
+        reports = []
         for row in rows:
+            if row.state != DeploymentState.RUNNING.value:
+                # not running: halted only when it still has open orders at the broker
+                if row.portfolio_id not in open_by_portfolio:
+                    try:
+                        adapter = self._trading.resolve_trading_adapter(row.portfolio_id)
+                        open_by_portfolio[row.portfolio_id] = [
+                            o.client_order_id for o in adapter.get_orders("open")]
+                    except (TradingError, BrokerConnectionError):
+                        open_by_portfolio[row.portfolio_id] = []
+                prefix = order_prefix(row.order_tag)
+                if not any(c.startswith(prefix) for c in open_by_portfolio[row.portfolio_id]):
+                    continue
             reports.append(self._halt(row, flatten=flatten, reason=None))
         return reports
 
