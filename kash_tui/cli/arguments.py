@@ -11,7 +11,18 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-from kash_tui.cli import app, backtest, connection, data, db, deploy, options, trading, workspace
+from kash_tui.cli import (
+    app,
+    backtest,
+    connection,
+    data,
+    db,
+    deploy,
+    options,
+    trading,
+    universe,
+    workspace,
+)
 from kash_tui.cli.common import (
     Parser,
     UserError,
@@ -122,6 +133,26 @@ def build_parser() -> argparse.ArgumentParser:
     p = command(g, "delete", workspace.cmd_portfolio_delete, "delete a portfolio")
     p.add_argument("name")
     p.add_argument("--workspace")
+
+    # -- universes -----------------------------------------------------------------------------
+    g = group("universe", "universes: named lists of symbols in a workspace")
+    p = command(g, "create", universe.cmd_universe_create, "create a universe of symbols")
+    p.add_argument("name")
+    p.add_argument("symbols", nargs="*", metavar="SYM", help="symbols, e.g. AAPL MSFT BRK.B")
+    p.add_argument("--from-file", metavar="PATH",
+                   help="also read symbols from a file (one per line, or comma separated)")
+    p.add_argument("--workspace", metavar="NAME",
+                   help="workspace of the universe (default: the only one there is)")
+    p = command(g, "list", universe.cmd_universe_list, "list universes")
+    p.add_argument("--workspace", metavar="NAME")
+    add_json(p)
+    p = command(g, "show", universe.cmd_universe_show, "show a universe's symbols")
+    p.add_argument("name")
+    p.add_argument("--workspace", metavar="NAME")
+    add_json(p)
+    p = command(g, "delete", universe.cmd_universe_delete, "delete a universe")
+    p.add_argument("name")
+    p.add_argument("--workspace", metavar="NAME")
 
     # -- market data ---------------------------------------------------------------------------
     g = group("data", "market data: import, fetch and list bars")

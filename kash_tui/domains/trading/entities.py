@@ -120,3 +120,24 @@ class OrderJournalRow(Base):
     message: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class BacktestRunUniverseRow(Base):
+    """What makes a ``backtest_runs`` row a universe run: the universe's symbols in order, the
+    symbol (index into them) of every fill and signal, each symbol's last close (open trips are
+    marked to it) and the per-symbol breakdown (JSON)."""
+
+    __tablename__ = "backtest_run_universes"
+    __table_args__ = (CheckConstraint("max_positions > 0", name="max_positions"),)
+
+    run_id: Mapped[int] = mapped_column(
+        ForeignKey("backtest_runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    universe_name: Mapped[str] = mapped_column(String(64))
+    workspace_name: Mapped[str] = mapped_column(String(64))
+    max_positions: Mapped[int] = mapped_column(Integer)
+    symbols_json: Mapped[str] = mapped_column(Text)
+    breakdown_json: Mapped[str] = mapped_column(Text)
+    fill_symbols_blob: Mapped[bytes] = mapped_column(LargeBinary)
+    signal_symbols_blob: Mapped[bytes] = mapped_column(LargeBinary)
+    last_closes_blob: Mapped[bytes] = mapped_column(LargeBinary)

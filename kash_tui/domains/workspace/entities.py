@@ -49,3 +49,29 @@ class AppFlagRow(Base):
 
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     set_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class UniverseRow(Base):
+    """A named list of symbols in a workspace (``universe_members`` holds the symbols)."""
+
+    __tablename__ = "universes"
+    __table_args__ = (UniqueConstraint("workspace_id", "name", name="uq_universes_workspace_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class UniverseMemberRow(Base):
+    """One symbol of a universe; ``position`` keeps the order the user gave (0-based)."""
+
+    __tablename__ = "universe_members"
+
+    universe_id: Mapped[int] = mapped_column(
+        ForeignKey("universes.id", ondelete="CASCADE"), primary_key=True
+    )
+    symbol: Mapped[str] = mapped_column(String(64), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
-from kash_tui.domains.workspace.entities import PortfolioRow, WorkspaceRow
+from kash_tui.domains.workspace.entities import PortfolioRow, UniverseRow, WorkspaceRow
 from kash_tui.domains.workspace.service import (
     NAME_MAX_LENGTH,
     Portfolio,
+    UNIVERSE_MAX_SYMBOLS,
     PortfolioMode,
+    Universe,
     Workspace,
     WorkspaceError,
 )
@@ -70,3 +75,38 @@ def clean_position_size(value: Decimal | float | str) -> Decimal:
             "give a percentage such as 25."
         )
     return pct.quantize(Decimal("0.0001"))
+
+
+# The market domain's symbol rule (AAPL, BRK.B, BTC/USD, OCC option symbols).
+_SYMBOL = re.compile(r"^[A-Z0-9][A-Z0-9.\-/]{0,63}$")
+
+
+def to_universe(row: UniverseRow, workspace_name: str, symbols: Sequence[str]) -> Universe:
+    created: datetime = row.created_at
+    return Universe(
+        id=row.id, workspace_id=row.workspace_id, workspace_name=workspace_name, name=row.name,
+        symbols=tuple(symbols), created_at=created,
+    )
+
+
+def clean_symbols(symbols: Sequence[str]) -> tuple[str, ...]:
+    """Upper-cased, each once (at its first place); one sentence for the first bad one."""
+    seen: dict[str, None] = {}
+    for raw in symbols:
+        text = (raw or "").strip().upper()
+        if not text:
+            continue
+        if not _SYMBOL.match(text):
+            raise WorkspaceError(
+                f"{raw.strip()!r} is not a valid symbol; use letters, digits, '.', '-' or '/' "
+                "(e.g. AAPL, BRK.B, BTC/USD)."
+            )
+        seen.setdefault(text, None)
+    if not seen:
+        raise WorkspaceError("A universe needs at least one symbol; list them, e.g. AAPL MSFT.")
+    if len(seen) > UNIVERSE_MAX_SYMBOLS:
+        raise WorkspaceError(
+            f"A universe may hold at most {UNIVERSE_MAX_SYMBOLS:,} symbols (this one has "
+            f"{len(seen):,}); split it into several."
+        )
+    return tuple(seen)

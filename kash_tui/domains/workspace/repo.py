@@ -5,7 +5,13 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from kash_tui.domains.workspace.entities import AppFlagRow, PortfolioRow, WorkspaceRow
+from kash_tui.domains.workspace.entities import (
+    AppFlagRow,
+    PortfolioRow,
+    UniverseMemberRow,
+    UniverseRow,
+    WorkspaceRow,
+)
 
 
 def workspaces_with_counts(session: Session) -> list[tuple[WorkspaceRow, int]]:
@@ -63,3 +69,31 @@ def portfolio_by_id(session: Session, portfolio_id: int) -> tuple[PortfolioRow, 
 
 def flag(session: Session, name: str) -> AppFlagRow | None:
     return session.get(AppFlagRow, name)
+
+
+# -- universes -------------------------------------------------------------------------------
+
+
+def universes(
+    session: Session, workspace_id: int | None = None, name: str | None = None
+) -> list[tuple[UniverseRow, str, list[str]]]:
+    """Universes (with their workspace's name and symbols in order), by workspace and name."""
+    stmt = select(UniverseRow, WorkspaceRow.name).join(
+        WorkspaceRow, WorkspaceRow.id == UniverseRow.workspace_id
+    )
+    if workspace_id is not None:
+        stmt = stmt.where(UniverseRow.workspace_id == workspace_id)
+    if name is not None:
+        stmt = stmt.where(UniverseRow.name == name)
+    found = list(session.execute(stmt.order_by(WorkspaceRow.name, UniverseRow.name)))
+    if not found:
+        return []
+    members: dict[int, list[str]] = {row.id: [] for row, _ws in found}
+    rows = session.execute(
+        select(UniverseMemberRow.universe_id, UniverseMemberRow.symbol)
+        .where(UniverseMemberRow.universe_id.in_(list(members)))
+        .order_by(UniverseMemberRow.universe_id, UniverseMemberRow.position)
+    )
+    for universe_id, symbol in rows:
+        members[universe_id].append(symbol)
+    return [(row, ws, members[row.id]) for row, ws in found]

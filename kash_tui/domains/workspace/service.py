@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from collections.abc import Sequence
 from typing import Protocol
 
 DEMO_WORKSPACE = "Demo"
@@ -26,6 +27,14 @@ class WorkspaceNotFound(WorkspaceError):
 
 class PortfolioNotFound(WorkspaceError):
     pass
+
+
+class UniverseNotFound(WorkspaceError):
+    pass
+
+
+UNIVERSE_MAX_SYMBOLS = 10_000
+"""The most symbols one universe may hold."""
 
 
 class PortfolioMode(StrEnum):
@@ -61,6 +70,19 @@ class Portfolio:
     position_size_pct: Decimal
     connection_id: int | None
     connection_name: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Universe:
+    """A named list of symbols in a workspace, in the order the user gave them (that order
+    breaks ties between signals of the same bar in a universe backtest)."""
+
+    id: int
+    workspace_id: int
+    workspace_name: str
+    name: str
+    symbols: tuple[str, ...]
     created_at: datetime
 
 
@@ -115,3 +137,21 @@ class WorkspaceService(Protocol):
         Never overwrites or re-creates what a user made or deleted. Returns True if it seeded.
         """
         ...
+
+    # -- universes ----------------------------------------------------------------------------
+
+    def list_universes(self, workspace: str | None = None) -> list[Universe]: ...
+
+    def get_universe(self, name: str, workspace: str | None = None) -> Universe:
+        """The universe ``name``; ``workspace`` is needed only when several workspaces have a
+        universe of that name."""
+        ...
+
+    def create_universe(
+        self, name: str, symbols: Sequence[str], workspace: str | None = None
+    ) -> Universe:
+        """Store a universe. Symbols are upper-cased and a repeated one is kept once (at its
+        first place). Without ``workspace``: the only workspace there is."""
+        ...
+
+    def delete_universe(self, name: str, workspace: str | None = None) -> None: ...

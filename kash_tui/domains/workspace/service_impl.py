@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -13,6 +14,8 @@ from kash_tui.domains.workspace.service import (
     Portfolio,
     PortfolioMode,
     PortfolioNotFound,
+    Universe,
+    UniverseNotFound,
     Workspace,
     WorkspaceError,
     WorkspaceNotFound,
@@ -271,6 +274,86 @@ class SqlWorkspaceService:
     def delete_portfolio(self, name: str, workspace: str | None = None) -> None:
         with self._db.unit_of_work() as s:
             row, _ws = self._find_row(s, name, workspace)
+            s.delete(row)
+
+    # -- universes ----------------------------------------------------------------------------
+
+    def list_universes(self, workspace: str | None = None) -> list[Universe]:
+        with self._db.unit_of_work() as s:
+            ws_id = None
+            if workspace is not None:
+                ws = repo.workspace_by_name(s, workspace.strip())
+                if ws is None:
+                    raise _no_workspace(workspace)
+                ws_id = ws.id
+            return [models.to_universe(r, w, m) for r, w, m in repo.universes(s, ws_id)]
+
+    def get_universe(self, name: str, workspace: str | None = None) -> Universe:
+        with self._db.unit_of_work() as s:
+            row, ws_name, members = self._find_universe(s, name, workspace)
+            return models.to_universe(row, ws_name, members)
+
+    def _find_universe(self, s, name: str, workspace: str | None):  # noqa: ANN001, ANN202
+        name = (name or "").strip()
+        ws_id = None
+        if workspace is not None:
+            ws = repo.workspace_by_name(s, workspace.strip())
+            if ws is None:
+                raise _no_workspace(workspace)
+            ws_id = ws.id
+        found = repo.universes(s, ws_id, name)
+        if not found:
+            where = f" in workspace {workspace.strip()!r}" if workspace is not None else ""
+            raise UniverseNotFound(
+                f"There is no universe named {name!r}{where}; run `kash universe list` to see "
+                "them or `kash universe create NAME SYM...` to make one."
+            )
+        if len(found) > 1:
+            spaces = ", ".join(repr(ws) for _r, ws, _m in found)
+            raise WorkspaceError(
+                f"Universe {name!r} exists in several workspaces ({spaces}); say which with "
+                "--workspace."
+            )
+        return found[0]
+
+    def create_universe(
+        self, name: str, symbols: Sequence[str], workspace: str | None = None
+    ) -> Universe:
+        clean = models.clean_name("universe", name)
+        members = models.clean_symbols(symbols)
+        with self._unique("universe", clean), self._db.unit_of_work() as s:
+            if workspace is not None:
+                ws = repo.workspace_by_name(s, workspace.strip())
+                if ws is None:
+                    raise _no_workspace(workspace)
+            else:
+                spaces = [w for w, _n in repo.workspaces_with_counts(s)]
+                if len(spaces) != 1:
+                    raise WorkspaceError(
+                        "Say which workspace the universe belongs to with --workspace W "
+                        + ("(there is none yet: create one with `kash workspace create W`)."
+                           if not spaces else
+                           f"(there are {len(spaces)}: "
+                           f"{', '.join(repr(w.name) for w in spaces[:5])})."))
+                ws = spaces[0]
+            if repo.universes(s, ws.id, clean):
+                raise WorkspaceError(
+                    f"Workspace {ws.name!r} already has a universe named {clean!r}; choose "
+                    "another name or delete it first."
+                )
+            row = entities.UniverseRow(workspace_id=ws.id, name=clean, created_at=utc_now())
+            s.add(row)
+            s.flush()
+            s.add_all(
+                entities.UniverseMemberRow(universe_id=row.id, symbol=sym, position=k)
+                for k, sym in enumerate(members)
+            )
+            s.flush()
+            return models.to_universe(row, ws.name, members)
+
+    def delete_universe(self, name: str, workspace: str | None = None) -> None:
+        with self._db.unit_of_work() as s:
+            row, _ws, _members = self._find_universe(s, name, workspace)
             s.delete(row)
 
     # -- first run ----------------------------------------------------------------------------
