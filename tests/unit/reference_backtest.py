@@ -20,6 +20,7 @@ class RefFill:
     qty: float
     price: float
     commission: float
+    reason: str = "signal"
 
 
 @dataclass
@@ -41,9 +42,31 @@ class RefResult:
     equity: list[float] = field(default_factory=list)
     position: list[float] = field(default_factory=list)
     metrics: dict[str, float | int | None] = field(default_factory=dict)
+    ambiguous_bars: int = 0
 
 
 def reference_backtest(
+    open_: list[float],
+    close: list[float],
+    timestamps_ns: list[int] | None,
+    signals: list[int],
+    *,
+    high: list[float] | None = None,
+    low: list[float] | None = None,
+    stop_loss_pct: float | None = None,
+    take_profit_pct: float | None = None,
+    trailing_stop_pct: float | None = None,
+    intrabar: str = "pessimistic",
+    **settings: object,
+) -> RefResult:
+    """The backtest of the engine's rules 1-11, one bar at a time. Exits (rules 8-11) need
+    ``high`` and ``low``."""
+    return _reference(open_, close, timestamps_ns, signals, high=high, low=low,
+                      stop_loss_pct=stop_loss_pct, take_profit_pct=take_profit_pct,
+                      trailing_stop_pct=trailing_stop_pct, intrabar=intrabar, **settings)
+
+
+def _reference(
     open_: list[float],
     close: list[float],
     timestamps_ns: list[int] | None,
@@ -56,7 +79,19 @@ def reference_backtest(
     whole_shares: bool = False,
     fill_model: str = "next_open",
     periods_per_year: float = 252.0,
+    high: list[float] | None,
+    low: list[float] | None,
+    stop_loss_pct: float | None,
+    take_profit_pct: float | None,
+    trailing_stop_pct: float | None,
+    intrabar: str,
 ) -> RefResult:
+    has_exits = (stop_loss_pct, take_profit_pct, trailing_stop_pct) != (None, None, None)
+    if has_exits:
+        assert high is not None and low is not None
+        high = [float(x) for x in high]
+        low = [float(x) for x in low]
+    peak = 0.0  # highest of the entry price and the highs of the checked bars so far
     open_ = [float(x) for x in open_]
     close = [float(x) for x in close]
     signals = [int(s) for s in signals]
@@ -83,12 +118,12 @@ def reference_backtest(
         entry = (bar, price, q, fee)
         res.fills.append(RefFill(bar, "buy", q, price, fee))
 
-    def sell(bar: int, raw_price: float) -> None:
+    def sell(bar: int, raw_price: float, reason: str = "signal") -> None:
         nonlocal cash, qty, entry
         price = raw_price * (1.0 - slippage)
         fee = qty * price * commission
         cash += qty * price - fee
-        res.fills.append(RefFill(bar, "sell", qty, price, fee))
+        res.fills.append(RefFill(bar, "sell", qty, price, fee, reason))
         assert entry is not None
         e_bar, e_price, e_qty, e_fee = entry
         cost = e_qty * e_price + e_fee
@@ -105,7 +140,41 @@ def reference_backtest(
             sell(i, open_[i])
         pending = None
 
-        # 2. At the close: read the signal.
+        # 2. Inside the bar: the exits of the position held (from its fill on: with the
+        # next-open model the entry bar's range counts, with the close model it came before).
+        if has_exits and entry is not None and (fill_model != "close" or entry[0] < i):
+            e_price = entry[1]
+            if entry[0] == i or (fill_model == "close" and entry[0] == i - 1):
+                peak = e_price  # the first bar checked for this position
+            stop = e_price * (1.0 - stop_loss_pct / 100.0) if stop_loss_pct is not None else -math.inf
+            target = (
+                e_price * (1.0 + take_profit_pct / 100.0) if take_profit_pct is not None else math.inf
+            )
+            level, why = stop, "stop"
+            if trailing_stop_pct is not None:
+                trail = peak * (1.0 - trailing_stop_pct / 100.0)
+                if trail > stop:
+                    level, why = trail, "trail"
+            down_hit = low[i] <= level
+            up_hit = high[i] >= target
+            if down_hit and open_[i] <= level:
+                sell(i, open_[i], why)  # gapped through the stop: the open
+            elif up_hit and open_[i] >= target:
+                sell(i, open_[i], "target")  # gapped through the target
+            elif down_hit and up_hit:
+                res.ambiguous_bars += 1
+                if intrabar == "pessimistic":
+                    sell(i, level, why)
+                else:
+                    sell(i, target, "target")
+            elif down_hit:
+                sell(i, level, why)
+            elif up_hit:
+                sell(i, target, "target")
+            else:
+                peak = max(peak, high[i])  # raises the trail from the next bar on
+
+        # 3. At the close: read the signal.
         s = signals[i]
         is_long = qty > 0
         if s > 0 and not is_long:
@@ -119,7 +188,7 @@ def reference_backtest(
             else:
                 pending = "sell"
 
-        # 3. Mark to this bar's close.
+        # 4. Mark to this bar's close.
         res.equity.append(cash + qty * close[i])
         res.position.append(qty)
 

@@ -39,13 +39,41 @@ Rules
    / bars * 100; buy_and_hold_return_pct = (close[-1] / close[0] - 1) * 100;
    final_equity = equity[-1].
 
+Exits (``stop_loss_pct``, ``take_profit_pct``, ``trailing_stop_pct``)
+----------------------------------------------------------------------
+8. Levels of a position, from its entry execution price ``pe`` (slippage included):
+   stop = pe * (1 - stop_loss_pct / 100); target = pe * (1 + take_profit_pct / 100);
+   trailing level on bar k = peak_k * (1 - trailing_stop_pct / 100) where peak_k is the largest
+   of pe and the highs of the checked bars *before* k. The current bar's high raises the trail
+   only from the next bar on: a bar does not say whether its high came before its low, so the
+   trail is never assumed to have been raised and then hit within one bar (conservative).
+   The stop side of a bar is max(stop, trailing level); its reason is "trail" when the trailing
+   level is strictly above the fixed stop, "stop" otherwise.
+9. Which bars are checked: every bar after the fill. With ``NEXT_OPEN`` the entry fills at bar
+   j's open, so bar j's own high and low (all after the open) are checked too: the stop is live
+   from the fill. With ``CLOSE`` the entry fills at bar j's close and checks start at bar j+1.
+   A signal exit filling at bar x's open comes first (checks stop at bar x-1); with ``CLOSE`` a
+   stop hit inside bar x comes before that bar's closing signal.
+10. A bar touches the stop side when low <= level, the target when high >= target. If the open
+   is already through the touched level (a gap), the exit fills at the open; otherwise at the
+   level. A bar touching both with its open between them is *ambiguous*: ``IntrabarOrder``
+   decides (``PESSIMISTIC``, the default: the stop; ``OPTIMISTIC``: the target), and the run
+   counts it (``BacktestResult.ambiguous_bars``). The exit price is the raw price times
+   (1 - slippage), with commission as for any sell (rule 4).
+11. After an exit the position is flat: the next buy signal read at or after that bar's close
+   opens a new position (a buy signal on the bar of a stop is acted on), a sell signal while
+   flat is ignored as ever.
+
 How it is fast
 --------------
 The long-only state machine is solved on the compressed (non-zero) signals only: a buy is
 acted on when the previous non-zero signal was not a buy, a sell when it was. With fractional
 shares cash compounds multiplicatively per closed trade, so every trade's cash and quantity come
 from one ``cumprod``. Whole shares need the floor of each allocation, so that case loops over
-trades (never over bars). Per-bar position and equity are built with ``np.repeat`` of the
+trades (never over bars). With exits the position's end depends on prices, so that case loops
+over trades too, and finds each trade's exit bar with numpy over windows of bars that grow
+fourfold (work proportional to the bars held, never a Python step per bar). Without exits none
+of that code runs. Per-bar position and equity are built with ``np.repeat`` of the
 per-fill state over the runs between fills; then one chunked pass (``_curve_pass``) completes the
 equity and, while each chunk is in cache, sums the returns and takes block extremes, with small
 reused buffers instead of bar-sized temporaries (at a million bars fresh pages cost more than the
@@ -71,6 +99,7 @@ from typing import NamedTuple
 import numpy as np
 
 from kash_tui.domains.trading.service import (
+    FILL_REASON_CODES,
     MAX_PRICE,
     MIN_PRICE,
     BacktestError,
@@ -79,6 +108,8 @@ from kash_tui.domains.trading.service import (
     BacktestSettings,
     FillColumns,
     FillModel,
+    FillReason,
+    IntrabarOrder,
     RoundTripColumns,
     entry_quantity,
 )
@@ -173,8 +204,9 @@ def run_backtest(
 ) -> BacktestResult:
     """Run a long-only backtest of ``signals`` over the bars (rules in the module docstring).
 
-    ``high`` and ``low`` are accepted for a uniform bar interface and checked for length; the
-    current fill models do not read them. ``timestamps_ns`` is only used for CAGR (may be None).
+    ``high`` and ``low`` are read only when the settings have exits (rules 8-11); otherwise
+    they are checked for length and may be None. ``timestamps_ns`` is only used for CAGR (may
+    be None).
     """
     with np.errstate(all="ignore"):
         return _run(open_, high, low, close, timestamps_ns, signals, settings)
@@ -218,7 +250,18 @@ def _run(
     nz = np.flatnonzero(sig != 0)
     is_buy_sig = sig[nz] > 0
 
-    if settings.whole_shares:
+    reason_x: np.ndarray | None = None
+    ambiguous = 0
+    if settings.has_exits:
+        if high is None or low is None:
+            raise BacktestError(
+                "Stops and targets need each bar's high and low; load bars with all four prices."
+            )
+        trades, reason_x, ambiguous = _trades_with_exits(
+            nz, is_buy_sig, open_, _float_array(high, "high", n), _float_array(low, "low", n),
+            fill_src, n, shift, settings, source,
+        )
+    elif settings.whole_shares:
         trades = _trades_whole_shares(nz, is_buy_sig, fill_src, n, shift, settings, source)
     else:
         trades = _trades_fractional(nz, is_buy_sig, fill_src, n, shift, settings, source)
@@ -242,6 +285,9 @@ def _run(
     fill_comm = np.empty(n_fills)
     fill_comm[0::2] = comm_e
     fill_comm[1::2] = comm_x
+    fill_reason = np.zeros(n_fills, dtype=np.int8)
+    if reason_x is not None:
+        fill_reason[1::2] = reason_x
 
     # State after each fill, held over the run of bars until the next fill.
     cash_vals = np.empty(n_fills + 1)
@@ -288,6 +334,7 @@ def _run(
         qty=fill_qty,
         price=fill_price,
         commission=fill_comm,
+        reason=fill_reason,
     )
 
     exposure_bars = int((x_bar - e_bar[:k_closed]).sum()) + (n - int(e_bar[-1]) if k_all > k_closed else 0)
@@ -309,6 +356,7 @@ def _run(
         fill_columns=fills,
         round_trip_columns=trips,
         settings=settings,
+        ambiguous_bars=ambiguous,
     )
 
 
@@ -452,6 +500,173 @@ def _trades_whole_shares(
         np.array(comm_x, dtype=np.float64),
         np.array(cash_ax, dtype=np.float64),
     )
+
+
+_STOP, _TARGET, _TRAIL = (
+    FILL_REASON_CODES.index(r) for r in (FillReason.STOP, FillReason.TARGET, FillReason.TRAIL)
+)
+_FIRST_WINDOW = 64
+
+
+class _Exit(NamedTuple):
+    bar: int
+    raw_price: float
+    """The open (a gap through the level) or the level, before slippage."""
+    reason: int
+    ambiguous: bool
+
+
+def _find_exit(
+    open_: np.ndarray,
+    high: np.ndarray,
+    low: np.ndarray,
+    start: int,
+    end: int,
+    entry_price: float,
+    settings: BacktestSettings,
+) -> _Exit | None:
+    """The first bar in [start, end) that exits a position entered at ``entry_price`` (rules
+    8-10), or None. Scans windows of bars growing fourfold, so a trade costs numpy work in
+    proportion to the bars it is held and a few Python steps."""
+    sl, tp, tr = settings.stop_loss_pct, settings.take_profit_pct, settings.trailing_stop_pct
+    stop = entry_price * (1.0 - sl / 100.0) if sl is not None else -math.inf
+    target = entry_price * (1.0 + tp / 100.0) if tp is not None else math.inf
+    keep = 1.0 - tr / 100.0 if tr is not None else 0.0
+    peak = entry_price
+    a, width = start, _FIRST_WINDOW
+    while a < end:
+        b = min(a + width, end)
+        lo, hi = low[a:b], high[a:b]
+        if tr is not None:
+            peaks = np.empty(b - a)
+            peaks[0] = peak
+            if b - a > 1:
+                np.maximum.accumulate(hi[:-1], out=peaks[1:])
+                np.maximum(peaks[1:], peak, out=peaks[1:])
+            trail = peaks * keep
+            floor = np.maximum(trail, stop)
+            down = lo <= floor
+        else:
+            down = lo <= stop
+        up = hi >= target
+        hit = down | up
+        i = int(np.argmax(hit))
+        if hit[i]:
+            k = a + i
+            level = float(floor[i]) if tr is not None else stop
+            down_reason = _TRAIL if tr is not None and float(trail[i]) > stop else _STOP
+            o = float(open_[k])
+            if down[i] and o <= level:
+                return _Exit(k, o, down_reason, False)
+            if up[i] and o >= target:
+                return _Exit(k, o, _TARGET, False)
+            if down[i] and up[i]:
+                if settings.intrabar is IntrabarOrder.PESSIMISTIC:
+                    return _Exit(k, level, down_reason, True)
+                return _Exit(k, target, _TARGET, True)
+            if down[i]:
+                return _Exit(k, level, down_reason, False)
+            return _Exit(k, target, _TARGET, False)
+        if tr is not None:
+            peak = max(peak, float(hi.max()))
+        a, width = b, width * 4
+    return None
+
+
+def _trades_with_exits(
+    nz: np.ndarray,
+    is_buy_sig: np.ndarray,
+    open_: np.ndarray,
+    high: np.ndarray,
+    low: np.ndarray,
+    fill_src: np.ndarray,
+    n: int,
+    shift: int,
+    settings: BacktestSettings,
+    source: str,
+) -> tuple[_Trades, np.ndarray, int]:
+    """Trade by trade, each ending at its signal exit or at the first bar that hits a stop or
+    target (rules 8-11); whole or fractional shares. Also the exit reasons (int8 codes) and the
+    number of ambiguous bars."""
+    m = nz.shape[0]
+    empty_i, empty_f = np.zeros(0, dtype=np.int64), np.zeros(0)
+    if m == 0:
+        return (empty_i, empty_f, empty_f, empty_f, empty_f, empty_i, empty_f, empty_f,
+                empty_f), np.zeros(0, dtype=np.int8), 0
+    fill_bar_all = nz + shift
+    raw = fill_src[np.minimum(fill_bar_all, n - 1)]
+    next_buy = _next_true(is_buy_sig).tolist()
+    next_sell = _next_true(~is_buy_sig).tolist()
+    bars = fill_bar_all.tolist()
+    prices = raw.tolist()
+    after = 1 - shift  # NEXT_OPEN checks the entry bar itself; CLOSE starts at the next bar
+
+    cash = float(settings.initial_cash)
+    c = settings.commission
+    up = 1.0 + settings.slippage
+    down = 1.0 - settings.slippage
+    e_bar, pe, qty_l, comm_e, cash_ae = [], [], [], [], []
+    x_bar, px, comm_x, cash_ax, reasons = [], [], [], [], []
+    ambiguous = 0
+    p = next_buy[0]
+    while p < m:
+        j = bars[p]
+        if j >= n:
+            break
+        price = prices[p] * up
+        if not MIN_PRICE <= prices[p] <= MAX_PRICE:
+            _check_fill_prices(np.array([prices[p]]), np.array([j]), source)
+        q = entry_quantity(cash, price, settings)
+        if not math.isfinite(q):
+            raise _equity_overflow()
+        if q <= 0.0:
+            p = next_buy[p + 1]  # too expensive: stay flat, the next sell is ignored
+            continue
+        commission = q * price * c
+        cash -= q * price + commission
+        e_bar.append(j)
+        pe.append(price)
+        qty_l.append(q)
+        comm_e.append(commission)
+        cash_ae.append(cash)
+        s = next_sell[p + 1]
+        signal_exit = bars[s] if s < m and bars[s] < n else n
+        hit = _find_exit(open_, high, low, j + after, min(signal_exit + after, n), price,
+                         settings)
+        if hit is not None:
+            x, raw_x, reason = hit.bar, hit.raw_price, hit.reason
+            ambiguous += hit.ambiguous
+            if not MIN_PRICE <= raw_x <= MAX_PRICE:
+                _check_fill_prices(np.array([raw_x]), np.array([x]), "open")
+            # flat from this bar on: the next buy signal read at or after its close
+            p = next_buy[int(np.searchsorted(nz, x, side="left"))]
+        elif signal_exit < n:
+            x, raw_x, reason = signal_exit, prices[s], 0
+            if not MIN_PRICE <= raw_x <= MAX_PRICE:
+                _check_fill_prices(np.array([raw_x]), np.array([x]), source)
+            p = next_buy[s + 1]
+        else:
+            break  # open at the end
+        price = raw_x * down
+        commission = q * price * c
+        cash += q * price - commission
+        x_bar.append(x)
+        px.append(price)
+        comm_x.append(commission)
+        cash_ax.append(cash)
+        reasons.append(reason)
+    trades = (
+        np.array(e_bar, dtype=np.int64),
+        np.array(pe, dtype=np.float64),
+        np.array(qty_l, dtype=np.float64),
+        np.array(comm_e, dtype=np.float64),
+        np.array(cash_ae, dtype=np.float64),
+        np.array(x_bar, dtype=np.int64),
+        np.array(px, dtype=np.float64),
+        np.array(comm_x, dtype=np.float64),
+        np.array(cash_ax, dtype=np.float64),
+    )
+    return trades, np.array(reasons, dtype=np.int8), ambiguous
 
 
 def compute_metrics(

@@ -48,6 +48,48 @@ class FillModel(StrEnum):
         return "next bar's open" if self is FillModel.NEXT_OPEN else "same bar's close (optimistic)"
 
 
+class IntrabarOrder(StrEnum):
+    """Which exit a bar takes when its range touches both the stop and the target: bars show
+    only their open, high, low and close, not which of the high and low came first."""
+
+    PESSIMISTIC = "pessimistic"
+    """The stop (or trailing stop) first (default): a result that does not rest on luck."""
+    OPTIMISTIC = "optimistic"
+    """The target first."""
+
+    @property
+    def other(self) -> IntrabarOrder:
+        if self is IntrabarOrder.PESSIMISTIC:
+            return IntrabarOrder.OPTIMISTIC
+        return IntrabarOrder.PESSIMISTIC
+
+    @property
+    def label(self) -> str:
+        return "stop first" if self is IntrabarOrder.PESSIMISTIC else "target first"
+
+
+class FillReason(StrEnum):
+    """Why a fill happened: the strategy's signal, or one of the exits of the settings."""
+
+    SIGNAL = "signal"
+    STOP = "stop"
+    TARGET = "target"
+    TRAIL = "trail"
+
+    @property
+    def code(self) -> int:
+        return FILL_REASON_CODES.index(self)
+
+
+FILL_REASON_CODES: tuple[FillReason, ...] = (
+    FillReason.SIGNAL, FillReason.STOP, FillReason.TARGET, FillReason.TRAIL,
+)
+"""The int8 code of each reason in ``FillColumns.reason`` and stored runs (its index here)."""
+
+MAX_TAKE_PROFIT_PCT = 100_000.0
+"""The largest take-profit a backtest accepts (a thousandfold gain)."""
+
+
 def _finite(value: object) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
 
@@ -80,8 +122,54 @@ class BacktestSettings:
     fill_model: FillModel = FillModel.NEXT_OPEN
     periods_per_year: float = 252.0
     """Bars per year, for annualising Sharpe and Sortino; derive it from the timeframe."""
+    stop_loss_pct: float | None = None
+    """Sell when the price falls this many percent below the entry price (0 < p < 100)."""
+    take_profit_pct: float | None = None
+    """Sell when the price rises this many percent above the entry price (p > 0)."""
+    trailing_stop_pct: float | None = None
+    """Sell when the price falls this many percent below the highest price since entry
+    (0 < p < 100); the rules are in the engine's docstring."""
+    intrabar: IntrabarOrder = IntrabarOrder.PESSIMISTIC
+    """Which exit a bar that touches both the stop and the target takes."""
+
+    @property
+    def has_exits(self) -> bool:
+        """True when a stop, target or trailing stop is set."""
+        return (
+            self.stop_loss_pct is not None
+            or self.take_profit_pct is not None
+            or self.trailing_stop_pct is not None
+        )
 
     def __post_init__(self) -> None:
+        for name, flag, upper in (
+            ("stop_loss_pct", "--stop-loss", 100.0),
+            ("trailing_stop_pct", "--trailing-stop", 100.0),
+        ):
+            value = getattr(self, name)
+            if value is not None and (not _finite(value) or not 0 < value < upper):
+                what = "Stop loss" if name == "stop_loss_pct" else "Trailing stop"
+                raise BacktestError(
+                    f"{what} must be a percent above 0 and below 100 (got {value!r}); pass for "
+                    f"example {flag} 5 for 5 %."
+                )
+        tp = self.take_profit_pct
+        if tp is not None and (not _finite(tp) or not 0 < tp <= MAX_TAKE_PROFIT_PCT):
+            raise BacktestError(
+                f"Take profit must be a percent above 0 and at most {MAX_TAKE_PROFIT_PCT:,.0f} "
+                f"(got {tp!r}); pass for example --take-profit 10 for 10 %."
+            )
+        for name in ("stop_loss_pct", "take_profit_pct", "trailing_stop_pct"):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, float(value))
+        try:
+            object.__setattr__(self, "intrabar", IntrabarOrder(self.intrabar))
+        except ValueError:
+            choices = ", ".join(m.value for m in IntrabarOrder)
+            raise BacktestError(
+                f"Unknown intrabar order {self.intrabar!r}; choose one of: {choices}."
+            ) from None
         if not _finite(self.initial_cash) or self.initial_cash <= 0:
             raise BacktestError(
                 f"Starting cash must be greater than 0 (got {self.initial_cash!r}); "
@@ -126,6 +214,7 @@ class BacktestSettings:
         """Plain JSON-ready dict (the fill model as its string value), e.g. for the run record."""
         data = dataclasses.asdict(self)
         data["fill_model"] = self.fill_model.value
+        data["intrabar"] = self.intrabar.value
         return data
 
     @classmethod
@@ -162,6 +251,8 @@ class Fill:
     price: float
     """Execution price including slippage."""
     commission: float
+    reason: str = FillReason.SIGNAL.value
+    """"signal", "stop", "target" or "trail" (``FillReason``)."""
 
 
 @dataclass(frozen=True)
@@ -262,20 +353,31 @@ class FillColumns:
     qty: np.ndarray
     price: np.ndarray
     commission: np.ndarray
+    reason: np.ndarray | None = None
+    """int8 code of each fill's reason (``FILL_REASON_CODES``); None (given) means every fill
+    came from a signal and reads as zeros."""
+
+    def __post_init__(self) -> None:
+        if self.reason is None:
+            object.__setattr__(self, "reason", np.zeros(self.bar_index.shape[0], dtype=np.int8))
 
     def __len__(self) -> int:
         return int(self.bar_index.shape[0])
 
     def to_fills(self, start: int = 0, stop: int | None = None) -> tuple[Fill, ...]:
         part = slice(start, stop)
+        names = [r.value for r in FILL_REASON_CODES]
+        assert self.reason is not None
         return tuple(
-            Fill(bar_index=b, side="buy" if buy else "sell", qty=q, price=p, commission=c)
-            for b, buy, q, p, c in zip(
+            Fill(bar_index=b, side="buy" if buy else "sell", qty=q, price=p, commission=c,
+                 reason=names[r])
+            for b, buy, q, p, c, r in zip(
                 self.bar_index[part].tolist(),
                 self.is_buy[part].tolist(),
                 self.qty[part].tolist(),
                 self.price[part].tolist(),
                 self.commission[part].tolist(),
+                self.reason[part].tolist(),
                 strict=True,
             )
         )
@@ -382,6 +484,9 @@ class BacktestResult:
     fill_columns: FillColumns
     round_trip_columns: RoundTripColumns
     settings: BacktestSettings
+    ambiguous_bars: int = 0
+    """Bars whose range touched both the stop (or trailing stop) and the target after an open
+    between them: their exit rests on ``settings.intrabar``."""
 
     @cached_property
     def fills(self) -> Rows:
@@ -833,6 +938,31 @@ class BacktestRun:
     bar_count: int
     settings: BacktestSettings
     metrics: BacktestMetrics
+    ambiguous_bars: int = 0
+    """Bars that touched both the stop and the target (0 for runs without exits or stored
+    before they were counted)."""
+    sensitivity: FillSensitivity | None = None
+    """The same run under the other intrabar order; None without a stop and a target."""
+
+
+@dataclass(frozen=True)
+class FillSensitivity:
+    """How much a run rests on the intrabar assumption: its figures under the other order."""
+
+    intrabar: IntrabarOrder
+    """The other order (the one the run did not use)."""
+    total_return_pct: float
+    round_trips: int
+    ambiguous_bars: int
+    """Ambiguous bars of the run under the other order (its exits differ, so may its count)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "intrabar": self.intrabar.value,
+            "total_return_pct": self.total_return_pct,
+            "round_trips": self.round_trips,
+            "ambiguous_bars": self.ambiguous_bars,
+        }
 
 
 @dataclass(frozen=True, eq=False)
@@ -859,6 +989,38 @@ class BacktestReport:
 class SweepRow:
     params: dict[str, Any]
     metrics: BacktestMetrics
+    robust_worst: float | None = None
+    """The worst value of the report's metric (``SweepReport.metric``) over this cell's
+    neighbourhood: the cell and every valid cell at most one grid step away along each swept
+    parameter (Chebyshev distance 1; diagonals included; invalid, skipped cells and cells whose
+    metric is undefined left out). None when the cell's own metric is undefined."""
+    robust_median: float | None = None
+    """The median of the same neighbourhood's values."""
+    neighbours: int = 0
+    """How many cells that neighbourhood holds, this one included."""
+
+
+@dataclass(frozen=True)
+class OutOfSample:
+    """An in-sample / out-of-sample split of a sweep (``sweep(..., oos=0.3)``): the sweep's rows
+    are in-sample results, the parameters are chosen on them only, and the chosen cell is then
+    run on the out-of-sample bars. Its signals there are computed on every bar up to each one
+    (the in-sample bars are its indicators' history, as a live trader has them), but it trades
+    only out of sample: it starts flat with the starting cash at the first out-of-sample bar,
+    and a signal of an earlier bar is not acted on."""
+
+    fraction: float
+    """Share of the bars held out, at the end (0.3 for ``--oos 30%``)."""
+    in_sample_bars: int
+    out_of_sample_bars: int
+    in_sample_first: datetime
+    in_sample_last: datetime
+    out_of_sample_first: datetime
+    out_of_sample_last: datetime
+    params: dict[str, Any]
+    """The chosen cell's parameters (the best in-sample row)."""
+    in_sample: BacktestMetrics
+    out_of_sample: BacktestMetrics
 
 
 @dataclass(frozen=True)
@@ -866,10 +1028,222 @@ class SweepReport:
     request: BacktestRequest
     grid: dict[str, list[Any]]
     rank_by: str
+    """A metric (``sharpe``) or ``robust:`` and a metric: rows ranked by their robust worst."""
     rows: tuple[SweepRow, ...]
     """Every valid combination, best first by ``rank_by``."""
     skipped: tuple[tuple[dict[str, Any], str], ...]
     """Invalid combinations and why (e.g. short_period >= long_period)."""
+    oos: OutOfSample | None = None
+    """With a split: the chosen cell in and out of sample (the rows are in-sample results)."""
+
+    @property
+    def metric(self) -> str:
+        """The metric ranked by and scored for robustness (``rank_by`` without ``robust:``)."""
+        return parse_rank_by(self.rank_by)[0]
+
+    @property
+    def robust(self) -> bool:
+        """True when the rows are ranked by their robust worst."""
+        return parse_rank_by(self.rank_by)[1]
+
+    def best_raw(self) -> SweepRow | None:
+        """The row with the best raw metric (the first of equals in grid order)."""
+        return best_row(self.rows, self.metric, robust=False)
+
+    def best_robust(self) -> SweepRow | None:
+        """The row with the best robust worst (ties: the better raw metric)."""
+        return best_row(self.rows, self.metric, robust=True)
+
+
+ROBUST_PREFIX = "robust:"
+
+
+def parse_rank_by(rank_by: str) -> tuple[str, bool]:
+    """``"sharpe"`` -> ``("sharpe", False)``; ``"robust:sharpe"`` -> ``("sharpe", True)``.
+    Raises ``TradingError`` naming the choices for anything else."""
+    text = str(rank_by).strip()
+    robust = text.startswith(ROBUST_PREFIX)
+    metric = text[len(ROBUST_PREFIX):] if robust else text
+    if metric not in RANKABLE_METRICS:
+        raise TradingError(
+            f"Cannot rank by {rank_by!r}; choose one of {', '.join(RANKABLE_METRICS)}, or "
+            f"robust:METRIC (e.g. robust:sharpe) for the worst of each cell's neighbours."
+        )
+    return metric, robust
+
+
+def _defined(value: Any) -> bool:
+    return value is not None and not (isinstance(value, float) and math.isnan(value))
+
+
+def rank_key(row: SweepRow, metric: str, *, robust: bool) -> tuple[Any, ...]:
+    """Sort key, best first: the robust worst (then the raw metric) or the raw metric;
+    undefined values last. Every rankable metric is better higher."""
+    raw = getattr(row.metrics, metric)
+    raw_key = (0, -float(raw)) if _defined(raw) else (1, 0.0)
+    if not robust:
+        return raw_key
+    worst = row.robust_worst
+    return ((0, -float(worst)) if _defined(worst) else (1, 0.0)) + raw_key
+
+
+def best_row(rows: Sequence[SweepRow], metric: str, *, robust: bool) -> SweepRow | None:
+    """The best of ``rows`` (the first of equals), or None when there are none."""
+    if not rows:
+        return None
+    return min(rows, key=lambda r: rank_key(r, metric, robust=robust))
+
+
+_SPAN_UNITS = {"d": "days", "w": "weeks", "m": "months", "y": "years"}
+
+
+@dataclass(frozen=True)
+class Span:
+    """A length of a walk-forward part: a number of bars (``5000``) or a calendar duration
+    (``90d``, ``12w``, ``6m``, ``2y``; months and years are calendar months)."""
+
+    bars: int = 0
+    days: int = 0
+    months: int = 0
+
+    @property
+    def is_bars(self) -> bool:
+        return self.bars > 0
+
+    @classmethod
+    def parse(cls, text: str, what: str = "length") -> Span:
+        """``5000``, ``5000b``, ``90d``, ``12w``, ``6m``, ``2y``; a ``TradingError`` naming
+        ``what`` (e.g. ``--train``) for anything else."""
+        raw = str(text).strip().lower()
+        number, unit = raw, ""
+        if raw and raw[-1] in "bdwmy":
+            number, unit = raw[:-1].strip(), raw[-1]
+        if not number.isdigit() or int(number) <= 0:
+            raise TradingError(
+                f"{what} {text!r} is not a length; give a number of bars (e.g. 5000) or a "
+                "duration such as 90d, 12w, 6m or 2y."
+            )
+        n = int(number)
+        if unit in ("", "b"):
+            return cls(bars=n)
+        if unit == "d":
+            return cls(days=n)
+        if unit == "w":
+            return cls(days=7 * n)
+        if unit == "m":
+            return cls(months=n)
+        return cls(months=12 * n)
+
+    def __str__(self) -> str:
+        if self.bars:
+            return f"{self.bars} bars"
+        if self.months:
+            return f"{self.months // 12}y" if self.months % 12 == 0 else f"{self.months}m"
+        return f"{self.days // 7}w" if self.days % 7 == 0 else f"{self.days}d"
+
+
+@dataclass(frozen=True)
+class WalkForwardWindow:
+    """One window of a walk-forward: the best cell of the grid on its training part, and that
+    cell's result on the test part that follows. Bar indices count from the first bar of the
+    walk-forward's bars; ``*_end`` is one past the last bar."""
+
+    number: int
+    """1, 2, ... in time order."""
+    train_start: int
+    train_end: int
+    test_start: int
+    test_end: int
+    train_first: datetime
+    train_last: datetime
+    test_first: datetime
+    test_last: datetime
+    params: dict[str, Any]
+    """The chosen cell's parameters."""
+    train: BacktestMetrics
+    """The chosen cell on the training part."""
+    test: BacktestMetrics
+    """The chosen cell on the test part (started with the equity the previous test part ended
+    with: the stitched curve's piece)."""
+    candidates: int = 0
+    """Valid cells ranked on the training part."""
+
+    @property
+    def efficiency(self) -> float | None:
+        """This window's test CAGR / its training CAGR; None when the training CAGR is not
+        positive or either is undefined."""
+        return efficiency(self.test.cagr_pct, self.train.cagr_pct)
+
+
+def efficiency(oos_cagr: float | None, is_cagr: float | None) -> float | None:
+    """Walk-forward efficiency: annualised out-of-sample return / annualised in-sample return
+    (as fractions of each other: 0.5 means half the in-sample rate). None when the in-sample
+    figure is not positive or either is undefined."""
+    if not _defined(oos_cagr) or not _defined(is_cagr) or is_cagr <= 0:
+        return None
+    return float(oos_cagr) / float(is_cagr)
+
+
+@dataclass(frozen=True, eq=False)
+class WalkForwardReport:
+    """A stored walk-forward: its windows, the stitched out-of-sample equity and its metrics."""
+
+    id: int
+    created_at: datetime
+    request: BacktestRequest
+    """Symbol, strategy, timeframe, base parameters, requested dates and settings."""
+    grid: dict[str, list[Any]]
+    rank_by: str
+    train: Span
+    test: Span
+    anchored: bool
+    """Anchored: every training part starts at the first bar; rolling: it slides."""
+    bar_count: int
+    first_bar: datetime
+    last_bar: datetime
+    windows: tuple[WalkForwardWindow, ...]
+    timestamps: np.ndarray
+    """int64 ns UTC of the stitched test bars (every window's test part, in order)."""
+    equity: np.ndarray
+    """The stitched out-of-sample equity: each test part starts with the equity the previous
+    one ended with (a position still open at a part's end is counted at its last close)."""
+    metrics: BacktestMetrics
+    """Metrics of the stitched curve (from the first test bar to the last)."""
+    in_sample_cagr_pct: float | None
+    """The mean of the chosen cells' training CAGRs (windows where it is defined)."""
+    skipped: int = 0
+    """Invalid combinations of the grid (not run)."""
+    portfolio_id: int | None = None
+
+    @property
+    def efficiency(self) -> float | None:
+        """Walk-forward efficiency: the stitched out-of-sample CAGR / ``in_sample_cagr_pct``."""
+        return efficiency(self.metrics.cagr_pct, self.in_sample_cagr_pct)
+
+
+@dataclass(frozen=True)
+class WalkForwardRun:
+    """A stored walk-forward as listed (no arrays, no windows)."""
+
+    id: int
+    created_at: datetime
+    portfolio_id: int | None
+    strategy_id: str
+    symbol: str
+    timeframe: str
+    train: Span
+    test: Span
+    anchored: bool
+    rank_by: str
+    window_count: int
+    first_bar: datetime
+    last_bar: datetime
+    metrics: BacktestMetrics
+    in_sample_cagr_pct: float | None
+
+    @property
+    def efficiency(self) -> float | None:
+        return efficiency(self.metrics.cagr_pct, self.in_sample_cagr_pct)
 
 
 RANKABLE_METRICS = (
@@ -927,11 +1301,35 @@ class TradingService(Protocol):
         *,
         rank_by: str = "sharpe",
         progress: Callable[[int, int], None] | None = None,
+        oos: float | None = None,
     ) -> SweepReport:
         """Run every valid combination of ``grid`` over the same bars; nothing is stored.
         More than ``MAX_SWEEP_COMBINATIONS`` combinations are refused with a ``TradingError``
-        before any bar is loaded."""
+        before any bar is loaded. Every row carries its robustness (``SweepRow.robust_*``);
+        ``rank_by`` is a metric or ``robust:METRIC``. With ``oos`` (0 < oos < 1) the last
+        ``oos`` share of the bars is held out: the rows are in-sample, and ``report.oos`` holds
+        the best row's out-of-sample result."""
         ...
+
+    def walk_forward(
+        self,
+        request: BacktestRequest,
+        grid: Mapping[str, Sequence[Any]],
+        *,
+        train: Span,
+        test: Span,
+        anchored: bool = False,
+        rank_by: str = "sharpe",
+        progress: Callable[[int, int], None] | None = None,
+    ) -> WalkForwardReport:
+        """For each window the best cell of ``grid`` on its training part, then that cell on
+        the following test part; the test parts stitched into one out-of-sample curve. Every
+        window x cell runs as a job of the executor. Stored (all or nothing) and returned."""
+        ...
+
+    def list_walk_forwards(self, portfolio_id: int | None = None) -> list[WalkForwardRun]: ...
+
+    def get_walk_forward(self, run_id: int) -> WalkForwardReport: ...
 
     def list_runs(self, portfolio_id: int | None = None) -> list[BacktestRun]: ...
 
