@@ -141,3 +141,62 @@ class BacktestRunUniverseRow(Base):
     fill_symbols_blob: Mapped[bytes] = mapped_column(LargeBinary)
     signal_symbols_blob: Mapped[bytes] = mapped_column(LargeBinary)
     last_closes_blob: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class WalkForwardRunRow(Base):
+    """A stored walk-forward (migration 0010): what was asked, the stitched out-of-sample
+    metrics, and the stitched curve's bar times and equity as blobs. Written and read through
+    ``walkforward_rows`` on a raw connection; described here for the migrations."""
+
+    __tablename__ = "walkforward_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    portfolio_id: Mapped[int | None] = mapped_column(
+        ForeignKey("portfolios.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    strategy_id: Mapped[str] = mapped_column(String(64))
+    params_json: Mapped[str] = mapped_column(Text)
+    grid_json: Mapped[str] = mapped_column(Text)
+    rank_by: Mapped[str] = mapped_column(String(64))
+    train: Mapped[str] = mapped_column(String(16))
+    test: Mapped[str] = mapped_column(String(16))
+    anchored: Mapped[bool] = mapped_column(Boolean)
+    symbol: Mapped[str] = mapped_column(String(64))
+    timeframe: Mapped[str] = mapped_column(String(8))
+    requested_start: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    requested_end: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    first_bar_ts: Mapped[int] = mapped_column(BigInteger)
+    last_bar_ts: Mapped[int] = mapped_column(BigInteger)
+    bar_count: Mapped[int] = mapped_column(Integer)
+    settings_json: Mapped[str] = mapped_column(Text)
+    metrics_json: Mapped[str] = mapped_column(Text)
+    in_sample_cagr_pct: Mapped[float | None] = mapped_column(Double)
+    window_count: Mapped[int] = mapped_column(Integer)
+    skipped: Mapped[int] = mapped_column(Integer)
+    timestamps_blob: Mapped[bytes] = mapped_column(LargeBinary)
+    equity_blob: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class WalkForwardWindowRow(Base):
+    """One window of a walk-forward: its bar ranges and times, the chosen parameters and the
+    chosen cell's training and test metrics."""
+
+    __tablename__ = "walkforward_windows"
+
+    run_id: Mapped[int] = mapped_column(
+        ForeignKey("walkforward_runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    number: Mapped[int] = mapped_column(Integer, primary_key=True)
+    train_start: Mapped[int] = mapped_column(Integer)
+    train_end: Mapped[int] = mapped_column(Integer)
+    test_start: Mapped[int] = mapped_column(Integer)
+    test_end: Mapped[int] = mapped_column(Integer)
+    train_first_ts: Mapped[int] = mapped_column(BigInteger)
+    train_last_ts: Mapped[int] = mapped_column(BigInteger)
+    test_first_ts: Mapped[int] = mapped_column(BigInteger)
+    test_last_ts: Mapped[int] = mapped_column(BigInteger)
+    params_json: Mapped[str] = mapped_column(Text)
+    train_metrics_json: Mapped[str] = mapped_column(Text)
+    test_metrics_json: Mapped[str] = mapped_column(Text)
+    candidates: Mapped[int] = mapped_column(Integer)

@@ -1142,6 +1142,13 @@ class Span:
         return f"{self.days // 7}w" if self.days % 7 == 0 else f"{self.days}d"
 
 
+    @property
+    def spec(self) -> str:
+        """The text ``parse`` reads back: ``5000``, ``90d``, ``6m``."""
+        if self.bars:
+            return str(self.bars)
+        return f"{self.months}m" if self.months else f"{self.days}d"
+
 @dataclass(frozen=True)
 class WalkForwardWindow:
     """One window of a walk-forward: the best cell of the grid on its training part, and that

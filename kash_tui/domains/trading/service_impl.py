@@ -7,6 +7,7 @@ import itertools
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
+from datetime import datetime
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
@@ -16,13 +17,12 @@ from kash_tui.db import Database, utc_now
 from kash_tui.domains.connection import BacktestConnection, ConnectionService
 from kash_tui.domains.market import BarSeries, MarketService, Timeframe
 from kash_tui.domains.strategy import Strategy, StrategyError, StrategyService
-from kash_tui.domains.trading import models, run_rows
+from kash_tui.domains.trading import models, research, run_rows
 from kash_tui.domains.trading.engine import checked_signals
 from kash_tui.domains.trading.engine import run_backtest as run_engine
 from kash_tui.domains.trading.executor import LocalExecutor
 from kash_tui.domains.trading.service import (
     MAX_SWEEP_COMBINATIONS,
-    RANKABLE_METRICS,
     Account,
     AccountSnapshot,
     AccountWatch,
@@ -41,13 +41,22 @@ from kash_tui.domains.trading.service import (
     OrderSide,
     Position,
     SignalColumns,
+    OutOfSample,
+    RoundTripColumns,
+    Span,
     SweepReport,
     SweepRow,
+    WalkForwardReport,
+    WalkForwardRun,
+    WalkForwardWindow,
+    best_row,
+    parse_rank_by,
+    rank_key,
     Trade,
     TradingAdapter,
     TradingError,
 )
-from kash_tui.domains.trading.sweeps import SweepContext, run_combination
+from kash_tui.domains.trading.sweeps import GridPlan, SweepContext, run_combination, scored_rows
 from kash_tui.domains.workspace import Portfolio, PortfolioMode, WorkspaceService
 
 if TYPE_CHECKING:
@@ -86,6 +95,13 @@ def _check_storable(settings: BacktestSettings, series: BarSeries, result: Any) 
             f"This run trades quantities too small to store ({float(fc.qty.min()):.3g}; the "
             f"smallest is {_STORABLE_MIN_QTY:.0e}); use a larger starting cash."
         )
+
+
+def _times(timestamps: np.ndarray) -> Callable[[int], datetime]:
+    """The UTC time of bar ``i`` of ``timestamps`` (int64 ns)."""
+    from datetime import UTC
+
+    return lambda i: datetime.fromtimestamp(int(timestamps[i]) // NS, tz=UTC)
 
 
 class SqlTradingService:
@@ -283,11 +299,68 @@ class SqlTradingService:
         *,
         rank_by: str = "sharpe",
         progress: Callable[[int, int], None] | None = None,
+        oos: float | None = None,
     ) -> SweepReport:
-        if rank_by not in RANKABLE_METRICS:
+        metric, robust = parse_rank_by(rank_by)
+        if oos is not None and not (isinstance(oos, (int, float)) and 0 < oos < 1):
             raise TradingError(
-                f"Cannot rank by {rank_by!r}; choose one of {', '.join(RANKABLE_METRICS)}."
+                f"The out-of-sample share must be above 0 % and below 100 % (got {oos!r}); "
+                "give for example --oos 30%."
             )
+        plan = self._grid(request, grid)
+        series, settings, skipped = plan.series, plan.settings, plan.skipped
+        total = plan.total
+        if progress:
+            progress(len(skipped), total)
+        tick = (lambda done: progress(len(skipped) + done, total)) if progress else None
+        split = None
+        if oos is None:
+            # Every combination runs as a job of the executor (all cores by default), sharing
+            # the bars and one indicator cache: each strategy decides what it computes once.
+            metrics = self._executor.map(
+                run_combination, SweepContext(series, series.timestamps, settings),
+                plan.strategies, progress=tick,
+            )
+        else:
+            n = len(series)
+            held_out = int(round(n * oos))
+            split = n - held_out
+            if split < 2 or held_out < 2:
+                raise TradingError(
+                    f"{n} bars are too few to hold out {oos:.0%} (each part needs at least two "
+                    "bars); load more history or change --oos."
+                )
+            context = research.PartContext.over(series, settings, [split, n])
+            metrics = self._executor.map(
+                research.run_part, context,
+                [research.Part(0, split, s) for s in plan.strategies], progress=tick,
+            )
+        rows = scored_rows(plan, metrics, metric)  # in grid order, as plan.strategies
+        order = sorted(range(len(rows)), key=lambda k: rank_key(rows[k], metric, robust=robust))
+        out_of_sample = None
+        if split is not None:
+            best, chosen = rows[order[0]], plan.strategies[order[0]]
+            result = research.run_part_result(context, research.Part(split, len(series), chosen))
+            when = _times(series.timestamps)
+            out_of_sample = OutOfSample(
+                fraction=float(oos), in_sample_bars=split,
+                out_of_sample_bars=len(series) - split,
+                in_sample_first=when(0), in_sample_last=when(split - 1),
+                out_of_sample_first=when(split), out_of_sample_last=when(len(series) - 1),
+                params=dict(best.params), in_sample=best.metrics,
+                out_of_sample=result.metrics,
+            )
+        return SweepReport(
+            request=replace(request, settings=settings),
+            grid={k: list(v) for k, v in grid.items()},
+            rank_by=rank_by,
+            rows=tuple(rows[k] for k in order),
+            skipped=tuple(skipped),
+            oos=out_of_sample,
+        )
+
+    def _grid(self, request: BacktestRequest, grid: Mapping[str, Sequence[Any]]) -> GridPlan:
+        """The bars and every valid combination of ``grid`` (with its place in the grid)."""
         if not grid or any(len(v) == 0 for v in grid.values()):
             raise TradingError("The sweep grid is empty; give e.g. short_period=5:50:5.")
         total = math.prod(len(v) for v in grid.values())
@@ -306,11 +379,15 @@ class SqlTradingService:
             )
         names = list(grid)
         strategies: list[Strategy] = []
+        cells: list[tuple[int, ...]] = []
         skipped: list[tuple[dict[str, Any], str]] = []
-        for values in itertools.product(*(grid[k] for k in names)):
+        shape = tuple(len(grid[k]) for k in names)
+        for cell in itertools.product(*(range(size) for size in shape)):
+            values = [grid[k][i] for k, i in zip(names, cell, strict=True)]
             params = {**dict(request.params), **dict(zip(names, values, strict=True))}
             try:
                 strategies.append(base.with_params(params))
+                cells.append(cell)
             except StrategyError as exc:
                 skipped.append((params, str(exc)))
         if not strategies:
@@ -318,35 +395,130 @@ class SqlTradingService:
                 "No combination of the sweep is valid for this strategy; "
                 f"the first was refused: {skipped[0][1]}"
             )
-        if progress:
-            progress(len(skipped), total)
-        # Every combination runs as a job of the executor (all cores by default), sharing the
-        # bars and one indicator cache: each strategy decides what it computes once per series.
+        return GridPlan(series, settings, shape, strategies, cells, skipped, total)
+
+    # -- walk-forward -------------------------------------------------------------------------
+
+    def walk_forward(
+        self,
+        request: BacktestRequest,
+        grid: Mapping[str, Sequence[Any]],
+        *,
+        train: Span,
+        test: Span,
+        anchored: bool = False,
+        rank_by: str = "sharpe",
+        progress: Callable[[int, int], None] | None = None,
+    ) -> WalkForwardReport:
+        metric, robust = parse_rank_by(rank_by)
+        plan = self._grid(request, grid)
+        series, settings = plan.series, plan.settings
+        windows = research.plan_windows(series.timestamps, train, test, anchored=anchored)
+        if not windows:
+            when = _times(series.timestamps)
+            raise TradingError(
+                f"The {len(series):,} bars from {when(0):%Y-%m-%d} to "
+                f"{when(len(series) - 1):%Y-%m-%d} are too few for one window of {train} "
+                f"training and {test} test; load more history or shorten --train/--test."
+            )
+        cells = len(plan.strategies)
+        total = len(windows) * cells + len(windows)
+        ends = [w.test_start for w in windows] + [w.test_end for w in windows]
+        context = research.PartContext.over(series, settings, ends)
+        # every window x cell is one job, on all cores: the windows' training parts
+        jobs = [research.Part(w.train_start, w.test_start, s)
+                for w in windows for s in plan.strategies]
         metrics = self._executor.map(
-            run_combination,
-            SweepContext(series, series.timestamps, settings),
-            strategies,
-            progress=(lambda done: progress(len(skipped) + done, total)) if progress else None,
+            research.run_part, context, jobs,
+            progress=(lambda done: progress(done, total)) if progress else None,
         )
-        rows = [
-            SweepRow(strategy.params.model_dump(mode="json"), m)
-            for strategy, m in zip(strategies, metrics, strict=True)
-        ]
-
-        def key(row: SweepRow) -> tuple[int, float]:
-            value = getattr(row.metrics, rank_by)
-            if value is None or (isinstance(value, float) and math.isnan(value)):
-                return (1, 0.0)
-            return (0, -float(value))
-
-        rows.sort(key=key)
-        return SweepReport(
-            request=replace(request, settings=settings),
-            grid={k: list(v) for k, v in grid.items()},
-            rank_by=rank_by,
-            rows=tuple(rows),
-            skipped=tuple(skipped),
+        chosen: list[tuple[SweepRow, Strategy]] = []
+        for k in range(len(windows)):
+            rows = scored_rows(plan, metrics[k * cells:(k + 1) * cells], metric)
+            best = best_row(rows, metric, robust=robust)
+            assert best is not None
+            chosen.append((best, plan.strategies[rows.index(best)]))
+        # the chosen cells' signals on the test parts (in parallel), then the test parts one
+        # after another: each starts with the equity the one before ended with
+        tests = [research.Part(w.test_start, w.test_end, c[1]) for w, c in zip(
+            windows, chosen, strict=True)]
+        signals = self._executor.map(
+            research.part_signals, context, tests,
+            progress=(lambda done: progress(len(jobs) + done, total)) if progress else None,
         )
+        cash = settings.initial_cash
+        results = []
+        for part, sig in zip(tests, signals, strict=True):
+            result = research.run_part_result(context, replace(part, cash=cash), sig)
+            results.append(result)
+            cash = float(result.metrics.final_equity)
+        report = self._stitch(request, plan, windows, chosen, results, train, test, anchored,
+                              rank_by, grid)
+        return self._store_walk_forward(report)
+
+    def _stitch(self, request, plan, windows, chosen, results, train, test, anchored,  # noqa: ANN001, ANN202, PLR0913
+                rank_by, grid):
+        from kash_tui.domains.trading.engine import compute_metrics
+
+        series, settings = plan.series, plan.settings
+        when = _times(series.timestamps)
+        first, last = windows[0].test_start, windows[-1].test_end
+        equity = np.concatenate([r.equity for r in results])
+        position = np.concatenate([r.position for r in results])
+        trips = [r.round_trip_columns for r in results]
+        stitched_trips = RoundTripColumns(**{
+            name: np.concatenate([getattr(t, name) for t in trips])
+            for name in ("entry_index", "exit_index", "entry_price", "exit_price", "qty", "pnl",
+                         "return_pct", "is_open")
+        })
+        metrics = compute_metrics(equity, position, series.close[first:last],
+                                  series.timestamps[first:last], stitched_trips, settings)
+        rows = []
+        for number, (w, (best, _s), result) in enumerate(
+                zip(windows, chosen, results, strict=True), start=1):
+            rows.append(WalkForwardWindow(
+                number=number, train_start=w.train_start, train_end=w.test_start,
+                test_start=w.test_start, test_end=w.test_end,
+                train_first=when(w.train_start), train_last=when(w.test_start - 1),
+                test_first=when(w.test_start), test_last=when(w.test_end - 1),
+                params=dict(best.params), train=best.metrics, test=result.metrics,
+                candidates=len(plan.strategies),
+            ))
+        cagrs = [w.train.cagr_pct for w in rows if w.train.cagr_pct is not None]
+        return WalkForwardReport(
+            id=0, created_at=utc_now(), request=replace(request, settings=settings),
+            grid={k: list(v) for k, v in grid.items()}, rank_by=rank_by, train=train,
+            test=test, anchored=anchored, bar_count=len(series), first_bar=when(0),
+            last_bar=when(len(series) - 1), windows=tuple(rows),
+            timestamps=np.ascontiguousarray(series.timestamps[first:last]), equity=equity,
+            metrics=metrics,
+            in_sample_cagr_pct=float(np.mean(cagrs)) if cagrs else None,
+            skipped=len(plan.skipped), portfolio_id=request.portfolio_id,
+        )
+
+    def _store_walk_forward(self, report: WalkForwardReport) -> WalkForwardReport:
+        from kash_tui.domains.trading import walkforward_rows
+
+        with self._db.raw() as conn:
+            run_id = walkforward_rows.insert(conn, report)
+        return replace(report, id=run_id)
+
+    def list_walk_forwards(self, portfolio_id: int | None = None) -> list[WalkForwardRun]:
+        from kash_tui.domains.trading import walkforward_rows
+
+        with self._db.raw() as conn:
+            return walkforward_rows.listing(conn, portfolio_id)
+
+    def get_walk_forward(self, run_id: int) -> WalkForwardReport:
+        from kash_tui.domains.trading import walkforward_rows
+
+        with self._db.raw() as conn:
+            report = walkforward_rows.read(conn, run_id)
+        if report is None:
+            raise TradingError(
+                f"There is no walk-forward run wf{run_id}; list them with `kash runs list`."
+            )
+        return report
 
     # -- adapters -----------------------------------------------------------------------------
 
