@@ -76,6 +76,15 @@ class BacktestRunRow(Base):
     fills_blob: Mapped[bytes] = mapped_column(LargeBinary)
     last_close: Mapped[float] = mapped_column(Double)
     """The close of the last bar (float64, exact): what an open round trip is marked to."""
+    # exits (migration 0009): NULL when not set; the run under the other intrabar order
+    stop_loss_pct: Mapped[float | None] = mapped_column(Double)
+    take_profit_pct: Mapped[float | None] = mapped_column(Double)
+    trailing_stop_pct: Mapped[float | None] = mapped_column(Double)
+    intrabar: Mapped[str] = mapped_column(String(16), server_default="pessimistic")
+    ambiguous_bars: Mapped[int] = mapped_column(Integer, server_default="0")
+    other_total_return_pct: Mapped[float | None] = mapped_column(Double)
+    other_round_trips: Mapped[int | None] = mapped_column(Integer)
+    other_ambiguous_bars: Mapped[int | None] = mapped_column(Integer)
 
 
 class BacktestPositionRow(Base):

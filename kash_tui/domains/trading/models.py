@@ -16,6 +16,8 @@ from kash_tui.domains.trading.service import (
     FillColumns,
     BacktestRun,
     BacktestSettings,
+    FillSensitivity,
+    IntrabarOrder,
 )
 
 NS = 1_000_000_000
@@ -32,13 +34,18 @@ def to_decimal(value: float) -> Decimal:
 
 NPY_MAGIC = b"\x93NUMPY"
 
-FILL_DTYPE = np.dtype([
+FILL_DTYPE_V1 = np.dtype([
     ("bar_index", "<i8"), ("ts", "<i8"), ("signal_ts", "<i8"), ("buy", "i1"),
     ("qty", "<f8"), ("price", "<f8"), ("commission", "<f8"),
 ])
-"""One fill of a stored run (``fills_blob``): its bar, its time and the time of the signal that
-placed its order (epoch seconds), side (1 buy, 0 sell), quantity, price, commission (float64,
-exactly as the engine computed them). Migration 0006 has its own copy."""
+"""One fill of a run stored before exits (0006 to 0008): its bar, its time and the time of the
+signal that placed its order (epoch seconds), side (1 buy, 0 sell), quantity, price, commission
+(float64, exactly as the engine computed them). Migration 0006 has its own copy."""
+
+FILL_DTYPE = np.dtype(FILL_DTYPE_V1.descr + [("reason", "i1")])
+"""One fill of a stored run (``fills_blob``) since migration 0009: ``FILL_DTYPE_V1`` plus the
+fill's reason (``FILL_REASON_CODES``: 0 signal, 1 stop, 2 target, 3 trail). The ``.npy`` header
+of each blob says which version it is; :func:`fill_columns` reads both."""
 
 
 def pack(array: np.ndarray) -> bytes:
@@ -70,6 +77,7 @@ def pack_fills(fills: Any, ts_seconds: np.ndarray, lag: int) -> bytes:
     out["qty"] = fills.qty
     out["price"] = fills.price
     out["commission"] = fills.commission
+    out["reason"] = fills.reason
     return pack(out)
 
 
@@ -102,6 +110,9 @@ def fill_columns(records: np.ndarray) -> FillColumns:
         qty=records["qty"].astype(np.float64),
         price=records["price"].astype(np.float64),
         commission=records["commission"].astype(np.float64),
+        # runs stored before exits (FILL_DTYPE_V1) have no reason: every fill was a signal's
+        reason=(records["reason"].astype(np.int8) if "reason" in (records.dtype.names or ())
+                else None),
     )
 
 
@@ -137,7 +148,19 @@ def to_run(row: BacktestRunRow) -> BacktestRun:
         whole_shares=bool(row.whole_shares),
         fill_model=row.fill_model,
         periods_per_year=row.periods_per_year,
+        stop_loss_pct=row.stop_loss_pct,
+        take_profit_pct=row.take_profit_pct,
+        trailing_stop_pct=row.trailing_stop_pct,
+        intrabar=row.intrabar or IntrabarOrder.PESSIMISTIC,
     )
+    sensitivity = None
+    if row.other_total_return_pct is not None:
+        sensitivity = FillSensitivity(
+            intrabar=settings.intrabar.other,
+            total_return_pct=row.other_total_return_pct,
+            round_trips=int(row.other_round_trips or 0),
+            ambiguous_bars=int(row.other_ambiguous_bars or 0),
+        )
     return BacktestRun(
         id=row.id,
         created_at=row.created_at,
@@ -153,4 +176,6 @@ def to_run(row: BacktestRunRow) -> BacktestRun:
         bar_count=row.bar_count,
         settings=settings,
         metrics=metrics_from_json(row.metrics_json),
+        ambiguous_bars=int(row.ambiguous_bars or 0),
+        sensitivity=sensitivity,
     )

@@ -34,6 +34,7 @@ from kash_tui.domains.trading.service import (
     ConnectionInfo,
     FeedStatus,
     FillModel,
+    FillSensitivity,
     GridExecutor,
     Order,
     OrderPreview,
@@ -102,6 +103,27 @@ def _times(timestamps: np.ndarray) -> Callable[[int], datetime]:
     from datetime import UTC
 
     return lambda i: datetime.fromtimestamp(int(timestamps[i]) // NS, tz=UTC)
+
+
+def _sensitivity(
+    series: BarSeries, signals: np.ndarray, settings: BacktestSettings, result: Any
+) -> FillSensitivity | None:
+    """The run's total return and trade count under the other intrabar order, when a bar could
+    touch both a stop and a target (None otherwise). Without ambiguous bars the other order
+    takes every exit the same way, so the run is not repeated."""
+    stops = settings.stop_loss_pct is not None or settings.trailing_stop_pct is not None
+    if not (stops and settings.take_profit_pct is not None):
+        return None
+    other = settings.intrabar.other
+    if result.ambiguous_bars == 0:
+        return FillSensitivity(other, result.metrics.total_return_pct,
+                               result.metrics.round_trips, 0)
+    alt = run_engine(
+        series.open, series.high, series.low, series.close, series.timestamps, signals,
+        replace(settings, intrabar=other),
+    )
+    return FillSensitivity(other, alt.metrics.total_return_pct, alt.metrics.round_trips,
+                           alt.ambiguous_bars)
 
 
 class SqlTradingService:
@@ -178,9 +200,11 @@ class SqlTradingService:
             series.open, series.high, series.low, series.close, series.timestamps, signals,
             settings,
         )
+        sensitivity = _sensitivity(series, signals, settings, result)
         if progress:
             progress(3, 4)
-        run = self._store(request, strategy, series, settings, signals, result)
+        run = self._store(request, strategy, series, settings, signals, result,
+                          sensitivity=sensitivity)
         if progress:
             progress(4, 4)
         at = np.flatnonzero(signals)
@@ -199,7 +223,8 @@ class SqlTradingService:
             signal_columns=signal_columns,
         )
 
-    def _store(self, request, strategy, series, settings, signals, result):  # noqa: ANN001, ANN202
+    def _store(self, request, strategy, series, settings, signals, result,  # noqa: ANN001, ANN202
+               *, sensitivity: FillSensitivity | None = None):
         ts_sec = series.timestamps // NS
         fc = result.fill_columns
         lag = 1 if settings.fill_model is FillModel.NEXT_OPEN else 0
@@ -238,6 +263,14 @@ class SqlTradingService:
             "signals_blob": models.pack(packed_signals),
             "fills_blob": models.pack_fills(fc, ts_sec, lag),
             "last_close": float(series.close[-1]),
+            "stop_loss_pct": settings.stop_loss_pct,
+            "take_profit_pct": settings.take_profit_pct,
+            "trailing_stop_pct": settings.trailing_stop_pct,
+            "intrabar": settings.intrabar.value,
+            "ambiguous_bars": int(getattr(result, "ambiguous_bars", 0)),
+            "other_total_return_pct": sensitivity.total_return_pct if sensitivity else None,
+            "other_round_trips": sensitivity.round_trips if sensitivity else None,
+            "other_ambiguous_bars": sensitivity.ambiguous_bars if sensitivity else None,
         }
         # one transaction on a raw connection: the run row holds every array as one blob, so
         # storing a million-bar run is two INSERTs, without the ORM
