@@ -97,6 +97,19 @@ def go_to_place(app: KashApp) -> Iterator[PaletteCommand]:
 
 
 @palette_command
+def import_commands(app: KashApp) -> Iterator[PaletteCommand]:
+    from kash_tui.tui.navigation import open_import
+
+    key = app.key_label("chart.import", "i")
+    yield PaletteCommand(
+        "Import bars from a CSV file",
+        partial(open_import, app),
+        f"Datetime, Open, High, Low, Close, Volume; then chart them (key {key} in the Chart)",
+        "csv data load file bars import",
+    )
+
+
+@palette_command
 def switch_workspace(app: KashApp) -> Iterator[PaletteCommand]:
     for workspace in app.catalog.workspaces:
         count = workspace.portfolio_count

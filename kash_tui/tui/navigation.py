@@ -4,6 +4,7 @@
   on :func:`order_sent` (the Orders place subscribes and refreshes).
 * :func:`show_symbol` / :func:`show_chart`: a symbol on the workbench, and the Chart place.
 * :func:`show_chain`: the Options place with an underlying's chain.
+* :func:`open_import`: the CSV import form; the imported series then shows in the Chart place.
 * :func:`trading_portfolio`: the portfolio a new order goes to.
 
 Places never import each other (an import-linter contract in ``pyproject.toml``); they meet
@@ -103,6 +104,22 @@ def show_chart(app: KashApp, symbol: str, timeframe: str | None = None) -> None:
     and go there."""
     app.action_switch_place("chart")
     show_symbol(app, symbol, timeframe)
+
+
+def open_import(app: KashApp) -> None:
+    """The form that imports bars from a CSV file; when it has stored them, say what was stored
+    and chart them."""
+    from kash_tui.tui.modals.import_form import ImportCsvForm, import_summary
+
+    market = workbench(app).state.market
+
+    def imported(report: object) -> None:
+        if report is None:
+            return
+        app.notify(import_summary(report), timeout=8)  # type: ignore[arg-type]
+        show_chart(app, report.symbol, report.timeframe.value)  # type: ignore[attr-defined]
+
+    app.push_screen(ImportCsvForm(timeframe=market.timeframe), imported)
 
 
 # -- option chains ---------------------------------------------------------------------------

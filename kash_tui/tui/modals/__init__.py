@@ -14,6 +14,7 @@
 ``timeframe_picker`` TimeframePicker: which timeframe to chart
 ``sweep_form``      SweepForm: a parameter sweep (the Strategies place)
 ``check_report``    CheckReportScreen: the checks of a strategy (the Strategies place)
+``import_form``     ImportCsvForm: import bars from a CSV file
 ==================  ===========================================================
 
 The re-exports are lazy (PEP 562), so a place that needs one modal imports only that one
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from kash_tui.tui.modals.connection_form import ConnectionForm
     from kash_tui.tui.modals.form import FormModal
     from kash_tui.tui.modals.help_screen import HelpScreen
+    from kash_tui.tui.modals.import_form import ImportCsvForm
     from kash_tui.tui.modals.keymap_screen import KeymapScreen
     from kash_tui.tui.modals.name_form import NameForm
     from kash_tui.tui.modals.order_ticket import OrderTicket, TicketDefaults
@@ -47,6 +49,7 @@ _HOMES = {
     "ConnectionForm": "connection_form",
     "FormModal": "form",
     "HelpScreen": "help_screen",
+    "ImportCsvForm": "import_form",
     "KeymapScreen": "keymap_screen",
     "NameForm": "name_form",
     "OrderTicket": "order_ticket",

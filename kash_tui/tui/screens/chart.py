@@ -45,7 +45,7 @@ from kash_tui.tui.commands import PaletteCommand, palette_command
 from kash_tui.tui.format import count_text
 from kash_tui.tui.modals.symbol_search import SymbolSearch
 from kash_tui.tui.modals.timeframe_picker import TimeframePicker
-from kash_tui.tui.navigation import show_symbol
+from kash_tui.tui.navigation import open_import, show_symbol
 from kash_tui.tui.places import PlaceScreen
 from kash_tui.tui.state import (
     WorkbenchState,
@@ -81,7 +81,12 @@ class ChartScreen(PlaceScreen):
                 tooltip="Pick one of the timeframes stored for this symbol (t)"),
         Binding("r,ctrl+r", "reload", "Reload", show=False, id="chart.reload",
                 tooltip="Read the bars again; the visible range stays (r or Ctrl+R)"),
+        Binding("i", "import_csv", "Import", show=False, id="chart.import",
+                tooltip="Import bars from a CSV file, then chart them (i)"),
     ]
+    HEADER_HINTS: ClassVar = ("chart.search", "chart.timeframe", "chart.reload")
+    """The keys the header names (at 80 columns there is room for these three; i for import
+    is in the help and the palette)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -96,13 +101,16 @@ class ChartScreen(PlaceScreen):
         """The series being watched (or whose watch is starting)."""
         self._closed = False
 
+    def action_import_csv(self) -> None:
+        open_import(self.kash)
+
     def compose_body(self) -> Iterator[Widget]:
         from kash_tui.tui.widgets.candles import CandleChart
 
         header = ChartHeader(id="chart-header")
         header.hints = [
             (self.kash.key_label(binding.id, binding.key), binding.description.lower())
-            for binding in self.BINDINGS if binding.id
+            for binding in self.BINDINGS if binding.id in self.HEADER_HINTS
         ]
         yield header
         yield CandleChart(id="chart")
