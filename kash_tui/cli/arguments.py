@@ -227,7 +227,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command(sub, "backtest", backtest.cmd_backtest, "backtest a strategy on stored bars")
     p.description = "Backtest a strategy on stored bars; every run is stored."
-    p.add_argument("--symbol", required=True)
+    p.add_argument("--symbol", help="the symbol to backtest (or --universe)")
+    p.add_argument("--universe", metavar="NAME",
+                   help="backtest every symbol of a universe with shared cash (see `kash "
+                        "universe`): equal weight, at most --max-positions open at once")
+    p.add_argument("--max-positions", type=int, metavar="N",
+                   help="with --universe: positions open at once, each sized equity/N "
+                        "(default: one per symbol)")
     p.add_argument("--strategy", required=True, help="strategy id (see `kash strategies`)")
     p.add_argument("--timeframe", default="1Day")
     p.add_argument("--params", metavar="JSON", help="strategy parameters as a JSON object")

@@ -172,6 +172,9 @@ def settings_json(run: BacktestRun) -> dict[str, Any]:
         "fill_model_optimistic": s.fill_model.optimistic,
         "periods_per_year": s.periods_per_year,
         "portfolio_id": run.portfolio_id,
+        "universe": None if run.universe is None else {
+            "name": run.universe.universe, "workspace": run.universe.workspace,
+            "symbols": list(run.universe.symbols), "max_positions": run.universe.max_positions},
     }
 
 
@@ -406,6 +409,12 @@ def _why_no_trades(provider: Any, report: BacktestReport) -> str:
 
 
 def cmd_backtest(args: argparse.Namespace) -> int:
+    if args.universe is not None or args.max_positions is not None:
+        from kash_tui.cli.universe import cmd_backtest_universe
+
+        return cmd_backtest_universe(args)
+    if args.symbol is None:
+        raise UserError("Say what to backtest: --symbol SYM, or --universe NAME.")
     if args.sweep is None and args.rank_by is not None:
         raise UserError("--rank-by goes with --sweep.")
     grid = parse_sweep(args.sweep) if args.sweep is not None else None
@@ -462,7 +471,9 @@ def cmd_runs(args: argparse.Namespace) -> int:
         return EXIT_OK
     print_table(
         ["RUN", "CREATED (UTC)", "STRATEGY", "SYMBOL", "TF", "BARS", "RETURN %", "SHARPE"],
-        [(r.id, f"{r.created_at:%Y-%m-%d %H:%M}", r.strategy_id, r.symbol, r.timeframe,
+        [(r.id, f"{r.created_at:%Y-%m-%d %H:%M}", r.strategy_id,
+          r.symbol if r.universe is None else f"{r.symbol} ({len(r.universe.symbols)} sym)",
+          r.timeframe,
           r.bar_count, _fmt(r.metrics.total_return_pct), _fmt(r.metrics.sharpe)) for r in runs],
         "No backtest runs yet; run one with `kash backtest --symbol DEMOA --strategy sma_crossover`.",
     )
@@ -472,6 +483,11 @@ def cmd_runs(args: argparse.Namespace) -> int:
 def cmd_run_show(args: argparse.Namespace) -> int:
     provider = build_provider(args, writes=False)
     report = provider.trading.get_run(args.run_id)
+    if report.run.universe is not None:
+        from kash_tui.cli.universe import show_universe_report
+
+        show_universe_report(report, json_output=args.json)
+        return EXIT_OK
     if args.json:
         print_json(report_json(report))
     else:

@@ -13,6 +13,7 @@ from kash_tui.db import utc_now
 from kash_tui.domains.trading.entities import (
     BacktestPositionRow,
     BacktestRunRow,
+    BacktestRunUniverseRow,
     OrderJournalRow,
 )
 
@@ -130,3 +131,14 @@ def journal_unresolved(
         .order_by(OrderJournalRow.created_at.desc(), OrderJournalRow.id.desc())
         .limit(1)
     ).first()
+
+
+# -- universe runs ---------------------------------------------------------------------------
+
+
+def universe_rows(session: Session, run_ids: list[int]) -> dict[int, BacktestRunUniverseRow]:
+    """The ``backtest_run_universes`` rows of those runs that are universe runs."""
+    if not run_ids:
+        return {}
+    stmt = select(BacktestRunUniverseRow).where(BacktestRunUniverseRow.run_id.in_(run_ids))
+    return {row.run_id: row for row in session.scalars(stmt)}

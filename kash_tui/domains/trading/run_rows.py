@@ -17,3 +17,8 @@ def insert_run(conn: RawConnection, values: dict[str, Any]) -> int:
 
 def insert_position(conn: RawConnection, values: dict[str, Any]) -> None:
     conn.insert_row("backtest_positions", values)
+
+
+def insert_universe(conn: RawConnection, values: dict[str, Any]) -> None:
+    """The ``backtest_run_universes`` row that makes a run a universe run."""
+    conn.insert_row("backtest_run_universes", values)

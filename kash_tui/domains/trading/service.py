@@ -943,6 +943,9 @@ class BacktestRun:
     before they were counted)."""
     sensitivity: FillSensitivity | None = None
     """The same run under the other intrabar order; None without a stop and a target."""
+    universe: UniverseRunInfo | None = None
+    """What makes it a universe run (its symbols, max positions, per-symbol breakdown); None
+    for a run on one symbol."""
 
 
 @dataclass(frozen=True)
@@ -980,6 +983,11 @@ class BacktestReport:
     fill_columns: FillColumns | None = None
     round_trip_columns: RoundTripColumns | None = None
     signal_columns: SignalColumns | None = None
+    fill_symbols: np.ndarray | None = None
+    """Universe runs: int32 index into ``run.universe.symbols`` of each fill (None otherwise);
+    likewise ``round_trip_symbols`` and ``signal_symbols``."""
+    round_trip_symbols: np.ndarray | None = None
+    signal_symbols: np.ndarray | None = None
 
     def time(self, index: int) -> datetime:
         return datetime.fromtimestamp(int(self.timestamps[index]) / 1e9, tz=UTC)
@@ -1253,6 +1261,59 @@ class WalkForwardRun:
         return efficiency(self.metrics.cagr_pct, self.in_sample_cagr_pct)
 
 
+@dataclass(frozen=True)
+class UniverseSymbolResult:
+    """One symbol's part in a universe run (float64 money)."""
+
+    symbol: str
+    bars: int
+    signals: int
+    round_trips: int
+    skipped_no_slot: int
+    """Buys not taken because ``max_positions`` positions were open."""
+    skipped_no_cash: int
+    """Buys not taken because they would have bought nothing (no cash, under one share)."""
+    pnl: float
+    """Closed trips' P&L plus the open one's, marked to the symbol's last close."""
+    contribution_pct: float
+    """``pnl`` as a percent of the starting cash."""
+    win_rate_pct: float | None
+    exposure_pct: float
+    """Times of the run with a position in this symbol, percent."""
+    buy_and_hold_return_pct: float
+    open_qty: float
+    """Quantity held at the end (0 when flat)."""
+
+
+@dataclass(frozen=True)
+class UniverseRunInfo:
+    universe: str
+    workspace: str
+    symbols: tuple[str, ...]
+    """In the universe's order (the tie rule of same-time signals)."""
+    max_positions: int
+    breakdown: tuple[UniverseSymbolResult, ...] = ()
+
+
+@dataclass(frozen=True)
+class UniverseBacktestRequest:
+    """A strategy across a universe with shared cash: equal weight (each entry gets
+    ``min(cash, equity / max_positions)``, times ``position_size_pct``), at most
+    ``max_positions`` open at once (default: one slot per symbol); same-time entries ranked by
+    signal time, then the universe's order. The rules are in ``trading/universe.py``."""
+
+    universe: str
+    strategy_id: str
+    workspace: str | None = None
+    timeframe: str = "1Day"
+    params: Mapping[str, Any] = field(default_factory=dict)
+    start: datetime | None = None
+    end: datetime | None = None
+    settings: BacktestSettings = field(default_factory=BacktestSettings)
+    max_positions: int | None = None
+    portfolio_id: int | None = None
+
+
 RANKABLE_METRICS = (
     "total_return_pct", "cagr_pct", "max_drawdown_pct", "sharpe", "sortino", "win_rate_pct",
     "profit_factor", "exposure_pct", "final_equity",
@@ -1337,6 +1398,17 @@ class TradingService(Protocol):
     def list_walk_forwards(self, portfolio_id: int | None = None) -> list[WalkForwardRun]: ...
 
     def get_walk_forward(self, run_id: int) -> WalkForwardReport: ...
+
+    def run_universe_backtest(
+        self,
+        request: UniverseBacktestRequest,
+        *,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> BacktestReport:
+        """Run the strategy across a universe with shared cash and store the run (all or
+        nothing); ``get_run`` and ``list_runs`` return it like any run, with ``run.universe``
+        set. Symbols without bars in the range are refused with a sentence naming them."""
+        ...
 
     def list_runs(self, portfolio_id: int | None = None) -> list[BacktestRun]: ...
 

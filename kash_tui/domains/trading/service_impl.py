@@ -56,6 +56,7 @@ from kash_tui.domains.trading.service import (
     Trade,
     TradingAdapter,
     TradingError,
+    UniverseBacktestRequest,
 )
 from kash_tui.domains.trading.sweeps import GridPlan, SweepContext, run_combination, scored_rows
 from kash_tui.domains.workspace import Portfolio, PortfolioMode, WorkspaceService
@@ -287,9 +288,27 @@ class SqlTradingService:
                 })
         return models.to_run(SimpleNamespace(id=run_id, **values))
 
+    def run_universe_backtest(
+        self,
+        request: UniverseBacktestRequest,
+        *,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> BacktestReport:
+        from kash_tui.domains.trading import universe_runs
+
+        return universe_runs.run(self, request, progress)
+
     def list_runs(self, portfolio_id: int | None = None):  # noqa: ANN201
         with self._db.unit_of_work() as s:
-            return [models.to_run(r) for r in repo.runs(s, portfolio_id)]
+            rows = repo.runs(s, portfolio_id)
+            universes = repo.universe_rows(s, [r.id for r in rows])
+            runs = [models.to_run(r) for r in rows]
+        if not universes:
+            return runs
+        from kash_tui.domains.trading import universe_runs
+
+        return [replace(r, universe=universe_runs.info_of(universes[r.id]))
+                if r.id in universes else r for r in runs]
 
     def get_run(self, run_id: int) -> BacktestReport:
         with self._db.unit_of_work() as s:
@@ -299,6 +318,11 @@ class SqlTradingService:
                     f"There is no backtest run #{run_id}; list them with `kash runs list`."
                 )
             run = models.to_run(row)
+            universe = repo.universe_rows(s, [run_id]).get(run_id)
+            if universe is not None:
+                from kash_tui.domains.trading import universe_runs
+
+                return universe_runs.report_of(run, row, universe)
             timestamps = models.unpack_timestamps(row.timestamps_blob)
             equity = models.unpack(row.equity_blob)
             packed = models.unpack(row.signals_blob)
