@@ -53,6 +53,19 @@ def _missing_subcommand(p: argparse.ArgumentParser) -> int:
     raise UserError(f"`{p.prog}` needs a command; run `{p.prog} --help` to list them.")
 
 
+def add_exits(p: argparse.ArgumentParser) -> None:
+    """Stop loss, take profit, trailing stop and the intrabar order of a backtest."""
+    p.add_argument("--stop-loss", type=backtest.percent, metavar="PCT",
+                   help="sell when the price falls PCT %% below the entry price, e.g. 5")
+    p.add_argument("--take-profit", type=backtest.percent, metavar="PCT",
+                   help="sell when the price rises PCT %% above the entry price, e.g. 10")
+    p.add_argument("--trailing-stop", type=backtest.percent, metavar="PCT",
+                   help="sell when the price falls PCT %% below the highest high since entry")
+    p.add_argument("--intrabar", choices=["pessimistic", "optimistic"], default=None,
+                   help="a bar touching both stop and target takes the stop (pessimistic, "
+                        "default) or the target (optimistic)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from kash_tui import __version__
 
@@ -249,6 +262,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--whole-shares", action="store_true", help="buy whole shares only")
     p.add_argument("--fill", choices=["next_open", "close"], default="next_open",
                    help="next_open (default, no look-ahead) or close (optimistic)")
+    add_exits(p)
     p.add_argument("--portfolio", metavar="NAME", help="BACKTEST portfolio to file the run under")
     p.add_argument("--workspace", metavar="NAME", help="workspace of --portfolio if ambiguous")
     p.add_argument("--sweep", metavar="GRID",

@@ -118,6 +118,77 @@ def _sweep_values(name: str, spec: str) -> list[Any]:
     return [round(start + i * step, 10) for i in range(count)]
 
 
+def percent(text: str) -> float:
+    """An argparse type: ``5`` or ``5%`` -> 5.0 (the range is the settings' to check)."""
+    try:
+        return float(text.strip().rstrip("%"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a percent; give a number such as 5 or 5%"
+        ) from None
+
+
+def _exit_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The exits of ``--stop-loss``, ``--take-profit``, ``--trailing-stop`` and ``--intrabar``
+    (commands without those options get none)."""
+    exits = {
+        "stop_loss_pct": getattr(args, "stop_loss", None),
+        "take_profit_pct": getattr(args, "take_profit", None),
+        "trailing_stop_pct": getattr(args, "trailing_stop", None),
+    }
+    intrabar = getattr(args, "intrabar", None)
+    if intrabar is not None:
+        if all(v is None for v in exits.values()):
+            raise UserError(
+                "--intrabar goes with --stop-loss, --take-profit or --trailing-stop: it says "
+                "which exit a bar touching both takes."
+            )
+        exits["intrabar"] = intrabar
+    return {k: v for k, v in exits.items() if v is not None}
+
+
+def exits_text(run: BacktestRun) -> list[str]:
+    """The lines that describe a run's exits and how much it rests on the intrabar order
+    (none for a run without exits)."""
+    s = run.settings
+    if not s.has_exits:
+        return []
+    parts = [f"{label} {value:g}%" for label, value in (
+        ("stop loss", s.stop_loss_pct), ("take profit", s.take_profit_pct),
+        ("trailing stop", s.trailing_stop_pct)) if value is not None]
+    first = "stop" if s.intrabar.value == "pessimistic" else "target"
+    count = run.ambiguous_bars
+    lines = [f"Exits: {', '.join(parts)}",
+             f"Intrabar: {s.intrabar.value} (a bar touching stop and target takes the {first}); "
+             f"{count} ambiguous bar{'' if count == 1 else 's'}"]
+    sens = run.sensitivity
+    if sens is not None:
+        lines.append(
+            f"Sensitivity: {s.intrabar.value} {_fmt(run.metrics.total_return_pct, ' %')} in "
+            f"{run.metrics.round_trips} round trips, {sens.intrabar.value} "
+            f"{_fmt(sens.total_return_pct, ' %')} in {sens.round_trips}"
+        )
+    return lines
+
+
+def exits_json(run: BacktestRun) -> dict[str, Any]:
+    """The ambiguous bars and the other order's figures (``sensitivity``: null without both a
+    stop and a target)."""
+    sens = run.sensitivity
+    return {
+        "ambiguous_bars": run.ambiguous_bars,
+        "sensitivity": None if sens is None else {
+            "intrabar": run.settings.intrabar.value,
+            "total_return_pct": _num(run.metrics.total_return_pct),
+            "round_trips": run.metrics.round_trips,
+            "other_intrabar": sens.intrabar.value,
+            "other_total_return_pct": _num(sens.total_return_pct),
+            "other_round_trips": sens.round_trips,
+            "other_ambiguous_bars": sens.ambiguous_bars,
+        },
+    }
+
+
 def _request(args: argparse.Namespace, provider) -> Any:  # noqa: ANN001
     from kash_tui.domains.trading import BacktestRequest, BacktestSettings, FillModel
 
@@ -134,6 +205,7 @@ def _request(args: argparse.Namespace, provider) -> Any:  # noqa: ANN001
         position_size_pct=size,
         whole_shares=args.whole_shares,
         fill_model=FillModel(args.fill),
+        **_exit_settings(args),
     )
     start = parse_date(args.start)
     end = parse_date(args.end, end=True)
@@ -172,6 +244,10 @@ def settings_json(run: BacktestRun) -> dict[str, Any]:
         "fill_model_optimistic": s.fill_model.optimistic,
         "periods_per_year": s.periods_per_year,
         "portfolio_id": run.portfolio_id,
+        "stop_loss_pct": s.stop_loss_pct,
+        "take_profit_pct": s.take_profit_pct,
+        "trailing_stop_pct": s.trailing_stop_pct,
+        "intrabar": s.intrabar.value,
         "universe": None if run.universe is None else {
             "name": run.universe.universe, "workspace": run.universe.workspace,
             "symbols": list(run.universe.symbols), "max_positions": run.universe.max_positions},
@@ -265,11 +341,15 @@ def report_json(report: BacktestReport) -> dict[str, Any]:
             entry_at, exit_times, trips.entry_price.tolist(), exit_prices, trips.qty.tolist(),
             trips.pnl.tolist(), trips.return_pct.tolist(), open_, strict=True)
     ]
+    from kash_tui.domains.trading import FillReason
+
+    reasons = [r.value for r in FillReason]
     fill_rows = [
-        {"time": t, "side": "buy" if b else "sell", "qty": q, "price": p, "commission": c}
-        for t, b, q, p, c in zip(
+        {"time": t, "side": "buy" if b else "sell", "qty": q, "price": p, "commission": c,
+         "reason": reasons[r]}
+        for t, b, q, p, c, r in zip(
             _iso_times(report, fills.bar_index), fills.is_buy.tolist(), fills.qty.tolist(),
-            fills.price.tolist(), fills.commission.tolist(), strict=True)
+            fills.price.tolist(), fills.commission.tolist(), fills.reason.tolist(), strict=True)
     ]
     signal_rows = [
         {"time": t, "type": "buy" if k > 0 else "sell", "price": p}
@@ -280,6 +360,7 @@ def report_json(report: BacktestReport) -> dict[str, Any]:
         "run_id": report.run.id,
         "settings": settings_json(report.run),
         "metrics": metrics_json(report.run.metrics),
+        "exits": exits_json(report.run),
         "round_trips": trip_rows,
         "fills": fill_rows,
         "signals": signal_rows,
@@ -335,8 +416,11 @@ def print_report(
     print(
         f"Cash {s.initial_cash:,.2f}, commission {s.commission:g}, slippage {s.slippage:g}, "
         f"size {s.position_size_pct:g}% {'whole shares' if s.whole_shares else 'fractional'}, "
-        f"fills at {fill}\n"
+        f"fills at {fill}"
     )
+    for line in exits_text(run):
+        print(line)
+    print()
     m = run.metrics
     print_table(["METRIC", "VALUE"],
                 [(label, _fmt(getattr(m, key), suffix)) for label, key, suffix in METRIC_ROWS], "")
@@ -345,20 +429,36 @@ def print_report(
     show = _local_formatter(tz, run.timeframe)
     zone = "" if run.timeframe in ("1Day", "1Week") else f" ({tz})"
     trips = report.round_trips
+    first = max(len(trips) - limit, 0)
+    by = _exit_reasons(report, first) if s.has_exits else None
     print_table(
-        [f"ENTRY{zone}", f"EXIT{zone}", "QTY", "ENTRY PRICE", "EXIT PRICE", "P&L", "RETURN %"],
+        [f"ENTRY{zone}", f"EXIT{zone}", "QTY", "ENTRY PRICE", "EXIT PRICE", "P&L", "RETURN %",
+         *(["EXIT BY"] if by is not None else [])],
         [
             (show(t(r.entry_index)),
              "open" if r.exit_index is None else show(t(r.exit_index)),
              f"{r.qty:,.4f}", f"{r.entry_price:,.4f}",
              "-" if r.exit_price is None else f"{r.exit_price:,.4f}",
-             f"{r.pnl:,.2f}", f"{r.return_pct:,.2f}")
-            for r in trips[-limit:]
+             f"{r.pnl:,.2f}", f"{r.return_pct:,.2f}",
+             *([by[k]] if by is not None else []))
+            for k, r in enumerate(trips[first:])
         ],
         no_trades or "No round trips: the strategy never entered a position.",
     )
     if len(trips) > limit:
         print(f"(the last {limit} of {len(trips)} round trips; use --json for all)")
+
+
+def _exit_reasons(report: BacktestReport, first: int) -> list[str]:
+    """Why each round trip from number ``first`` on ended ("-" while open): its exit is the
+    fill after its entry (buys and sells alternate)."""
+    from kash_tui.domains.trading import FillReason
+
+    fills, _trips, _signals = _columns_of(report)
+    names = [r.value for r in FillReason]
+    codes = fills.reason[2 * first + 1 :: 2].tolist()
+    count = len(report.round_trips) - first
+    return [names[c] for c in codes] + ["-"] * (count - len(codes))
 
 
 def print_sweep(report: SweepReport, limit: int = 20) -> None:
@@ -417,6 +517,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         raise UserError("Say what to backtest: --symbol SYM, or --universe NAME.")
     if args.sweep is None and args.rank_by is not None:
         raise UserError("--rank-by goes with --sweep.")
+    _exit_settings(args)  # --intrabar without an exit is refused before anything loads
     grid = parse_sweep(args.sweep) if args.sweep is not None else None
     provider = build_provider(args)
     request = _request(args, provider)

@@ -151,7 +151,8 @@ def test_backtest_json_has_the_whole_report(run_kash, sqlite_db_url: str) -> Non
     fills = data["fills"]
     assert len(fills) == 2 * len(data["round_trips"]) - 1
     for f in fills:
-        assert set(f) == {"time", "side", "qty", "price", "commission"}
+        assert set(f) == {"time", "side", "qty", "price", "commission", "reason"}
+        assert f["reason"] == "signal"  # no exits set
         assert ISO_Z.match(f["time"]) and f["qty"] > 0 and f["price"] > 0
         assert f["commission"] == 0.0
     assert [f["side"] for f in fills[:4]] == ["buy", "sell", "buy", "sell"]
