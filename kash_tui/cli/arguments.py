@@ -49,6 +49,13 @@ def _strategies(name: str) -> Command:
     return run
 
 
+def _export(args: argparse.Namespace) -> int:
+    """``kash runs export``, imported when it runs."""
+    from kash_tui.cli.export import cmd_runs_export
+
+    return cmd_runs_export(args)
+
+
 def _missing_subcommand(p: argparse.ArgumentParser) -> int:
     raise UserError(f"`{p.prog}` needs a command; run `{p.prog} --help` to list them.")
 
@@ -279,6 +286,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = command(g, "show", backtest.cmd_run_show, "show a stored run")
     p.add_argument("run_id", type=int)
     add_json(p)
+
+    p = command(g, "export", _export, "export a stored run as CSV or a self-contained HTML report")
+    p.add_argument("run_id", metavar="ID", help="a backtest run's number (see `kash runs list`)")
+    p.add_argument("--format", choices=["csv", "html"], default="html", type=str.lower,
+                   help="html (default): one page with metrics, equity, drawdown, round trips "
+                        "and settings, no network needed; csv: FILE-fills.csv and "
+                        "FILE-round-trips.csv")
+    p.add_argument("--out", metavar="FILE", help="where to write (default: run-ID.html or "
+                   "run-ID-fills.csv and run-ID-round-trips.csv here)")
 
     # -- trading -------------------------------------------------------------------------------
     add_target(command(sub, "account", trading.cmd_account,
