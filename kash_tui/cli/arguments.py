@@ -275,7 +275,48 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sweep", metavar="GRID",
                    help="parameter grid, e.g. 'short_period=5:50:5,long_period=20:200:20'")
     p.add_argument("--rank-by", metavar="METRIC", default=None,
-                   help="metric to rank a sweep by (default sharpe)")
+                   help="metric to rank a sweep by (default sharpe), or robust:METRIC for the "
+                        "worst of each cell's grid neighbours")
+    p.add_argument("--oos", metavar="SHARE", default=None,
+                   help="with --sweep: hold out the last SHARE of the bars (e.g. 30%%), choose "
+                        "on the rest and report the chosen cell out of sample")
+    add_json(p)
+
+    p = command(sub, "walkforward", backtest.cmd_walkforward,
+                "walk-forward: the best cell on each training part, then the test part after")
+    p.description = (
+        "Walk forward: for each window, sweep the grid on its training part, take the best "
+        "cell and run it on the test part that follows; the test parts are stitched into one "
+        "out-of-sample curve. Stored; see `kash runs list`.")
+    p.add_argument("--symbol", required=True)
+    p.add_argument("--strategy", required=True, help="strategy id (see `kash strategies`)")
+    p.add_argument("--sweep", metavar="GRID", required=True,
+                   help="parameter grid, e.g. 'short_period=5:50:5,long_period=20:200:20'")
+    p.add_argument("--train", metavar="LENGTH", required=True,
+                   help="training part: bars (5000) or a duration (90d, 12w, 6m, 2y)")
+    p.add_argument("--test", metavar="LENGTH", required=True,
+                   help="test part after it: bars or a duration")
+    p.add_argument("--anchored", action="store_true",
+                   help="every training part starts at the first bar (default: rolling)")
+    p.add_argument("--rank-by", metavar="METRIC", default=None,
+                   help="metric that picks each window's cell (default sharpe; robust:METRIC "
+                        "for the worst of its grid neighbours)")
+    p.add_argument("--timeframe", default="1Day")
+    p.add_argument("--params", metavar="JSON", help="fixed strategy parameters as JSON")
+    p.add_argument("--start", metavar="DATE", help="first day (UTC), e.g. 2020-01-01")
+    p.add_argument("--end", metavar="DATE", help="last day (UTC), inclusive")
+    p.add_argument("--cash", type=float, default=10_000.0, help="starting cash (default 10000)")
+    p.add_argument("--commission", type=float, default=0.0,
+                   help="fraction of notional per fill, e.g. 0.001 (default 0)")
+    p.add_argument("--slippage", type=float, default=0.0,
+                   help="fraction of price against you per fill, e.g. 0.0005 (default 0)")
+    p.add_argument("--position-size-pct", type=float, default=None,
+                   help="percent of equity per entry (default: the portfolio's, else 100)")
+    p.add_argument("--whole-shares", action="store_true", help="buy whole shares only")
+    p.add_argument("--fill", choices=["next_open", "close"], default="next_open",
+                   help="next_open (default, no look-ahead) or close (optimistic)")
+    p.add_argument("--portfolio", metavar="NAME", help="BACKTEST portfolio to file it under")
+    p.add_argument("--workspace", metavar="NAME", help="workspace of --portfolio if ambiguous")
     add_json(p)
 
     g = group("runs", "stored backtest runs")
@@ -284,7 +325,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workspace", metavar="NAME")
     add_json(p)
     p = command(g, "show", backtest.cmd_run_show, "show a stored run")
-    p.add_argument("run_id", type=int)
+    p.add_argument("run_id", metavar="ID", help="a backtest run (12) or a walk-forward (wf3)")
     add_json(p)
 
     p = command(g, "export", _export, "export a stored run as CSV or a self-contained HTML report")

@@ -463,22 +463,93 @@ def _exit_reasons(report: BacktestReport, first: int) -> list[str]:
 
 def print_sweep(report: SweepReport, limit: int = 20) -> None:
     names = list(report.grid)
+    metric = report.metric
+    ranked = f"the worst {metric} of each cell's neighbourhood" if report.robust else metric
+    split = " in sample" if report.oos is not None else ""
     print(
-        f"{len(report.rows)} combinations ranked by {report.rank_by} "
+        f"{len(report.rows)} combinations ranked by {ranked}{split} "
         f"({len(report.skipped)} invalid skipped)."
     )
+    label = metric.upper().replace("_PCT", " %").replace("_", " ")
     print_table(
-        [*(n.upper() for n in names), "RETURN %", "SHARPE", "MAX DD %", "TRIPS", "WIN %"],
+        [*(n.upper() for n in names), "RETURN %", "SHARPE", "MAX DD %", "TRIPS", "WIN %",
+         f"WORST {label}", f"MEDIAN {label}", "NEAR"],
         [
             (*(row.params.get(n) for n in names), _fmt(row.metrics.total_return_pct),
              _fmt(row.metrics.sharpe), _fmt(row.metrics.max_drawdown_pct),
-             row.metrics.round_trips, _fmt(row.metrics.win_rate_pct))
+             row.metrics.round_trips, _fmt(row.metrics.win_rate_pct),
+             _fmt(row.robust_worst), _fmt(row.robust_median), row.neighbours)
             for row in report.rows[:limit]
         ],
         "",
     )
     if len(report.rows) > limit:
         print(f"... and {len(report.rows) - limit} more (use --json for all).")
+    best, robust = report.best_raw(), report.best_robust()
+    if best is not None and robust is not None and best is not robust:
+        print(f"Best {metric}: {json.dumps(best.params, sort_keys=True)}; best robust "
+              f"(worst of its neighbours): {json.dumps(robust.params, sort_keys=True)}.")
+    if report.oos is not None:
+        print_oos(report.oos)
+
+
+def print_oos(oos: Any) -> None:
+    """The chosen cell in sample and out of sample, side by side."""
+    day = "%Y-%m-%d"
+    print(
+        f"\nChosen on the in-sample bars only: {json.dumps(oos.params, sort_keys=True)}. "
+        f"Out of sample it trades from a flat start; its indicators see the bars before."
+    )
+    print_table(
+        ["METRIC",
+         f"IN SAMPLE ({oos.in_sample_bars} bars {oos.in_sample_first:{day}}.."
+         f"{oos.in_sample_last:{day}})",
+         f"OUT OF SAMPLE ({oos.out_of_sample_bars} bars {oos.out_of_sample_first:{day}}.."
+         f"{oos.out_of_sample_last:{day}})"],
+        [(label, _fmt(getattr(oos.in_sample, key), suffix),
+          _fmt(getattr(oos.out_of_sample, key), suffix)) for label, key, suffix in METRIC_ROWS],
+        "",
+    )
+
+
+def sweep_row_json(row: Any, metric: str) -> dict[str, Any]:
+    return {"params": row.params, "metrics": metrics_json(row.metrics),
+            "robust": {"metric": metric, "worst": _num(row.robust_worst),
+                       "median": _num(row.robust_median), "neighbours": row.neighbours}}
+
+
+def oos_json(oos: Any) -> dict[str, Any] | None:
+    if oos is None:
+        return None
+    return {
+        "fraction": oos.fraction, "params": oos.params,
+        "in_sample": {"bars": oos.in_sample_bars, "first_bar": iso(oos.in_sample_first),
+                      "last_bar": iso(oos.in_sample_last),
+                      "metrics": metrics_json(oos.in_sample)},
+        "out_of_sample": {"bars": oos.out_of_sample_bars,
+                          "first_bar": iso(oos.out_of_sample_first),
+                          "last_bar": iso(oos.out_of_sample_last),
+                          "metrics": metrics_json(oos.out_of_sample)},
+    }
+
+
+def parse_oos(text: str | None) -> float | None:
+    """``30%``, ``30`` or ``0.3`` -> 0.3; None when not given."""
+    if text is None:
+        return None
+    raw = text.strip()
+    try:
+        value = float(raw.rstrip("%").strip())
+    except ValueError:
+        value = float("nan")
+    if raw.endswith("%") or value >= 1:
+        value /= 100.0
+    if not (math.isfinite(value) and 0 < value < 1):
+        raise UserError(
+            f"--oos {text!r} is not a share of the bars above 0 % and below 100 %; "
+            "give for example --oos 30%."
+        )
+    return value
 
 
 def _why_no_trades(provider: Any, report: BacktestReport) -> str:
@@ -518,6 +589,9 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     if args.sweep is None and args.rank_by is not None:
         raise UserError("--rank-by goes with --sweep.")
     _exit_settings(args)  # --intrabar without an exit is refused before anything loads
+    if args.sweep is None and getattr(args, "oos", None) is not None:
+        raise UserError("--oos goes with --sweep: it holds out the last bars of a sweep.")
+    oos = parse_oos(getattr(args, "oos", None))
     grid = parse_sweep(args.sweep) if args.sweep is not None else None
     provider = build_provider(args)
     request = _request(args, provider)
@@ -525,7 +599,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     if grid is not None:
         with ProgressBar("Sweeping", unit="combinations", delay=0.0) as bar:
             sweep = trading.sweep(request, grid, rank_by=args.rank_by or "sharpe",
-                                  progress=bar if bar.enabled else None)
+                                  progress=bar if bar.enabled else None, oos=oos)
         if args.json:
             print_json(
                 {
@@ -537,11 +611,9 @@ def cmd_backtest(args: argparse.Namespace) -> int:
                     },
                     "rank_by": sweep.rank_by,
                     "grid": sweep.grid,
-                    "results": [
-                        {"params": r.params, "metrics": metrics_json(r.metrics)}
-                        for r in sweep.rows
-                    ],
+                    "results": [sweep_row_json(r, sweep.metric) for r in sweep.rows],
                     "skipped": [{"params": p, "reason": why} for p, why in sweep.skipped],
+                    "oos": oos_json(sweep.oos),
                 }
             )
         else:
@@ -563,13 +635,19 @@ def cmd_runs(args: argparse.Namespace) -> int:
     if args.portfolio:
         portfolio_id = provider.workspace.find_portfolio(args.portfolio, args.workspace).id
     runs = provider.trading.list_runs(portfolio_id)
+    walks = provider.trading.list_walk_forwards(portfolio_id)
     if args.json:
         print_json([
             {"run_id": r.id, "created_at": iso(r.created_at), "settings": settings_json(r),
              "metrics": metrics_json(r.metrics)}
             for r in runs
-        ])
+        ] + [walk_forward_summary_json(w) for w in walks])
         return EXIT_OK
+    if walks:
+        print_walk_forward_list(walks)
+        if not runs:
+            return EXIT_OK
+        print("\nBacktest runs:")
     print_table(
         ["RUN", "CREATED (UTC)", "STRATEGY", "SYMBOL", "TF", "BARS", "RETURN %", "SHARPE"],
         [(r.id, f"{r.created_at:%Y-%m-%d %H:%M}", r.strategy_id,
@@ -582,8 +660,16 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 
 def cmd_run_show(args: argparse.Namespace) -> int:
+    kind, run_id = parse_run_id(str(args.run_id))
     provider = build_provider(args, writes=False)
-    report = provider.trading.get_run(args.run_id)
+    if kind == "walkforward":
+        walk = provider.trading.get_walk_forward(run_id)
+        if args.json:
+            print_json(walk_forward_json(walk))
+        else:
+            print_walk_forward(walk, _exchange_tz(provider, walk.request.symbol))
+        return EXIT_OK
+    report = provider.trading.get_run(run_id)
     if report.run.universe is not None:
         from kash_tui.cli.universe import show_universe_report
 
@@ -594,4 +680,156 @@ def cmd_run_show(args: argparse.Namespace) -> int:
     else:
         print_report(report, provider.market.get_instrument(report.run.symbol).exchange_tz,
                      no_trades=_why_no_trades(provider, report))
+    return EXIT_OK
+
+
+# -- walk-forward ----------------------------------------------------------------------------
+
+
+def parse_run_id(text: str) -> tuple[str, int]:
+    """``12`` or ``#12`` -> a backtest run; ``wf3`` -> walk-forward run 3."""
+    raw = text.strip().lower().lstrip("#")
+    kind = "backtest"
+    if raw.startswith("wf"):
+        kind, raw = "walkforward", raw[2:]
+    if not raw.isdigit():
+        raise UserError(
+            f"{text!r} is not a run id; give a backtest run's number (e.g. 12) or a "
+            "walk-forward's (e.g. wf3), as `kash runs list` shows them."
+        )
+    return kind, int(raw)
+
+
+def _exchange_tz(provider: Any, symbol: str) -> str:
+    try:
+        return provider.market.get_instrument(symbol).exchange_tz
+    except Exception:  # noqa: BLE001 - only for showing times
+        return "UTC"
+
+
+def parse_window_length(text: str, what: str) -> Any:
+    from kash_tui.domains.trading import Span, TradingError
+
+    try:
+        return Span.parse(text, what)
+    except TradingError as exc:
+        raise UserError(str(exc)) from None
+
+
+def walk_forward_summary_json(w: Any) -> dict[str, Any]:
+    return {
+        "run_id": f"wf{w.id}", "kind": "walkforward", "created_at": iso(w.created_at),
+        "settings": {"symbol": w.symbol, "timeframe": w.timeframe, "strategy": w.strategy_id,
+                     "train": w.train.spec, "test": w.test.spec, "anchored": w.anchored,
+                     "rank_by": w.rank_by, "first_bar": iso(w.first_bar),
+                     "last_bar": iso(w.last_bar), "portfolio_id": w.portfolio_id},
+        "windows": w.window_count,
+        "metrics": metrics_json(w.metrics),
+        "in_sample_cagr_pct": _num(w.in_sample_cagr_pct),
+        "efficiency": _num(w.efficiency),
+    }
+
+
+def walk_forward_json(w: Any) -> dict[str, Any]:
+    """A walk-forward whole: settings, windows, stitched metrics and curve."""
+    request = w.request
+    return {
+        "run_id": f"wf{w.id}",
+        "kind": "walkforward",
+        "created_at": iso(w.created_at),
+        "settings": {
+            "symbol": request.symbol, "timeframe": request.timeframe,
+            "strategy": request.strategy_id, "base_params": dict(request.params),
+            "start": iso(request.start), "end": iso(request.end),
+            "first_bar": iso(w.first_bar), "last_bar": iso(w.last_bar), "bars": w.bar_count,
+            "train": w.train.spec, "test": w.test.spec, "anchored": w.anchored,
+            "rank_by": w.rank_by, "portfolio_id": w.portfolio_id,
+            **request.settings.to_dict(),
+        },
+        "grid": w.grid,
+        "skipped": w.skipped,
+        "windows": [
+            {"number": x.number,
+             "train": {"first_bar": iso(x.train_first), "last_bar": iso(x.train_last),
+                       "bars": x.train_end - x.train_start, "metrics": metrics_json(x.train)},
+             "test": {"first_bar": iso(x.test_first), "last_bar": iso(x.test_last),
+                      "bars": x.test_end - x.test_start, "metrics": metrics_json(x.test)},
+             "params": x.params, "candidates": x.candidates, "efficiency": _num(x.efficiency)}
+            for x in w.windows
+        ],
+        "metrics": metrics_json(w.metrics),
+        "in_sample_cagr_pct": _num(w.in_sample_cagr_pct),
+        "efficiency": _num(w.efficiency),
+        "equity": {
+            "times": _iso_of(w.timestamps),
+            "values": _finite(w.equity),
+        },
+    }
+
+
+def _iso_of(timestamps: Any) -> list[str]:
+    import numpy as np
+
+    stamps = np.asarray(timestamps, dtype=np.int64) // 1_000_000_000
+    if not stamps.size:
+        return []
+    return np.datetime_as_string(stamps.astype("datetime64[s]"), unit="s", timezone="UTC").tolist()
+
+
+def print_walk_forward(w: Any, tz: str = "UTC") -> None:
+    request = w.request
+    show = _local_formatter(tz, request.timeframe)
+    kind = "anchored" if w.anchored else "rolling"
+    print(
+        f"Walk-forward wf{w.id}: {request.strategy_id} on {request.symbol} {request.timeframe}, "
+        f"{len(w.windows)} {kind} windows of {w.train} training + {w.test} test, "
+        f"ranked by {w.rank_by}; {w.bar_count} bars {show(w.first_bar)} to {show(w.last_bar)}"
+    )
+    names = list(w.grid)
+    print_table(
+        ["#", "TRAIN", "TEST", *(n.upper() for n in names), "IS RETURN %", "OOS RETURN %",
+         "IS SHARPE", "OOS SHARPE", "WFE"],
+        [(x.number, f"{show(x.train_first)}..{show(x.train_last)}",
+          f"{show(x.test_first)}..{show(x.test_last)}", *(x.params.get(n) for n in names),
+          _fmt(x.train.total_return_pct), _fmt(x.test.total_return_pct), _fmt(x.train.sharpe),
+          _fmt(x.test.sharpe), _fmt(x.efficiency))
+         for x in w.windows],
+        "",
+    )
+    print("\nStitched out of sample (each test part starts with the equity the one before "
+          "ended with):")
+    print_table(["METRIC", "VALUE"],
+                [(label, _fmt(getattr(w.metrics, key), suffix))
+                 for label, key, suffix in METRIC_ROWS]
+                + [("In-sample CAGR (mean)", _fmt(w.in_sample_cagr_pct, " %")),
+                   ("Walk-forward efficiency", _fmt(w.efficiency))], "")
+
+
+def print_walk_forward_list(walks: list[Any]) -> None:
+    print("Walk-forward runs (kash runs show wfN):")
+    print_table(
+        ["RUN", "CREATED (UTC)", "STRATEGY", "SYMBOL", "TF", "WINDOWS", "TRAIN/TEST",
+         "OOS RETURN %", "OOS SHARPE", "WFE"],
+        [(f"wf{w.id}", f"{w.created_at:%Y-%m-%d %H:%M}", w.strategy_id, w.symbol, w.timeframe,
+          w.window_count, f"{w.train}/{w.test}{' anchored' if w.anchored else ''}",
+          _fmt(w.metrics.total_return_pct), _fmt(w.metrics.sharpe), _fmt(w.efficiency))
+         for w in walks],
+        "",
+    )
+
+
+def cmd_walkforward(args: argparse.Namespace) -> int:
+    grid = parse_sweep(args.sweep)
+    train = parse_window_length(args.train, "--train")
+    test = parse_window_length(args.test, "--test")
+    provider = build_provider(args)
+    request = _request(args, provider)
+    with ProgressBar("Walking forward", unit="jobs", delay=0.0) as bar:
+        walk = provider.trading.walk_forward(
+            request, grid, train=train, test=test, anchored=args.anchored,
+            rank_by=args.rank_by or "sharpe", progress=bar if bar.enabled else None)
+    if args.json:
+        print_json(walk_forward_json(walk))
+    else:
+        print_walk_forward(walk, _exchange_tz(provider, request.symbol))
     return EXIT_OK
