@@ -190,7 +190,11 @@ def build_parser() -> argparse.ArgumentParser:
     add_json(command(g, "list", data.cmd_data_list, "list stored bars per symbol and timeframe"))
     p = command(g, "fetch", data.cmd_data_fetch,
                 "download bars from Alpaca into the local cache (IEX feed for stocks)")
-    p.add_argument("symbol", help="AAPL, BTC/USD or an OCC option symbol")
+    p.add_argument("symbol", nargs="?", help="AAPL, BTC/USD or an OCC option symbol")
+    p.add_argument("--universe", metavar="NAME",
+                   help="fetch every symbol of a universe (one progress bar, within the "
+                        "connection's rate budget)")
+    p.add_argument("--workspace", metavar="NAME", help="workspace of --universe if ambiguous")
     add_timeframe(p)
     p.add_argument("--start", required=True, metavar="DATE", help="YYYY-MM-DD (UTC)")
     p.add_argument("--end", metavar="DATE", help="YYYY-MM-DD, inclusive (default: now)")

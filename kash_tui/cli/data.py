@@ -69,6 +69,15 @@ def cmd_data_list(args: argparse.Namespace) -> int:
 def cmd_data_fetch(args: argparse.Namespace) -> int:
     from kash_tui.domains.market import Timeframe
 
+    if args.universe is not None:
+        from kash_tui.cli.universe import cmd_data_fetch_universe
+
+        return cmd_data_fetch_universe(args)
+    if args.symbol is None:
+        from kash_tui.cli.common import UserError
+
+        raise UserError("Say what to fetch: a symbol (kash data fetch AAPL ...) or --universe NAME.")
+
     timeframe = Timeframe.parse(args.timeframe)
     start = parse_date(args.start)
     end = parse_date(args.end, end=True)
