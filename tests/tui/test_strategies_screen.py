@@ -685,3 +685,44 @@ def test_snapshot_after_backtest(snap_compare, sqlite_db_url: str,
                                  size: tuple[int, int]) -> None:
     assert snap_compare(new_app(sqlite_db_url), terminal_size=size,
                         run_before=_after_backtest(size))
+
+
+async def test_a_robust_sweep_ranks_by_the_worst_neighbour_and_marks_both_bests(
+    sqlite_db_url: str,
+) -> None:
+    """The form ranks by robust:sharpe; the table shows each row's worst neighbour, and the
+    heatmap marks the best raw cell (*) and the best robust cell (r), named in its legend."""
+    from textual.widgets import Select
+
+    app = new_app(sqlite_db_url)
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = await open_strategies(pilot)
+        await pick(pilot, screen, "sma_crossover")
+        await pilot.press("f8")
+        await pilot.pause()
+        form = app.screen
+        assert isinstance(form, SweepForm)
+        form.query_one("#sweep-short_period", Input).value = "5:30:5"
+        form.query_one("#sweep-long_period", Input).value = "20:80:20"
+        form.query_one("#sweep-rank", Select).value = "robust:sharpe"
+        await pilot.pause()
+        await pilot.press("f9")
+        await settle(pilot)
+        report = screen.sweep_report
+        assert report is not None and report.rank_by == "robust:sharpe"
+        worsts = [r.robust_worst for r in report.rows]
+        assert worsts == sorted(worsts, reverse=True)
+        table = screen.query_one("#sweep-table", SweepTable)
+        headers = [str(c.label) for c in table.columns.values()]
+        assert headers[-2:] == ["Worst Sharpe", "Median"]
+        assert table.get_row_at(0)[-2].plain == f"{report.rows[0].robust_worst:.2f}"
+        heatmap = screen.query_one("#heatmap", SweepHeatmap)
+        drawn = heatmap.render().plain
+        assert drawn.startswith("Worst neighbour Sharpe: long_period across")
+        best, robust = report.best_raw(), report.best_robust()
+        assert best is not robust  # this grid's sharpest cell is not its steadiest
+        cells = heatmap_cells(drawn)
+        row_of = {v: j for j, v in enumerate(report.grid["short_period"])}
+        assert "*" in cells[row_of[best.params["short_period"]]]
+        assert "r" in cells[row_of[robust.params["short_period"]]]
+        assert "* best" in drawn.split("\n")[-1] and "r best robust" in drawn.split("\n")[-1]

@@ -107,7 +107,9 @@ class SweepForm(ModalScreen["SweepPlan | None"]):
                                  markup=False)
             with Horizontal(classes="field-row"):
                 yield Label("Rank by", classes="field-label")
-                yield Select([(f"{METRIC_LABELS.get(m, m)} ({m})", m) for m in RANKABLE_METRICS],
+                yield Select([(f"{METRIC_LABELS.get(m, m)} ({m})", m) for m in RANKABLE_METRICS]
+                             + [(f"Robust {METRIC_LABELS.get(m, m)} (robust:{m})",
+                                 f"robust:{m}") for m in RANKABLE_METRICS],
                              value="sharpe", allow_blank=False, id="sweep-rank", compact=True)
             yield Static("", id="sweep-count", classes="field-note", markup=False)
             yield Static("", id="form-error", classes="form-error", markup=False)

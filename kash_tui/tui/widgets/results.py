@@ -427,9 +427,13 @@ class SweepTable(DataTable):
         if report is None:
             return
         names = sweep_columns(report)
-        extra = [] if report.rank_by in {k for _h, k in self.RESULT_COLUMNS} else [
-            (METRIC_LABELS.get(report.rank_by, report.rank_by), report.rank_by)
+        metric = report.metric
+        extra = [] if metric in {k for _h, k in self.RESULT_COLUMNS} else [
+            (METRIC_LABELS.get(metric, metric), metric)
         ]
+        if report.robust:  # ranked by the worst of each neighbourhood: show it, and the median
+            extra += [(f"Worst {METRIC_LABELS.get(metric, metric)}", "robust_worst"),
+                      ("Median", "robust_median")]
         columns = [*self.RESULT_COLUMNS, *extra]
         self.add_columns("#", *names, *(h for h, _k in columns))
         from kash_tui.tui.widgets.schema_form import number_text
@@ -438,7 +442,8 @@ class SweepTable(DataTable):
             cells = [_right(str(n))]
             cells += [_right(number_text(row.params.get(name))) for name in names]
             for _h, key in columns:
-                value = getattr(row.metrics, key)
+                value = getattr(row, key) if key.startswith("robust_") else getattr(
+                    row.metrics, key)
                 text = format_metric(value)
                 if key == "win_rate_pct" and value is None and row.metrics.round_trips > 0:
                     text = "none closed"
@@ -465,15 +470,17 @@ def heat_grid(
     x: str,
     y: str,
     metric: str,
+    robust: bool = False,
 ) -> list[list[float | None]]:
     """``grid[j][i]``: the best ``metric`` among rows with ``x == x_values[i]`` and
-    ``y == y_values[j]`` (other swept parameters vary); ``None`` where no valid combination."""
+    ``y == y_values[j]`` (other swept parameters vary); ``None`` where no valid combination.
+    ``robust``: each row's robust worst (the worst ``metric`` of its neighbourhood) instead."""
     index_x = {v: i for i, v in enumerate(x_values)}
     index_y = {v: j for j, v in enumerate(y_values)}
     grid: list[list[float | None]] = [[None] * len(x_values) for _ in y_values]
     for row in rows:
         i, j = index_x.get(row.params.get(x)), index_y.get(row.params.get(y))
-        value = getattr(row.metrics, metric, None)
+        value = row.robust_worst if robust else getattr(row.metrics, metric, None)
         if i is None or j is None or value is None:
             continue
         value = float(value)
@@ -522,15 +529,27 @@ class SweepHeatmap(Widget):
         self.x: str | None = None
         self.y: str | None = None
         self.metric = "sharpe"
+        self.robust = False
         self.grid: list[list[float | None]] = []
+        self.marks: dict[tuple[int, int], str] = {}
+        """(row, column) of the best raw cell ("*") and the best robust cell ("r")."""
 
     def show(self, report: SweepReport | None, x: str | None, y: str | None,
              metric: str | None = None) -> None:
         self.report, self.x, self.y = report, x, y
-        self.metric = metric or (report.rank_by if report else "sharpe")
+        self.metric = metric or (report.metric if report else "sharpe")
+        self.robust = bool(report is not None and report.robust and metric is None)
         self.grid = []
+        self.marks = {}
         if report is not None and x and y and x != y:
-            self.grid = heat_grid(report.rows, report.grid[x], report.grid[y], x, y, self.metric)
+            self.grid = heat_grid(report.rows, report.grid[x], report.grid[y], x, y, self.metric,
+                                  self.robust)
+            # where the best raw and the best robust cells are: "*" and "r" (both: "*")
+            for mark, row in (("r", report.best_robust()), ("*", report.best_raw())):
+                if row is not None and row.params.get(x) in report.grid[x] \
+                        and row.params.get(y) in report.grid[y]:
+                    at = (report.grid[y].index(row.params[y]), report.grid[x].index(row.params[x]))
+                    self.marks[at] = mark
         self.refresh(layout=True)
 
     @property
@@ -577,6 +596,8 @@ class SweepHeatmap(Widget):
         low, high = (min(values), max(values)) if values else (0.0, 0.0)
         colours = self._colours()
         label = METRIC_LABELS.get(self.metric, self.metric)
+        if self.robust:
+            label = f"Worst neighbour {label}"
         out = Text(no_wrap=True, overflow="crop")
         out.append(f"{label}: {x} across, {y} down", title_style)
         out.append("\n")
@@ -600,8 +621,9 @@ class SweepHeatmap(Widget):
                     out.append("·".center(cell_w), axis)
                     continue
                 t = 0.5 if high == low else (value - low) / (high - low)
-                text = (texts[(j, i)].rjust(cell_w - 1) + " " if numbers
-                        else shade_of(t) * cell_w)
+                mark = self.marks.get((j, i))
+                text = (texts[(j, i)].rjust(cell_w - 1) + (mark or " ") if numbers
+                        else shade_of(t) * (cell_w - 1) + (mark or shade_of(t)))
                 if colours is None:
                     out.append(text)
                     continue
@@ -621,6 +643,10 @@ class SweepHeatmap(Widget):
         out.append(f" best {heat_text(high, self.metric)}", axis)
         if any(v is None for row in self.grid for v in row):
             out.append("  · invalid", axis)
+        if self.marks:
+            out.append("  * best", axis)
+            if "r" in self.marks.values():
+                out.append("  r best robust", axis)
         return out
 
 

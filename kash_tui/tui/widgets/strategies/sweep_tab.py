@@ -70,7 +70,9 @@ class SweepTab(TabPane):
     def show(self, report: SweepReport) -> None:
         self.report = report
         skipped = len(report.skipped)
-        metric = METRIC_LABELS.get(report.rank_by, report.rank_by)
+        metric = METRIC_LABELS.get(report.metric, report.metric)
+        if report.robust:
+            metric = f"worst-neighbour {metric}"
         self.query_one("#sweep-summary", Static).update(
             f"{len(report.rows)} combinations of {report.request.strategy_id} on "
             f"{report.request.symbol} {report.request.timeframe}, best {metric} first"
