@@ -95,6 +95,12 @@ def _options() -> type[PlaceScreen]:
     return OptionsScreen
 
 
+def _deployments() -> type[PlaceScreen]:
+    from kash_tui.tui.screens.deployments import DeploymentsScreen
+
+    return DeploymentsScreen
+
+
 PLACES: dict[str, Place] = {
     p.id: p
     for p in (
@@ -106,6 +112,9 @@ PLACES: dict[str, Place] = {
         Place("orders", "Orders", "4,f4", "Orders, positions and the account", _orders),
         Place("options", "Options", "5,f5",
               "Option chains: expirations and strikes around the money", _options),
+        Place("deployments", "Deployments", "6,f6",
+              "Strategies trading paper and live portfolios: start, stop, halt, journal, "
+              "parity", _deployments, short="Deploy"),
     )
 }
 FIRST_PLACE = "workspaces"

@@ -77,14 +77,14 @@ async def test_the_checks_run_from_the_strategies_place_at_80x24(
         assert status == "Peek ahead: failed look-ahead."
 
         await pick(pilot, screen, "sma_crossover")
-        await pilot.press("f6")
+        await pilot.press("f12")  # F6 is the Deployments place
         await settle(pilot)
         assert isinstance(app.screen, CheckReportScreen) and app.screen.report.passed
         await pilot.press("escape")
         screen.strategy_list.focus()
         await pilot.press("question_mark")
         await pilot.pause()
-        assert "F6, c   Check" in screen_text(app)  # the help lists the key
+        assert "F12, c  Check" in screen_text(app)  # the help lists the key
 
 
 async def test_reload_strategies_from_the_palette_without_restarting(

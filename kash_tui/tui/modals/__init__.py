@@ -15,6 +15,7 @@
 ``sweep_form``      SweepForm: a parameter sweep (the Strategies place)
 ``check_report``    CheckReportScreen: the checks of a strategy (the Strategies place)
 ``import_form``     ImportCsvForm: import bars from a CSV file
+``deploy_form``     DeployForm: start a deployment (the Deployments place)
 ==================  ===========================================================
 
 The re-exports are lazy (PEP 562), so a place that needs one modal imports only that one
@@ -30,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from kash_tui.tui.modals.check_report import CheckReportScreen
     from kash_tui.tui.modals.confirm import ConfirmModal
+    from kash_tui.tui.modals.deploy_form import DeployDefaults, DeployForm
     from kash_tui.tui.modals.connection_form import ConnectionForm
     from kash_tui.tui.modals.form import FormModal
     from kash_tui.tui.modals.help_screen import HelpScreen
@@ -47,6 +49,8 @@ _HOMES = {
     "CheckReportScreen": "check_report",
     "ConfirmModal": "confirm",
     "ConnectionForm": "connection_form",
+    "DeployDefaults": "deploy_form",
+    "DeployForm": "deploy_form",
     "FormModal": "form",
     "HelpScreen": "help_screen",
     "ImportCsvForm": "import_form",

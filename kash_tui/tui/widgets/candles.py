@@ -98,17 +98,20 @@ class LowerPanel:
 
 @dataclass(frozen=True)
 class Marker:
-    """A buy or sell at a bar: a strategy ``signal`` (hollow triangle) or a ``fill`` (solid)."""
+    """A buy or sell at a bar: a strategy ``signal`` (hollow triangle), a ``fill`` (solid), or
+    a ``backtest`` fill shown beside live ones (small, one row further from the candle, so a
+    live fill and the backtest's fill of the same bar are both seen)."""
 
     index: int
     kind: Literal["buy", "sell"]
-    source: Literal["signal", "fill"] = "signal"
+    source: Literal["signal", "fill", "backtest"] = "signal"
 
     def __post_init__(self) -> None:
         if self.kind not in ("buy", "sell"):
             raise ValueError(f"Marker kind must be 'buy' or 'sell', not {self.kind!r}.")
-        if self.source not in ("signal", "fill"):
-            raise ValueError(f"Marker source must be 'signal' or 'fill', not {self.source!r}.")
+        if self.source not in ("signal", "fill", "backtest"):
+            raise ValueError("Marker source must be 'signal', 'fill' or 'backtest', not "
+                             f"{self.source!r}.")
 
 
 @dataclass(frozen=True, eq=False)
@@ -449,6 +452,7 @@ class _Prepared:
     marker_index: np.ndarray
     marker_buy: np.ndarray
     marker_fill: np.ndarray
+    marker_backtest: np.ndarray
 
 
 # ---------------------------------------------------------------------------------------------
@@ -878,9 +882,10 @@ class CandleChart(Widget, can_focus=True):
         idx = np.array([m.index for m in data.markers], dtype=np.int64)
         buy = np.array([m.kind == "buy" for m in data.markers], dtype=bool)
         fill = np.array([m.source == "fill" for m in data.markers], dtype=bool)
+        backtest = np.array([m.source == "backtest" for m in data.markers], dtype=bool)
         order = np.argsort(idx, kind="stable")
         return _Prepared(_zone(zone_name), zone_name, bar_seconds, decimals, axis_width,
-                         idx[order], buy[order], fill[order])
+                         idx[order], buy[order], fill[order], backtest[order])
 
     # -- rendering ---------------------------------------------------------------------------
 
@@ -1060,20 +1065,25 @@ class CandleChart(Widget, can_focus=True):
             m_idx = prep.marker_index[lo_i:hi_i]
             m_buy = prep.marker_buy[lo_i:hi_i]
             m_fill = prep.marker_fill[lo_i:hi_i]
+            m_back = prep.marker_backtest[lo_i:hi_i]
             if len(m_idx):
                 col = np.searchsorted(merged.starts, m_idx, "right") - 1
-                for fill_pass in (False, True):
+                # 0: signals, 1: fills, 2: a backtest's fills (one row further out)
+                for fill_pass in (0, 2, 1):
+                    kind = np.where(m_back, 2, np.where(m_fill, 1, 0))
                     for buy in (True, False):
-                        sel = (m_fill == fill_pass) & (m_buy == buy)
+                        sel = (kind == fill_pass) & (m_buy == buy)
                         c = col[sel]
                         if not len(c):
                             continue
+                        out = 1 if fill_pass == 2 else 0
                         if buy:
-                            rows = np.minimum(price_h - 1, yl[c].astype(np.int64) // 2 + 1)
-                            glyph = "▲" if fill_pass else "△"
+                            rows = np.minimum(price_h - 1,
+                                              yl[c].astype(np.int64) // 2 + 1 + out)
+                            glyph = ("△", "▲", "▴")[fill_pass]
                         else:
-                            rows = np.maximum(0, yh[c].astype(np.int64) // 2 - 1)
-                            glyph = "▼" if fill_pass else "▽"
+                            rows = np.maximum(0, yh[c].astype(np.int64) // 2 - 1 - out)
+                            glyph = ("▽", "▼", "▾")[fill_pass]
                         ok = (rows >= 0) & (rows < price_h)
                         chars[y_price + rows[ok], xs[c[ok]]] = glyph
                         sty[y_price + rows[ok], xs[c[ok]]] = _S_BUY if buy else _S_SELL

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from rich.cells import cell_len
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.events import Click, Resize
@@ -19,6 +20,10 @@ if TYPE_CHECKING:
     from kash_tui.tui.app import KashApp
     from kash_tui.tui.places import Place
 
+TAB_LEVELS = ("full", "short", "current", "keys")
+"""How much the place tabs say, richest first: full titles, short titles, the current place's
+title only (the others their keys), keys only. The header takes the richest that leaves the
+workspace › portfolio readable."""
 NARROW = 100
 """Below this many columns the header's tabs use the places' short titles, so the current
 workspace and portfolio stay readable; and the Keys panel floats over the place instead of
@@ -37,13 +42,24 @@ class PlaceTab(Static):
         self.key_label = key_label
         self.tooltip = f"{place.tooltip} ({key_label})"
 
+    def label_at(self, level: str) -> str:
+        """The tab's text at a :data:`TAB_LEVELS` level."""
+        short = self.place.short or self.place.title
+        if level == "full":
+            return f"{self.key_label} {self.place.title}"
+        if level == "short" or (level == "current" and self.has_class("-current")):
+            return f"{self.key_label} {short}"
+        return self.key_label
+
+    def width_at(self, level: str) -> int:
+        padding = self.styles.padding
+        return cell_len(self.label_at(level)) + padding.left + padding.right
+
     def fit(self, width: int) -> None:
-        """Full title, short title, or only the key, as the header's ``width`` allows."""
-        if width < TINY:
-            self.update(self.key_label)
-            return
-        title = (self.place.short or self.place.title) if width < NARROW else self.place.title
-        self.update(f"{self.key_label} {title}")
+        """Full title, short title, or only the key, as the header's ``width`` allows (the
+        header fits all its tabs together with :meth:`KashHeader.fit_tabs`)."""
+        level = "keys" if width < TINY else "short" if width < NARROW else "full"
+        self.update(self.label_at(level))
 
     async def on_click(self, event: Click) -> None:
         event.stop()
@@ -59,6 +75,8 @@ class KashHeader(Horizontal):
         self.places = tuple(places)
         self._badge = Static("", id="mode-badge", markup=False)
         self._where = Static("Kash", id="header-context", markup=False)
+        self._context_text = "Kash"
+        self._badge_text = ""
 
     @property
     def kash(self) -> KashApp:
@@ -73,8 +91,26 @@ class KashHeader(Horizontal):
                 yield PlaceTab(place, label, current=place.id == self.place_id)
 
     def on_resize(self, event: Resize) -> None:
-        for tab in self.query(PlaceTab).results(PlaceTab):
-            tab.fit(event.size.width)
+        self.fit_tabs(event.size.width)
+
+    def fit_tabs(self, width: int | None = None) -> None:
+        """The richest :data:`TAB_LEVELS` level whose tabs fit beside the badge and the whole
+        workspace › portfolio (full titles from NARROW columns, keys only below TINY)."""
+        width = self.size.width if width is None else width
+        tabs = list(self.query(PlaceTab).results(PlaceTab))
+        if not tabs or width <= 0:
+            return
+        badge = self._badge
+        used = cell_len(self._context_text) + 2
+        if badge.display:
+            used += cell_len(self._badge_text) + 1
+        levels = [lv for lv in TAB_LEVELS if lv != "full" or width >= NARROW]
+        if width < TINY:
+            levels = ["keys"]
+        level = next((lv for lv in levels if used + sum(t.width_at(lv) for t in tabs) <= width),
+                     levels[-1])
+        for tab in tabs:
+            tab.update(tab.label_at(level))
 
     def on_mount(self) -> None:
         self.watch(self.app, "catalog", self._refresh_context)
@@ -82,6 +118,12 @@ class KashHeader(Horizontal):
         self.watch(self.app, "status", self._refresh_context)
 
     def _refresh_context(self, _value: object = None) -> None:
+        self._show_context()
+        self._context_text = str(self._where.content)
+        self._badge_text = str(self._badge.content)
+        self.fit_tabs()
+
+    def _show_context(self) -> None:
         app = self.kash
         context, badge = self._where, self._badge
         badge.remove_class("-backtest", "-paper", "-live")

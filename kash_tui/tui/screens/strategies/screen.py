@@ -65,7 +65,7 @@ class StrategiesScreen(PlaceScreen):
                 tooltip="Sweep parameter ranges and rank the combinations"),
         Binding("f7,ctrl+r", "reload", "Reload", id="strategies.reload", show=False,
                 tooltip="Reload the list of strategies and past runs"),
-        Binding("c,f6", "check_strategy", "Check", id="strategies.check",
+        Binding("c,f12", "check_strategy", "Check", id="strategies.check",
                 tooltip="Check the chosen strategy: look-ahead, determinism, shape, schema "
                         "and speed, on 100,000 synthetic bars"),
         Binding("p", "show_tab('tab-setup')", "Setup", id="strategies.tab_setup", show=False,
