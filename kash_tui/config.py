@@ -133,6 +133,14 @@ def _as_paths(value: Any) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _as_executor(value: Any) -> str:
+    text = value.strip() if isinstance(value, str) else None
+    if text is None or not (text == "" or text.lower() == "local"
+                            or text.lower().startswith("dask://")):
+        raise ValueError('must be "local" or "dask://HOST:PORT"')
+    return text
+
+
 _PARSERS: dict[str, Any] = {
     "database_url": _as_optional_url,
     "theme": _as_str,
@@ -142,6 +150,7 @@ _PARSERS: dict[str, Any] = {
     "stream_account_updates": _as_bool,
     "demo_data": _as_bool,
     "strategy_paths": _as_paths,
+    "executor": _as_executor,
 }
 
 
@@ -168,6 +177,9 @@ class Settings:
     """Seed the Demo workspace on first run."""
     strategy_paths: tuple[str, ...] = ()
     """Folders of strategy files besides ``<config dir>/strategies``."""
+    executor: str = ""
+    """Where grids of jobs (sweeps, universe runs) run: "" or "local" (this machine's cores)
+    or "dask://HOST:PORT" (a Dask distributed cluster; extra ``kash-tui[dask]``)."""
 
     def __init__(self, **values: Any) -> None:
         self._fill(values, read_file=True)

@@ -69,6 +69,9 @@ class ServiceProvider:
         self._trading: TradingService | None = None
         self._deployment: DeploymentService | None = None
         self._prepared = False
+        self.executor_spec: str | None = None
+        """Overrides ``settings.executor`` (``--executor``) when set before ``trading`` is
+        first used."""
 
     @property
     def db(self) -> Database:
@@ -136,14 +139,17 @@ class ServiceProvider:
         if self._trading is None:
             with self._lock:
                 if self._trading is None:
-                    from kash_tui.domains.trading import create_trading_service
+                    from kash_tui.domains.trading import create_executor, create_trading_service
 
                     settings = self.settings
+                    spec = self.executor_spec
+                    executor = create_executor(settings.executor if spec is None else spec)
                     self._trading = create_trading_service(
                         self.db, self.market, self.strategy, self.workspace, self.connection,
                         http_timeout=settings.http_timeout_seconds,
                         poll_interval=settings.poll_interval_seconds,
                         stream_account=settings.stream_account_updates,
+                        executor=executor,
                     )
         return self._trading
 

@@ -258,6 +258,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-positions", type=int, metavar="N",
                    help="with --universe: positions open at once, each sized equity/N "
                         "(default: one per symbol)")
+    p.add_argument("--executor", metavar="URL",
+                   help="where a sweep's or universe's jobs run: local (this machine's cores, "
+                        "default) or dask://HOST:PORT (a Dask cluster; needs kash-tui[dask])")
     p.add_argument("--strategy", required=True, help="strategy id (see `kash strategies`)")
     p.add_argument("--timeframe", default="1Day")
     p.add_argument("--params", metavar="JSON", help="strategy parameters as a JSON object")

@@ -192,6 +192,13 @@ def exits_json(run: BacktestRun) -> dict[str, Any]:
 def _request(args: argparse.Namespace, provider) -> Any:  # noqa: ANN001
     from kash_tui.domains.trading import BacktestRequest, BacktestSettings, FillModel
 
+    spec = getattr(args, "executor", None)
+    if spec is not None:  # checked before any work: a missing extra is one sentence
+        from kash_tui.domains.trading import create_executor
+
+        create_executor(spec, require=True)
+        provider.executor_spec = spec
+
     portfolio = None
     if args.portfolio:
         portfolio = provider.workspace.find_portfolio(args.portfolio, args.workspace)

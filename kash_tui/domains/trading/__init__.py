@@ -147,8 +147,25 @@ __all__ = [
     "UniverseSymbolResult",
     "entry_quantity",
     "new_client_order_id",
+    "create_executor",
     "create_trading_service",
 ]
+
+
+def create_executor(spec: str | None, *, require: bool = False) -> GridExecutor | None:
+    """The grid executor a setting names: ``""`` or ``"local"``: None (the service's default,
+    this machine's cores); ``"dask://HOST:PORT"``: a Dask distributed cluster (the optional
+    extra ``kash-tui[dask]``; without it, a ``TradingError`` saying how to install it, at once
+    with ``require`` or else when a grid first runs there)."""
+    text = (spec or "").strip()
+    if not text or text.lower() == "local":
+        return None
+    from kash_tui.domains.trading.dask_executor import DaskExecutor
+
+    executor = DaskExecutor(text)
+    if require:
+        executor.check_installed()
+    return executor
 
 
 def create_trading_service(
