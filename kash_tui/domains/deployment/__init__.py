@@ -26,6 +26,7 @@ from kash_tui.domains.deployment.service import (
     RunOptions,
     SignalComparison,
     SignalMatch,
+    event_line,
 )
 
 if TYPE_CHECKING:
@@ -58,6 +59,7 @@ __all__ = [
     "SignalComparison",
     "SignalMatch",
     "create_deployment_service",
+    "event_line",
 ]
 
 

@@ -87,7 +87,10 @@ class DeploymentRow(Base):
 
 class DeploymentEventRow(Base):
     __tablename__ = "deployment_journal"
-    __table_args__ = (Index("ix_deployment_journal_deployment_id_id", "deployment_id", "id"),)
+    __table_args__ = (
+        Index("ix_deployment_journal_deployment_id_id", "deployment_id", "id"),
+        Index("ix_deployment_journal_deployment_id_bar_at", "deployment_id", "bar_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     deployment_id: Mapped[int] = mapped_column(

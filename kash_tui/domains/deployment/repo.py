@@ -45,20 +45,33 @@ def add_event(
     return row
 
 
+_EVENT_COLUMNS = (
+    DeploymentEventRow.id, DeploymentEventRow.deployment_id, DeploymentEventRow.at,
+    DeploymentEventRow.kind, DeploymentEventRow.bar_at, DeploymentEventRow.message,
+    DeploymentEventRow.data_json,
+)
+
+
 def events(
     session: Session, deployment_id: int, *, after_id: int | None = None,
     limit: int | None = None, kinds: tuple[str, ...] | None = None,
-) -> list[DeploymentEventRow]:
-    query = select(DeploymentEventRow).where(DeploymentEventRow.deployment_id == deployment_id)
+    bar_at: datetime | None = None,
+) -> list[Any]:
+    """Oldest first; ``limit`` keeps the newest N. ``bar_at``: the events of one bar (read
+    through the (deployment_id, bar_at) index, however long the journal). Plain rows with the
+    table's attributes (no ORM objects: a journal of 100,000 rows reads several times faster)."""
+    query = select(*_EVENT_COLUMNS).where(DeploymentEventRow.deployment_id == deployment_id)
+    if bar_at is not None:
+        query = query.where(DeploymentEventRow.bar_at == bar_at)
     if after_id is not None:
         query = query.where(DeploymentEventRow.id > after_id)
     if kinds:
         query = query.where(DeploymentEventRow.kind.in_(kinds))
     if limit is not None:
-        rows = list(session.scalars(query.order_by(DeploymentEventRow.id.desc()).limit(limit)))
+        rows = list(session.execute(query.order_by(DeploymentEventRow.id.desc()).limit(limit)))
         rows.reverse()
         return rows
-    return list(session.scalars(query.order_by(DeploymentEventRow.id)))
+    return list(session.execute(query.order_by(DeploymentEventRow.id)))
 
 
 def count_events(session: Session, deployment_id: int, kind: str, since: datetime) -> int:

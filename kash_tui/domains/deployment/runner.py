@@ -7,7 +7,10 @@ fills, and follows closed bars:
 * A bar is closed once the broker's clock is past its end (a US-equity day bar at 16:00 New
   York). Only closed bars make signals, computed by the strategy's own ``generate_signals``
   over every bar since the deployment's first warm-up bar, with its stored parameters: exactly
-  what a backtest of those bars computes.
+  what a backtest of those bars computes. Those bars are held in memory (:class:`_History`):
+  read once at start, each new closed bar appended; the whole history is read again only
+  after a back-fill. Per bar the runner reads the few newest stored bars and the journal rows
+  of that one bar (indexed), never the whole journal.
 * The newest closed bar's signal becomes a market order right away (the backtest fills it at
   the next bar's open). A bar that arrives late (after a silence, or while the runner was down)
   is journaled, and its signal recorded and skipped: the next bar's open it was meant for has
@@ -24,13 +27,15 @@ fills, and follows closed bars:
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import os
 import socket
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
 from typing import TYPE_CHECKING, Any
@@ -82,6 +87,47 @@ log = logging.getLogger("kash.deployment.runner")
 NY = ZoneInfo("America/New_York")
 FINAL_STATUSES = frozenset({"filled", "canceled", "expired", "rejected", "replaced"})
 NS = 1_000_000_000
+
+
+class _History:
+    """The closed bars a deployment's signals are computed over, in memory: from its first
+    warm-up bar to the newest bar it handled. Appending is amortised O(1) (the arrays double
+    when full); :meth:`series` is a view of the bars so far."""
+
+    FIELDS = ("timestamps", "open", "high", "low", "close", "volume")
+
+    def __init__(self, series: BarSeries) -> None:
+        self._template = series
+        self._n = len(series)
+        capacity = max(256, 2 * self._n)
+        self._arrays: dict[str, np.ndarray] = {}
+        for name in self.FIELDS:
+            source = getattr(series, name)
+            array = np.empty(capacity, dtype=source.dtype)
+            array[: self._n] = source
+            self._arrays[name] = array
+
+    def __len__(self) -> int:
+        return self._n
+
+    def append(self, series: BarSeries, lo: int, hi: int) -> None:
+        """Append ``series``' bars ``lo`` to ``hi`` (exclusive)."""
+        count = hi - lo
+        if count <= 0:
+            return
+        needed = self._n + count
+        for name in self.FIELDS:
+            array = self._arrays[name]
+            if needed > array.shape[0]:
+                grown = np.empty(max(needed, 2 * array.shape[0]), dtype=array.dtype)
+                grown[: self._n] = array[: self._n]
+                self._arrays[name] = array = grown
+            array[self._n:needed] = getattr(series, name)[lo:hi]
+        self._n = needed
+
+    def series(self) -> BarSeries:
+        n = self._n
+        return replace(self._template, **{k: a[:n] for k, a in self._arrays.items()})
 
 
 class _Halted(Exception):
@@ -184,6 +230,8 @@ class Runner:
         self._orders_checked = 0.0
         self.held: tuple | None = None
         """A day bar's signal waiting for the session to open."""
+        self.history: _History | None = None
+        """The closed bars from the first warm-up bar to ``last_seen`` (see :class:`_History`)."""
 
     # -- journal ------------------------------------------------------------------------------
 
@@ -211,10 +259,11 @@ class Runner:
             s.expunge(row)
             return row
 
-    def _events(self, *kinds: EventKind) -> list[JournalEntry]:
+    def _events(self, *kinds: EventKind, bar_at: datetime | None = None) -> list[JournalEntry]:
+        """This deployment's journal entries of ``kinds`` (of one bar: an indexed read)."""
         with self.svc.db.unit_of_work() as s:
             return [models.to_entry(e) for e in repo.events(
-                s, self.id, kinds=tuple(k.value for k in kinds))]
+                s, self.id, kinds=tuple(k.value for k in kinds), bar_at=bar_at)]
 
     # -- the whole run ------------------------------------------------------------------------
 
@@ -328,9 +377,10 @@ class Runner:
         if fields:
             self.set(**fields)
         # orders of this deployment: fills that happened while it was down, open ones to follow
-        filled = {e.data.get("client_order_id") for e in self._events(EventKind.FILL)}
+        fills = self._events(EventKind.FILL)
+        filled = {e.data.get("client_order_id") for e in fills}
         sent = {e.data.get("client_order_id"): e for e in self._events(EventKind.ORDER_SENT)}
-        for fill in self._events(EventKind.FILL):
+        for fill in fills:
             self._count_fill(fill.data.get("side", ""), Decimal(str(fill.data.get("qty", 0))),
                              Decimal(str(fill.data.get("price", 0))))
         for order in self.adapter.get_orders("all"):
@@ -414,12 +464,17 @@ class Runner:
             self.last_seen = series.time(closed - 1)
             self.set(warmup_start=self.warmup_start, last_bar_at=self.last_seen)
             count = closed - first
+            self.history = _History(_slice(series, first, closed))
         else:
             self.warmup_start = row.warmup_start
             self.last_seen = row.last_bar_at or row.warmup_start
             self._fetch(self.last_seen)
             series = self.svc.market.load_bars(self.symbol, self.tf, self.warmup_start)
             count = self._closed_count(series, now)
+            # in memory up to the last bar handled; the ones after it are new (and late)
+            seen = int(np.searchsorted(series.timestamps[:count],
+                                       int(self.last_seen.timestamp() * NS), side="right"))
+            self.history = _History(_slice(series, 0, seen))
         self.first_live_bar = row.first_live_bar
         self.emit(EventKind.WARMUP,
                   f"History: {count} closed {self.tf.value} bars from "
@@ -537,23 +592,32 @@ class Runner:
 
     def _take_new_bars(self, now: datetime) -> None:
         market = self.svc.market
-        recent = market.load_bars(self.symbol, self.tf, last=3)
-        times = recent.timestamps
         last_ns = int(self.last_seen.timestamp() * NS)
-        fresh = [i for i in range(len(recent)) if int(times[i]) > last_ns
-                 and close_time(recent.time(i), self.tf, self.crypto) <= now]
-        if not fresh:
+        # only the bars from the last one handled on: a few rows, however long the history
+        try:
+            source = market.load_bars(self.symbol, self.tf, self.last_seen)
+        except NoBarsError:
+            return
+        hi = self._closed_count(source, now)
+        lo = int(np.searchsorted(source.timestamps[:hi], last_ns, side="right"))
+        if lo >= hi:
             return
         self.held = None  # a newer bar replaces a signal still waiting for the open
         if self.pending:
             self._check_orders()  # the bar's open may have filled what is pending
-        series = market.load_bars(self.symbol, self.tf, self.warmup_start)
-        n = self._closed_count(series, now)
-        ts = series.timestamps[:n]
-        start = int(np.searchsorted(ts, last_ns, side="right"))
-        if start >= n:
-            return
-        series = _head(series, n)
+        if self.history is None or self.health is DataHealth.STALE:
+            # after a back-fill the whole history is read again: a gap may have been filled
+            # anywhere in it, and signals are computed over what the cache holds
+            source = market.load_bars(self.symbol, self.tf, self.warmup_start)
+            hi = self._closed_count(source, now)
+            lo = int(np.searchsorted(source.timestamps[:hi], last_ns, side="right"))
+            self.history = _History(_slice(source, 0, lo))
+            if lo >= hi:
+                return
+        start = len(self.history)
+        self.history.append(source, lo, hi)
+        series = self.history.series()
+        n = len(series)
         new = list(range(start, n))
         for i in new:
             self.emit(EventKind.BAR,
@@ -584,7 +648,7 @@ class Runner:
             self.first_live_bar = series.time(new[0])
             self.set(first_live_bar=self.first_live_bar)
         signals = np.asarray(self.strategy.generate_signals(series))
-        indicators = self.strategy.indicators(series)
+        indicators = functools.cache(lambda: self.strategy.indicators(series))
         newest = new[-1]
         self.last_close = float(series.close[newest])
         for i in new:
@@ -594,19 +658,21 @@ class Runner:
                 timedelta(seconds=self.tf.seconds))
             self._signal(series, i, int(signals[i]), indicators, current)
         self.last_seen = series.time(newest)
-        self._mark()
-        self.set(last_bar_at=self.last_seen, done_bar_at=self.last_seen,
-                 data_health=self.health.value)
+        self._mark(last_bar_at=self.last_seen, done_bar_at=self.last_seen,
+                   data_health=self.health.value)
         self._check_loss()
 
     # -- signals and orders -------------------------------------------------------------------
 
-    def _signal(self, series: BarSeries, i: int, kind: int, indicators: list, current: bool) -> None:
+    def _signal(self, series: BarSeries, i: int, kind: int,
+                indicators: Callable[[], list], current: bool) -> None:
+        """Handle the signal of bar ``i``; ``indicators()`` computes the strategy's indicators
+        over ``series`` (only when the signal is journaled for the first time)."""
         bar_at = series.time(i)
         side = OrderSide.BUY if kind > 0 else OrderSide.SELL
         cid = f"{self.prefix}{int(bar_at.timestamp())}-{side.value[0]}"
-        sent = [e for e in self._events(EventKind.ORDER_SENT, EventKind.BROKER_ANSWER,
-                                        EventKind.SIGNAL) if e.bar_at == bar_at]
+        sent = self._events(EventKind.ORDER_SENT, EventKind.BROKER_ANSWER, EventKind.SIGNAL,
+                            bar_at=bar_at)
         intent = next((e for e in sent if e.kind is EventKind.ORDER_SENT
                        and e.data.get("client_order_id") == cid), None)
         answered = any(e.kind is EventKind.BROKER_ANSWER and e.data.get("client_order_id") == cid
@@ -616,7 +682,7 @@ class Runner:
         close = float(series.close[i])
         if not any(e.kind is EventKind.SIGNAL for e in sent):
             values = {ind.name: (float(ind.values[i]) if math.isfinite(float(ind.values[i]))
-                                 else None) for ind in indicators}
+                                 else None) for ind in indicators()}
             shown = ", ".join(f"{k} {_fmt(v) if v is not None else 'n/a'}"
                               for k, v in values.items())
             self.emit(EventKind.SIGNAL,
@@ -790,8 +856,9 @@ class Runner:
             self._mark()
             self._check_loss()
 
-    def _mark(self) -> None:
-        fields: dict[str, Any] = {"position_qty": self.position}
+    def _mark(self, **more: Any) -> None:
+        """Store the position and the P&L (and ``more`` row fields) in one write."""
+        fields: dict[str, Any] = {"position_qty": self.position, **more}
         if self.last_close is not None:
             fields["pnl"] = self.cash_flow + self.position * Decimal(repr(self.last_close))
         self.set(**fields)
@@ -816,11 +883,9 @@ class Runner:
             raise _Halted()
 
 
-def _head(series: BarSeries, n: int) -> BarSeries:
-    if n == len(series):
+def _slice(series: BarSeries, lo: int, hi: int) -> BarSeries:
+    if lo == 0 and hi == len(series):
         return series
-    from dataclasses import replace
-
-    return replace(series, timestamps=series.timestamps[:n], open=series.open[:n],
-                   high=series.high[:n], low=series.low[:n], close=series.close[:n],
-                   volume=series.volume[:n])
+    return replace(series, timestamps=series.timestamps[lo:hi], open=series.open[lo:hi],
+                   high=series.high[lo:hi], low=series.low[lo:hi], close=series.close[lo:hi],
+                   volume=series.volume[lo:hi])

@@ -237,6 +237,12 @@ class JournalEntry:
                 "bar_at": self.bar_at, "message": self.message, "data": self.data}
 
 
+def event_line(entry: JournalEntry) -> str:
+    """One log line per event (``kash deploy start`` and ``log``, a detached runner's log
+    file): the UTC time, the kind, the sentence."""
+    return f"{entry.at:%Y-%m-%d %H:%M:%S} UTC  {entry.kind.value:<17} {entry.message}"
+
+
 @dataclass(frozen=True)
 class HaltReport:
     """What the kill switch did to one deployment."""
@@ -403,10 +409,14 @@ class DeploymentService(Protocol):
         ...
 
     def journal(
-        self, name: str, *, after_id: int | None = None, limit: int | None = None
+        self, name: str, *, after_id: int | None = None, limit: int | None = None,
+        kinds: tuple[EventKind, ...] | None = None,
     ) -> list[JournalEntry]:
         """Journal entries oldest first; ``after_id`` for the ones since (a live view polls
-        with the last id it has), ``limit`` for the newest N."""
+        with the last id it has), ``limit`` for the newest N, ``kinds`` for only those kinds
+        (a chart's signals and fills: ``(EventKind.SIGNAL, EventKind.FILL)``). A deployment
+        on minute bars writes 100,000 entries in a few months: page with ``limit`` (and
+        ``after_id``) or filter with ``kinds`` rather than reading them all."""
         ...
 
     def parity(self, name: str) -> ParityReport:

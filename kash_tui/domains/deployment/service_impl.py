@@ -129,12 +129,14 @@ class SqlDeploymentService:
         return out
 
     def journal(
-        self, name: str, *, after_id: int | None = None, limit: int | None = None
+        self, name: str, *, after_id: int | None = None, limit: int | None = None,
+        kinds: tuple[EventKind, ...] | None = None,
     ) -> list[JournalEntry]:
         row = self._row(name)
         with self._db.unit_of_work() as s:
-            return [models.to_entry(e) for e in repo.events(s, row.id, after_id=after_id,
-                                                           limit=limit)]
+            return [models.to_entry(e) for e in repo.events(
+                s, row.id, after_id=after_id, limit=limit,
+                kinds=tuple(EventKind(k).value for k in kinds) if kinds else None)]
 
     # -- creating -----------------------------------------------------------------------------
 
