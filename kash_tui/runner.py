@@ -31,8 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     kash = ServiceProvider(settings)
     try:
         kash.prepare(eager=False)
-        from kash_tui.cli.deploy import event_line
-        from kash_tui.domains.deployment import RunOptions
+        from kash_tui.domains.deployment import RunOptions, event_line
 
         tick = os.environ.get("KASH_RUNNER_TICK")
         options = RunOptions(tick_seconds=float(tick), clock_refresh_seconds=float(tick)) if (

@@ -62,12 +62,13 @@ def _count(text: str) -> int:
     return value
 
 
-def event_line(entry: JournalEntry) -> str:
-    """One log line per event: local-free UTC time, kind, sentence."""
-    return f"{entry.at:%Y-%m-%d %H:%M:%S} UTC  {entry.kind.value:<17} {entry.message}"
+LOG_TAIL = 50
+"""Events `kash deploy log` shows without --tail or --all."""
 
 
 def _print_event(entry: JournalEntry) -> None:
+    from kash_tui.domains.deployment import event_line
+
     print(event_line(entry), flush=True)
 
 
@@ -267,14 +268,23 @@ def cmd_deploy_halt(args: argparse.Namespace) -> int:
 
 def cmd_deploy_log(args: argparse.Namespace) -> int:
     kash = build_provider(args, writes=False)
-    entries = kash.deployment.journal(args.name, limit=args.limit)
+    tail = None if args.all else (args.tail or LOG_TAIL)
+    # one more than shown says whether older entries were left out
+    entries = kash.deployment.journal(args.name, limit=tail + 1 if tail else None)
+    more = tail is not None and len(entries) > tail
+    if more:
+        entries = entries[1:]
     if args.json:
         print_json([e.to_dict() for e in entries])
         return EXIT_OK
     if not entries:
         print(f"Deployment {args.name!r} has no journal yet; start it first.")
-    for e in entries:
-        print(event_line(e))
+        return EXIT_OK
+    if more:
+        print(f"(the newest {tail} events; --tail N for more, --all for every one)")
+    from kash_tui.domains.deployment import event_line
+
+    sys.stdout.write("".join(event_line(e) + "\n" for e in entries))
     return EXIT_OK
 
 
@@ -377,7 +387,10 @@ def add_deploy_commands(sub: Any, command: Any) -> None:
     add_json(h)
     lg = command(g, "log", cmd_deploy_log, "the journal of a deployment")
     lg.add_argument("name")
-    lg.add_argument("--limit", type=_count, metavar="N", help="only the newest N events")
+    shown = lg.add_mutually_exclusive_group()
+    shown.add_argument("--tail", "--limit", dest="tail", type=_count, metavar="N",
+                       help=f"the newest N events (default {LOG_TAIL})")
+    shown.add_argument("--all", action="store_true", help="every event, oldest first")
     add_json(lg)
     pa = command(g, "parity", cmd_deploy_parity,
                  "compare a deployment with the backtest of the bars it saw")

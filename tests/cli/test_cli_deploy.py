@@ -135,6 +135,15 @@ def test_a_foreground_deployment_runs_stops_on_ctrl_c_and_reports(
 
     log = ok(run_kash("deploy", "log", "wave", "--db", sqlite_db_url)).stdout
     assert "order_sent" in log and "fill" in log
+    # the log is the lines the foreground run printed, each event once
+    every = ok(run_kash("deploy", "log", "wave", "--all", "--db", sqlite_db_url)).stdout
+    assert every.splitlines() == [line for line in lines if " UTC  " in line]
+    newest = ok(run_kash("deploy", "log", "wave", "--tail", "3", "--db", sqlite_db_url)).stdout
+    assert newest.splitlines() == [
+        "(the newest 3 events; --tail N for more, --all for every one)",
+        *every.splitlines()[-3:]]
+    assert "--tail" in refused(run_kash("deploy", "log", "wave", "--tail", "3", "--all",
+                                        "--db", sqlite_db_url))
     entries = as_json(run_kash("deploy", "log", "wave", "--json", "--db", sqlite_db_url))
     assert entries[-1]["kind"] == "stop"
     parity = ok(run_kash("deploy", "parity", "wave", "--db", sqlite_db_url)).stdout
