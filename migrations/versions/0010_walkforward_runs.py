@@ -7,12 +7,11 @@ stitched out-of-sample metrics, and the stitched curve's bar times and equity as
 chosen cell's training and test metrics.
 
 Revision ID: 0010
-Revises: the newest revision before it (0009 once the session's 0009 lands)
+Revises: 0009
 Create Date: 2026-12-04 22:30:00
 """
 
 from collections.abc import Sequence
-from pathlib import Path
 
 import sqlalchemy as sa
 from alembic import op
@@ -21,11 +20,7 @@ import kash_tui.db
 
 
 revision: str = '0010'
-# 0009 is written at the same time as this one: chain onto the newest revision that exists
-# before it, so the history stays one line whichever lands first.
-down_revision: str | None = max(
-    p.name[:4] for p in Path(__file__).parent.glob('00[0-9][0-9]_*.py') if p.name[:4] < '0010'
-)
+down_revision: str | None = '0009'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

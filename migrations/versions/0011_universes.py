@@ -7,12 +7,11 @@ symbols in order, which symbol each fill and signal belongs to, each symbol's la
 per-symbol breakdown.
 
 Revision ID: 0011
-Revises: the newest revision before it (0010 once the session's 0009 and 0010 land)
+Revises: 0010
 Create Date: 2026-12-04 22:00:00
 """
 
 from collections.abc import Sequence
-from pathlib import Path
 
 import sqlalchemy as sa
 from alembic import op
@@ -21,11 +20,7 @@ import kash_tui.db
 
 
 revision: str = '0011'
-# 0009 and 0010 are written at the same time as this one: chain onto the newest revision that
-# exists before it, so the history stays one line whichever lands first.
-down_revision: str | None = max(
-    p.name[:4] for p in Path(__file__).parent.glob('00[0-9][0-9]_*.py') if p.name[:4] < '0011'
-)
+down_revision: str | None = '0010'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
