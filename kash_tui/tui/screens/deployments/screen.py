@@ -19,6 +19,7 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Static, TabbedContent, TabPane
 
 from kash_tui.domains.deployment import Deployment, DeploymentState, HaltReport
+from kash_tui.tui.format import params_text
 from kash_tui.tui.places import PlaceScreen
 from kash_tui.tui.screens.deployments.reads import (
     Detail,
@@ -67,14 +68,13 @@ class DeploymentsScreen(PlaceScreen):
     ]
 
     DEFAULT_CSS = """
-    DeploymentsScreen #dp-table { height: 8; }
-    DeploymentsScreen.-roomy #dp-table { height: 14; }
+    DeploymentsScreen #dp-table { height: auto; min-height: 5; max-height: 8; }
+    DeploymentsScreen.-roomy #dp-table { max-height: 16; }
     DeploymentsScreen #dp-status {
-        height: 1;
+        height: auto;
+        max-height: 2;
         padding: 0 1;
         color: $text-muted;
-        text-wrap: nowrap;
-        text-overflow: ellipsis;
     }
     DeploymentsScreen #dp-status.-alert { color: $text-error; text-style: bold; }
     DeploymentsScreen #dp-tabs { height: 1fr; }
@@ -101,7 +101,9 @@ class DeploymentsScreen(PlaceScreen):
 
     def compose_body(self) -> Iterator[Widget]:
         with Vertical(id="dp-body"):
-            yield DeploymentsTable(id="dp-table", title="Deployments")
+            table = DeploymentsTable(id="dp-table", title="Deployments")
+            table.styles.height = "auto"  # as many rows as there are (app.tcss says 1fr)
+            yield table
             yield Static("", id="dp-status", markup=False)
             with TabbedContent(id="dp-tabs", initial="dp-journal"):
                 with TabPane("Journal", id="dp-journal"):
@@ -221,9 +223,12 @@ class DeploymentsScreen(PlaceScreen):
         if alert and d.message:
             self._say(f"{d.name} is {d.state.value}: {d.message}", alert=True)
         elif d.state is DeploymentState.RUNNING:
-            where = f" (process {d.pid} on {d.host})" if d.pid else ""
-            self._say(f"{d.name}: {d.strategy_id} {_params(d)} on {d.symbol} {d.timeframe}, "
-                      f"{d.portfolio_name} ({d.mode}){where}")
+            where = f", process {d.pid} on {d.host}" if d.pid else ""
+            info = next((s for s in self.kash.catalog.strategies if s.id == d.strategy_id),
+                        None)
+            order = list(info.params_schema.get("properties", {})) if info else []
+            self._say(f"{d.name}: {d.strategy_id}({params_text(d.params, order)}) on {d.symbol} "
+                      f"{d.timeframe} trading {d.portfolio_name} ({d.mode}){where}.")
         else:
             key = self.kash.key_label("deployments.start", "s")
             self._say(f"{d.name} is {d.state.value}; {key} starts it again."
@@ -433,10 +438,6 @@ class DeploymentsScreen(PlaceScreen):
 
 def _halt_all(provider: ServiceProviderProtocol, *, workspace: str | None) -> list[HaltReport]:
     return provider.deployment.halt_all(workspace=workspace)
-
-
-def _params(d: Deployment) -> str:
-    return "(" + ", ".join(f"{v}" for v in d.params.values()) + ")" if d.params else ""
 
 
 __all__ = ["POLL_SECONDS", "DeploymentsScreen"]

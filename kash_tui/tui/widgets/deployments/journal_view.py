@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from rich.table import Table
 from rich.text import Text
 from textual.widgets import RichLog
 
@@ -23,12 +24,21 @@ _KIND_STYLE = {
 }
 
 
-def journal_line(entry: JournalEntry) -> Text:
-    """``03-04 14:31:00 signal   Buy signal at the close 101.2 (...).``"""
-    line = Text(f"{entry.at:%m-%d %H:%M:%S} ", style="dim")
-    line.append(f"{entry.kind.value:<12} ", style=_KIND_STYLE.get(entry.kind, ""))
-    line.append(entry.message)
-    return line
+KIND_WIDTH = 13
+"""Columns of the event kind; longer kinds (``risk_check_failed``) wrap within them."""
+
+
+def journal_line(entry: JournalEntry) -> Table:
+    """``03-04 14:31:00 signal        Buy signal at the close 101.2 (...).``: time, kind and
+    the sentence, which wraps under itself (not under the time)."""
+    row = Table.grid(padding=(0, 1), expand=True)
+    row.add_column(no_wrap=True, style="dim")
+    row.add_column(width=KIND_WIDTH, style=_KIND_STYLE.get(entry.kind, ""),
+                   overflow="fold")
+    row.add_column(ratio=1, overflow="fold")
+    row.add_row(f"{entry.at:%m-%d %H:%M:%S}", entry.kind.value.replace("_", " "),
+                Text(entry.message))
+    return row
 
 
 class JournalView(RichLog):
@@ -62,4 +72,4 @@ class JournalView(RichLog):
         return count
 
 
-__all__ = ["MAX_LINES", "JournalView", "journal_line"]
+__all__ = ["KIND_WIDTH", "MAX_LINES", "JournalView", "journal_line"]

@@ -21,7 +21,7 @@ _STATUS_STYLE = {SignalMatch.MATCHED: "green", SignalMatch.MISSED: "bold yellow"
 def _price(value: float | Decimal | None) -> str:
     if value is None:
         return "-"
-    return f"{float(value):,.4f}".rstrip("0").rstrip(".")
+    return f"{round(float(value), 4) + 0.0:,.4f}".rstrip("0").rstrip(".")  # no "-0"
 
 
 def _qty(value: float | Decimal | None) -> str:
@@ -33,7 +33,7 @@ def _qty(value: float | Decimal | None) -> str:
 
 
 def _money(value: float | None) -> str:
-    return "-" if value is None else f"{value:,.2f}"
+    return "-" if value is None else f"{round(value, 2) + 0.0:,.2f}"  # no "-0.00"
 
 
 def parity_lines(r: ParityReport) -> Text:
@@ -65,7 +65,7 @@ def parity_lines(r: ParityReport) -> Text:
                    f"{_price(f.live_price)}  backtest {_qty(f.backtest_qty)} @ "
                    f"{_price(f.backtest_price)}  slippage {per}/unit = {cost}\n")
     out.append("Slippage in total: ", style="bold")
-    out.append(f"{r.total_slippage:,.2f}\n",
+    out.append(f"{_money(r.total_slippage)}\n",
                style="bold red" if r.total_slippage > 0 else "")
     out.append("P&L: ", style="bold")
     out.append(f"live {_money(r.live_pnl)}, backtest {_money(r.backtest_pnl)}\n")
