@@ -143,6 +143,8 @@ def build_report(
             reasons[_ns(e.bar_at)] = f"risk check: {e.message}"
         elif e.kind is EventKind.BROKER_ANSWER and e.data.get("status") == "rejected":
             reasons[_ns(e.bar_at)] = f"rejected: {e.data.get('message', '')}"
+            # sent but refused by the broker: not traded live
+            orders.pop(_ns(e.bar_at), None)
 
     last_ns = int(ts[-1]) if n else 0
     live_range = set(int(t) for t in ts[live_from:].tolist())

@@ -231,6 +231,12 @@ class Runner:
         self.held: tuple | None = None
         """A day bar's signal waiting for the session to open."""
         self.history: _History | None = None
+        self._stream_connects = 0
+        """Connections of the market-data stream seen so far (more later = it reconnected)."""
+        self._stream_down_at: datetime | None = None
+        self._daily_fetched = 0.0
+        self._daily_poll = 4 * max(options.tick_seconds, options.clock_refresh_seconds)
+        """Seconds between fetches of a day bar that is due (60 s by default)."""
         """The closed bars from the first warm-up bar to ``last_seen`` (see :class:`_History`)."""
 
     # -- journal ------------------------------------------------------------------------------
@@ -504,6 +510,7 @@ class Runner:
             if row.desired_state == DesiredState.HALTED.value:
                 return  # the halt recorded itself and cancelled the orders
             self._heartbeat()
+            self._watch_stream()
             try:
                 now = self._now(force=self.wake.is_set())
                 self._day(now)
@@ -527,6 +534,31 @@ class Runner:
                     self.emit(EventKind.BROKER_ERROR, f"{exc} Retrying every tick.")
             if self.wake.wait(tick):
                 self.wake.clear()
+
+    def _watch_stream(self) -> None:
+        """Journal a market-data stream that dropped and came back (alpaca-py reconnects by
+        itself), and fetch at once what it missed meanwhile. A stream that stays away is the
+        stale-data check's (no bar for two bar lengths)."""
+        watch = self.watch
+        if watch is None:
+            return
+        connects = watch.stream_connects
+        if connects > self._stream_connects:
+            if self._stream_connects:
+                down = ""
+                seconds = None
+                if self._stream_down_at is not None:
+                    seconds = (utc_now() - self._stream_down_at).total_seconds()
+                    down = f" (down since {self._stream_down_at:%H:%M:%S} UTC, {seconds:.0f} s)"
+                self.emit(EventKind.RECONNECT,
+                          f"The market-data stream dropped and reconnected{down}; bars "
+                          "missed meanwhile are fetched over REST.",
+                          data={"connects": connects, "down_seconds": seconds})
+                self.wake.set()
+            self._stream_connects = connects
+            self._stream_down_at = None
+        elif self._stream_connects and self._stream_down_at is None and not watch.streaming:
+            self._stream_down_at = utc_now()
 
     def _heartbeat(self) -> None:
         mono = time.monotonic()
@@ -585,7 +617,17 @@ class Runner:
                       f"({silent_for / 60:.0f} min, over two bar lengths); holding signals and "
                       "back-filling over REST.",
                       bar_at=self.last_seen, data_health=self.health.value)
-        due = now >= next_close and (self.in_session or self.crypto)
+        # an equity day (week) bar closes with the session: it is fetched while the market is
+        # closed too (its signal waits for the open), and a forming one is not asked for
+        # every tick: at most once per ``_daily_poll`` seconds
+        daily = not self.crypto and self.tf in (Timeframe.DAY_1, Timeframe.WEEK_1)
+        due = now >= next_close and (self.in_session or daily)
+        if due and daily and not woken:
+            mono = time.monotonic()
+            if mono - self._daily_fetched < self._daily_poll:
+                due = False
+            else:
+                self._daily_fetched = mono
         if stale or (due and (self.mode is DataMode.POLL or woken)):
             self._fetch(self.last_seen)
         self._take_new_bars(now)

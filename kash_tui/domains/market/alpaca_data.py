@@ -458,6 +458,16 @@ class BarStream:
             )
         self._stream._reconnect_max_backoff = 10.0  # noqa: SLF001 - come back soon after a drop
         self._stream.subscribe_bars(self._handle, symbol)
+        self.connects = 0
+        """Times the stream connected and subscribed; above 1 it reconnected after a drop."""
+        subscribe = self._stream._send_subscribe_msg  # noqa: SLF001
+
+        async def subscribed() -> None:
+            await subscribe()
+            self.connects += 1
+
+        # alpaca-py reconnects inside its own loop and says nothing: count each subscription
+        self._stream._send_subscribe_msg = subscribed  # noqa: SLF001
 
     async def _handle(self, _bar: object) -> None:
         try:

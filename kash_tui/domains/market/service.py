@@ -240,6 +240,17 @@ class OptionChain:
 class BarWatch(Protocol):
     def stop(self) -> None: ...
 
+    @property
+    def streaming(self) -> bool:
+        """The market-data stream is connected and subscribed (False when polling)."""
+        ...
+
+    @property
+    def stream_connects(self) -> int:
+        """Times the stream has connected (0 without one); each one above 1 is a reconnect
+        after a drop (alpaca-py reconnects by itself)."""
+        ...
+
 
 class MarketService(Protocol):
     def list_data(self) -> list[DataSummary]: ...

@@ -665,6 +665,14 @@ class _BarWatch:
             self._stream.start()
         self._thread.start()
 
+    @property
+    def streaming(self) -> bool:
+        return self._stream is not None and self._stream.connected
+
+    @property
+    def stream_connects(self) -> int:
+        return self._stream.connects if self._stream is not None else 0
+
     def _run(self) -> None:
         self._refresh()  # catch up on what happened since the bars were stored
         while not self._stopped.is_set():
