@@ -25,6 +25,9 @@ SCREENSHOTS: dict[str, str] = {
         "test_strategies_screen/test_snapshot_after_backtest[160x48].svg",
     "orders-80x24.svg": "test_orders_screen/test_snapshot_orders_with_data[80x24].svg",
     "options-80x24.svg": "test_options_screen/test_snapshot_options_80x24.svg",
+    "deployments-80x24.svg": "test_deployments_screen/test_snapshot_deployments[80x24].svg",
+    "deployments-chart-160x48.svg":
+        "test_deployments_screen/test_snapshot_deployments[160x48].svg",
 }
 
 
