@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -439,6 +440,9 @@ class Database:
         so on stderr); set it before the first use."""
         self._engine: Engine | None = None
         self._sessions: sessionmaker[Session] | None = None
+        self._raw_lock = threading.Lock()
+        self._raw_idle: list[sqlite3.Connection] = []
+        """SQLite connections of :meth:`raw` between uses (closed by :meth:`dispose`)."""
 
     @property
     def url(self) -> URL:
@@ -534,27 +538,36 @@ class Database:
         back on any error. SQLite: a connection of its own (no SQLAlchemy); PostgreSQL: one
         from the engine's pool."""
         if self.is_sqlite:
-            try:
-                conn = self._sqlite_connect()
-            except sqlite3.Error as error:
-                raise _explain_operational(self, error) from None
+            with self._raw_lock:
+                conn = self._raw_idle.pop() if self._raw_idle else None
+            if conn is None:
+                try:
+                    conn = self._sqlite_connect()
+                except sqlite3.Error as error:
+                    raise _explain_operational(self, error) from None
+            reusable = True
             try:
                 cursor = conn.cursor()
                 cursor.execute("BEGIN")
                 cursor.close()
                 yield RawConnection(conn, is_sqlite=True)
                 conn.execute("COMMIT")
-            except sqlite3.IntegrityError:
-                conn.rollback()
-                raise
-            except sqlite3.Error as error:
-                conn.rollback()
-                raise _explain_operational(self, error) from None
-            except BaseException:
-                conn.rollback()
+            except BaseException as error:
+                try:
+                    conn.rollback()
+                except sqlite3.Error:
+                    reusable = False
+                if isinstance(error, sqlite3.Error) and not isinstance(
+                    error, sqlite3.IntegrityError
+                ):
+                    raise _explain_operational(self, error) from None
                 raise
             finally:
-                conn.close()
+                if reusable and conn.in_transaction is False:
+                    with self._raw_lock:  # kept for the next raw(): no open and close each time
+                        self._raw_idle.append(conn)
+                else:
+                    conn.close()
             return
         import psycopg
 
@@ -710,6 +723,10 @@ class Database:
         return sorted(inspect(self.engine).get_table_names())
 
     def dispose(self) -> None:
+        with self._raw_lock:
+            idle, self._raw_idle = self._raw_idle, []
+        for conn in idle:
+            conn.close()
         if self._engine is not None:
             self._engine.dispose()
             self._engine = None

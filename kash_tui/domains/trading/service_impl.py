@@ -260,7 +260,7 @@ class SqlTradingService:
             "final_equity": models.to_decimal(result.metrics.final_equity),
             "metrics_json": models.metrics_to_json(result.metrics),
             "timestamps_blob": models.pack_timestamps(series.timestamps),
-            "equity_blob": models.pack(result.equity),
+            "equity_blob": models.pack_steps(result.equity),
             "signals_blob": models.pack(packed_signals),
             "fills_blob": models.pack_fills(fc, ts_sec, lag),
             "last_close": float(series.close[-1]),
