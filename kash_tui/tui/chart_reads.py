@@ -223,7 +223,8 @@ def load_chart(
             hit[inside] = bars.timestamps[where[inside]] == times[inside]
             for fill, index, ok in zip(fills, where.tolist(), hit.tolist(), strict=True):
                 if ok:
-                    markers.append(Marker(index, "buy" if fill.side == "buy" else "sell", "fill"))
+                    markers.append(Marker(index, "buy" if fill.side == "buy" else "sell", "fill",
+                                          getattr(fill, "reason", "signal")))
                     fills_marked += 1
 
     data = ChartData(

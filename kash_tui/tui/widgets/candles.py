@@ -96,6 +96,11 @@ class LowerPanel:
         return (own, *self.lines, *((self.histogram,) if self.histogram is not None else ()))
 
 
+EXIT_GLYPHS: dict[str, str] = {"signal": "", "stop": "×", "target": "◆", "trail": "↧"}
+"""The glyph of a sell fill by its reason (a signal's sell keeps the triangle)."""
+_EXIT_GLYPH_ARRAY = np.array(["▼", "×", "◆", "↧"])
+
+
 @dataclass(frozen=True)
 class Marker:
     """A buy or sell at a bar: a strategy ``signal`` (hollow triangle), a ``fill`` (solid), or
@@ -105,8 +110,14 @@ class Marker:
     index: int
     kind: Literal["buy", "sell"]
     source: Literal["signal", "fill", "backtest"] = "signal"
+    reason: Literal["signal", "stop", "target", "trail"] = "signal"
+    """Why a fill happened: a sell by a stop (×), a target (◆) or a trailing stop (↧) is drawn
+    with its own glyph instead of the solid triangle."""
 
     def __post_init__(self) -> None:
+        if self.reason not in EXIT_GLYPHS:
+            raise ValueError("Marker reason must be 'signal', 'stop', 'target' or 'trail', not "
+                             f"{self.reason!r}.")
         if self.kind not in ("buy", "sell"):
             raise ValueError(f"Marker kind must be 'buy' or 'sell', not {self.kind!r}.")
         if self.source not in ("signal", "fill", "backtest"):
@@ -453,6 +464,8 @@ class _Prepared:
     marker_buy: np.ndarray
     marker_fill: np.ndarray
     marker_backtest: np.ndarray
+    marker_reason: np.ndarray | None = None
+    """int8 per marker: 0 signal, 1 stop, 2 target, 3 trail (``EXIT_GLYPHS`` order)."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -883,9 +896,11 @@ class CandleChart(Widget, can_focus=True):
         buy = np.array([m.kind == "buy" for m in data.markers], dtype=bool)
         fill = np.array([m.source == "fill" for m in data.markers], dtype=bool)
         backtest = np.array([m.source == "backtest" for m in data.markers], dtype=bool)
+        codes = list(EXIT_GLYPHS)
+        reason = np.array([codes.index(m.reason) for m in data.markers], dtype=np.int8)
         order = np.argsort(idx, kind="stable")
         return _Prepared(_zone(zone_name), zone_name, bar_seconds, decimals, axis_width,
-                         idx[order], buy[order], fill[order], backtest[order])
+                         idx[order], buy[order], fill[order], backtest[order], reason[order])
 
     # -- rendering ---------------------------------------------------------------------------
 
@@ -1066,6 +1081,8 @@ class CandleChart(Widget, can_focus=True):
             m_buy = prep.marker_buy[lo_i:hi_i]
             m_fill = prep.marker_fill[lo_i:hi_i]
             m_back = prep.marker_backtest[lo_i:hi_i]
+            m_reason = (prep.marker_reason[lo_i:hi_i] if prep.marker_reason is not None
+                        else np.zeros(len(m_idx), dtype=np.int8))
             if len(m_idx):
                 col = np.searchsorted(merged.starts, m_idx, "right") - 1
                 # 0: signals, 1: fills, 2: a backtest's fills (one row further out)
@@ -1085,7 +1102,12 @@ class CandleChart(Widget, can_focus=True):
                             rows = np.maximum(0, yh[c].astype(np.int64) // 2 - 1 - out)
                             glyph = ("▽", "▼", "▾")[fill_pass]
                         ok = (rows >= 0) & (rows < price_h)
-                        chars[y_price + rows[ok], xs[c[ok]]] = glyph
+                        if fill_pass == 1 and not buy and m_reason[sel].any():
+                            # a stop, target or trailing stop: its own glyph (a signal: ▼)
+                            chars[y_price + rows[ok], xs[c[ok]]] = (
+                                _EXIT_GLYPH_ARRAY[m_reason[sel][ok]])
+                        else:
+                            chars[y_price + rows[ok], xs[c[ok]]] = glyph
                         sty[y_price + rows[ok], xs[c[ok]]] = _S_BUY if buy else _S_SELL
 
         # last close on the axis

@@ -136,6 +136,9 @@ class MetricsPanel(Vertical):
                 yield Label(label, classes=classes, markup=False)
                 yield Label("n/a", id=f"metric-{key}", classes="metric-value", markup=False)
         yield Static("", id="metrics-fill", markup=False)
+        exits = Static("", id="metrics-exits", markup=False)
+        exits.display = False
+        yield exits
 
     def show(self, run: BacktestRun | None) -> None:
         for _label, key, _suffix in METRIC_ROWS:
@@ -148,6 +151,9 @@ class MetricsPanel(Vertical):
             label.set_class(signed and value < 0, "-bad")
         self._fit_columns()
         fill = self.query_one("#metrics-fill", Static)
+        exits = self.query_one("#metrics-exits", Static)
+        exits.update(exits_text(run) if run is not None else "")
+        exits.display = bool(run is not None and run.settings.has_exits)
         if run is None:
             fill.update("")
             fill.set_class(False, "-optimistic")
@@ -175,6 +181,28 @@ class MetricsPanel(Vertical):
     def value_of(self, key: str) -> str:
         """What the panel shows for ``key`` (e.g. ``total_return_pct``)."""
         return self.values[key]
+
+
+def exits_text(run: BacktestRun) -> str:
+    """A run's exits, its ambiguous bars and the same run under the other intrabar order
+    ("" without exits)."""
+    s = run.settings
+    if not s.has_exits:
+        return ""
+    parts = [f"{label} {value:g} %" for label, value in (
+        ("stop", s.stop_loss_pct), ("target", s.take_profit_pct), ("trail", s.trailing_stop_pct))
+        if value is not None]
+    text = f"Exits: {', '.join(parts)}."
+    sens = run.sensitivity
+    if sens is None:
+        return text
+    count = run.ambiguous_bars
+    m = run.metrics
+    return (
+        f"{text} {count} bar{'' if count == 1 else 's'} touched stop and target: "
+        f"{s.intrabar.label} {m.total_return_pct:+,.2f} % in {m.round_trips} trips, "
+        f"{sens.intrabar.label} {sens.total_return_pct:+,.2f} % in {sens.round_trips}."
+    )
 
 
 # -- the equity curve ------------------------------------------------------------------------
@@ -669,6 +697,7 @@ __all__ = [
     "params_text",
     "run_title",
     "settings_text",
+    "exits_text",
     "sweep_columns",
     "time_formatter",
 ]

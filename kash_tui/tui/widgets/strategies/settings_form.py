@@ -16,7 +16,13 @@ from textual.widget import Widget
 from textual.widgets import Input, Label, Select, Static, Switch
 
 from kash_tui.domains.strategy import TIMEFRAMES
-from kash_tui.domains.trading import BacktestError, BacktestRun, BacktestSettings, FillModel
+from kash_tui.domains.trading import (
+    BacktestError,
+    BacktestRun,
+    BacktestSettings,
+    FillModel,
+    IntrabarOrder,
+)
 from kash_tui.tui.format import number_text
 
 if TYPE_CHECKING:
@@ -29,6 +35,18 @@ SETTING_FIELDS: tuple[tuple[str, str, str], ...] = (
     ("bt-commission", "commission", "0.001"),
     ("bt-slippage", "slippage", "0.0005"),
     ("bt-size", "position_size_pct", "100"),
+)
+
+EXIT_FIELDS: tuple[tuple[str, str, str], ...] = (
+    ("bt-stop", "stop_loss_pct", "5"),
+    ("bt-target", "take_profit_pct", "10"),
+    ("bt-trail", "trailing_stop_pct", "8"),
+)
+"""The optional exits, in percent; an empty field is no exit."""
+
+INTRABAR_CHOICES: tuple[tuple[str, IntrabarOrder], ...] = (
+    ("stop first", IntrabarOrder.PESSIMISTIC),
+    ("target first", IntrabarOrder.OPTIMISTIC),
 )
 
 
@@ -53,16 +71,23 @@ def parse_day(text: str, *, end: bool = False) -> tuple[datetime | None, str | N
 
 
 def settings_problems(
-    texts: dict[str, str], *, whole_shares: bool, fill_model: FillModel
+    texts: dict[str, str], *, whole_shares: bool, fill_model: FillModel,
+    intrabar: IntrabarOrder = IntrabarOrder.PESSIMISTIC,
 ) -> tuple[BacktestSettings | None, dict[str, str]]:
-    """The settings, or what is wrong with each field (``BacktestSettings`` decides)."""
+    """The settings, or what is wrong with each field (``BacktestSettings`` decides). The exit
+    fields (``EXIT_FIELDS``) are optional: empty or missing is no exit."""
     problems: dict[str, str] = {}
     values: dict[str, float] = {}
-    for widget_id, name, example in SETTING_FIELDS:
+    for widget_id, name, example in (*SETTING_FIELDS, *EXIT_FIELDS):
+        raw = texts.get(widget_id, "").strip().rstrip("%").strip()
+        if not raw and (widget_id, name, example) in EXIT_FIELDS:
+            continue
         try:
-            value = float(texts.get(widget_id, "").strip())
+            value = float(raw)
         except ValueError:
-            problems[widget_id] = f"Give a number, e.g. {example}."
+            what = "a percent" if (widget_id, name, example) in EXIT_FIELDS else "a number"
+            empty = " or leave it empty" if what == "a percent" else ""
+            problems[widget_id] = f"Give {what}, e.g. {example}{empty}."
             continue
         try:
             BacktestSettings(**{name: value})
@@ -73,7 +98,8 @@ def settings_problems(
     if problems:
         return None, problems
     try:
-        return BacktestSettings(**values, whole_shares=whole_shares, fill_model=fill_model), {}
+        return BacktestSettings(**values, whole_shares=whole_shares, fill_model=fill_model,
+                                intrabar=intrabar), {}
     except BacktestError as exc:  # a rule across fields: show it on the first
         return None, {SETTING_FIELDS[0][0]: tidy_sentence(str(exc))}
 
@@ -229,6 +255,29 @@ class BacktestSettingsForm(Vertical):
             Select([(m.label, m) for m in FillModel], value=FillModel.NEXT_OPEN,
                    allow_blank=False, id="bt-fill", compact=True),
         )
+        for label, widget_id, tip, hint in (
+            ("Stop loss", "bt-stop", "Sell when the price falls this many % below the entry (empty: no stop)",
+             "% below entry"),
+            ("Take profit", "bt-target", "Sell when the price rises this many % above the entry (empty: no target)",
+             "% above entry"),
+            ("Trailing stop", "bt-trail",
+             "Sell when the price falls this many % below the highest high since entry "
+             "(empty: no trailing stop)",
+             "% below the high"),
+        ):
+            yield from self._field(
+                label, Input(placeholder="off", id=widget_id, compact=True,
+                             select_on_focus=True, tooltip=tip),
+                hint,
+            )
+        yield from self._field(
+            "Both touched",
+            Select(list(INTRABAR_CHOICES), value=IntrabarOrder.PESSIMISTIC, allow_blank=False,
+                   id="bt-intrabar", compact=True,
+                   tooltip="A bar touching both stop and target: which exit it takes "
+                           "(stop first is pessimistic, the default)"),
+            "bar hits both",
+        )
         yield Static("", id="bt-filed", markup=False)
 
     def on_mount(self) -> None:
@@ -254,10 +303,13 @@ class BacktestSettingsForm(Vertical):
         elif start and end and start > end:
             problems["bt-end"] = "The end is before the start; swap them."
         fill = self.query_one("#bt-fill", Select).value
+        intrabar = self.query_one("#bt-intrabar", Select).value
         settings, found = settings_problems(
-            {wid: self._text(wid) for wid, _n, _e in SETTING_FIELDS},
+            {wid: self._text(wid) for wid, _n, _e in (*SETTING_FIELDS, *EXIT_FIELDS)},
             whole_shares=self.query_one("#bt-whole", Switch).value,
             fill_model=FillModel(fill) if fill is not Select.NULL else FillModel.NEXT_OPEN,
+            intrabar=(IntrabarOrder(intrabar) if intrabar is not Select.NULL
+                      else IntrabarOrder.PESSIMISTIC),
         )
         problems.update(found)
         self.problems = problems
@@ -266,7 +318,8 @@ class BacktestSettingsForm(Vertical):
             text = problems.get(field_id, "")
             error.update(text)
             error.display = bool(text)
-        for field_id in ("bt-symbol", "bt-start", "bt-end", *(w for w, _n, _e in SETTING_FIELDS)):
+        for field_id in ("bt-symbol", "bt-start", "bt-end",
+                         *(w for w, _n, _e in (*SETTING_FIELDS, *EXIT_FIELDS))):
             self.query_one(f"#{field_id}").set_class(field_id in problems, "-invalid")
         self.parts = None
         if not problems and settings is not None:
@@ -333,11 +386,18 @@ class BacktestSettingsForm(Vertical):
             self.query_one("#bt-size", Input).value = number_text(s.position_size_pct)
             self.query_one("#bt-whole", Switch).value = s.whole_shares
             self.query_one("#bt-fill", Select).value = s.fill_model
+            for widget_id, name, _example in EXIT_FIELDS:
+                value = getattr(s, name)
+                self.query_one(f"#{widget_id}", Input).value = (
+                    "" if value is None else number_text(value))
+            self.query_one("#bt-intrabar", Select).value = s.intrabar
         self.check()
 
 
 
 __all__ = [
+    "EXIT_FIELDS",
+    "INTRABAR_CHOICES",
     "SETTING_FIELDS",
     "BacktestParts",
     "BacktestSettingsForm",
