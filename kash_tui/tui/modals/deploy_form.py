@@ -84,7 +84,7 @@ def count_problem(text: str) -> str | None:
 class DeployForm(FormModal[Deployment]):
     """Start a deployment; answers the launched deployment."""
 
-    SAVE_LABEL = "Start"
+    SAVE_LABEL = "Start (F9)"
     BINDINGS: ClassVar = [
         *FormModal.BINDINGS,
         Binding("f9", "save", "Start", id="deployments.form_start",
@@ -92,7 +92,7 @@ class DeployForm(FormModal[Deployment]):
     ]
     DEFAULT_CSS = """
     DeployForm #deploy-dialog { width: 78; }
-    DeployForm #deploy-fields { height: auto; max-height: 1fr; }
+    DeployForm #deploy-fields { height: auto; max-height: 70vh; }  /* the buttons stay on screen */
     DeployForm #dp-params { height: auto; padding-left: 1; border-left: tall $border-blurred; }
     DeployForm #dp-params-title { color: $text-muted; }
     """
@@ -119,7 +119,7 @@ class DeployForm(FormModal[Deployment]):
             refusal.display = False
             yield refusal
             with Horizontal(classes="dialog-buttons"):
-                yield Button(f"{self.SAVE_LABEL} (F9)", id="save", variant="primary",
+                yield Button(self.SAVE_LABEL, id="save", variant="primary",
                              compact=True)
                 yield Button("Cancel", id="cancel", compact=True)
         yield Footer(show_command_palette=False)
@@ -154,7 +154,8 @@ class DeployForm(FormModal[Deployment]):
             value=timeframe if timeframe in TIMEFRAMES else "1Day", allow_blank=False,
             id="dp-timeframe", compact=True))
         with Vertical(id="dp-params"):
-            yield Static("Parameters", id="dp-params-title", markup=False)
+            yield Static("Parameters: choose a strategy first.", id="dp-params-title",
+                         markup=False)
         limits = existing.limits if existing else RiskLimits()
 
         def text(value: float | int | None) -> str:
