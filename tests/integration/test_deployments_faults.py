@@ -246,3 +246,53 @@ def test_a_day_bar_signal_is_held_while_closed_and_sent_at_the_open(
         assert not run.errors
     finally:
         kash.close()
+
+
+def test_a_chart_watch_polls_while_a_deployment_owns_the_stream(market) -> None:  # noqa: ANN001
+    """Alpaca allows one market-data stream per key: the app's bar watch streams only when
+    it can take the connection's lease, and says who owns it otherwise."""
+    from kash_tui.domains.market import Timeframe
+
+    kash, fake, folio = market
+    deploy(kash, folio)
+    options = RunOptions(tick_seconds=0.05, warmup_bars=30, clock_refresh_seconds=0, stream=True)
+    run = start_runner(kash, fake, "wave", options)
+    assert run.row().data_mode.value == "stream"
+    fake.wait_for_subscription(SYMBOL)
+    connects = sum(fake.stream_connects.values())
+    arrived: list[int] = []
+    watch = kash.deployment.watch_bars(SYMBOL, Timeframe.MIN_1, arrived.append,
+                                       poll_interval=0.05)
+    try:
+        use = watch.stream_use
+        assert not use.stream and use.owner == "deployment 'wave'"
+        assert "owns the market-data stream of 'paper'" in use.note
+        # the watch polls: the bars the owner stores reach it all the same
+        before = len(arrived)
+        run.step(1)
+        step_until(run, lambda: len(arrived) > before, "polled bars", bars=6)
+        assert sum(fake.stream_connects.values()) == connects  # no second stream opened
+        assert not watch.streaming
+    finally:
+        watch.stop()
+    run.finish()
+    # the deployment is gone: the next watch takes the lease and streams; a deployment
+    # started meanwhile polls instead of opening a second stream
+    watch = kash.deployment.watch_bars(SYMBOL, Timeframe.MIN_1, arrived.append,
+                                       poll_interval=0.05)
+    try:
+        assert watch.stream_use.stream and watch.stream_use.note is None
+        fake.wait_for_subscription(SYMBOL)
+        again = start_runner(kash, fake, "wave", options)
+        wait_for(lambda: len(again.events(EventKind.WARMUP)) == 2, "the second warm-up")
+        assert again.row().data_mode.value == "poll"
+        again.finish()
+    finally:
+        watch.stop()
+    # stopped: the lease is free again
+    third = kash.deployment.watch_bars(SYMBOL, Timeframe.MIN_1, arrived.append,
+                                       poll_interval=0.05)
+    try:
+        assert third.stream_use.stream
+    finally:
+        third.stop()

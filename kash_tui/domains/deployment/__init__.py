@@ -26,6 +26,7 @@ from kash_tui.domains.deployment.service import (
     RunOptions,
     SignalComparison,
     SignalMatch,
+    StreamUse,
     event_line,
 )
 
@@ -58,6 +59,7 @@ __all__ = [
     "RunOptions",
     "SignalComparison",
     "SignalMatch",
+    "StreamUse",
     "create_deployment_service",
     "event_line",
 ]

@@ -42,8 +42,6 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from sqlalchemy.exc import IntegrityError
-
 from kash_tui.db import utc_now
 from kash_tui.domains.connection import BrokerConnectionError, BrokerError
 from kash_tui.domains.deployment import models, repo
@@ -60,10 +58,9 @@ from kash_tui.domains.deployment.service import (
     RunOptions,
 )
 from kash_tui.domains.deployment.service_impl import (
-    HEARTBEAT_STALE,
+    claim_stream_lease,
     ny_date,
     order_prefix,
-    process_alive,
 )
 from kash_tui.domains.market import BarSeries, MarketError, NoBarsError, Timeframe
 from kash_tui.domains.strategy import StrategyError
@@ -415,28 +412,7 @@ class Runner:
         self.set(data_mode=mode.value)
 
     def _claim_lease(self, connection_id: int) -> bool:
-        now = utc_now()
-        db = self.svc.db
-        try:
-            with db.unit_of_work() as s:
-                repo.insert_lease(s, connection_id, self.holder, now)
-            return True
-        except IntegrityError:
-            pass
-        with db.unit_of_work() as s:
-            current = repo.lease(s, connection_id)
-            if current is None:
-                return False  # released a moment ago: poll this time
-            holder, beat = current.holder, current.heartbeat_at
-            if holder == self.holder:
-                return True
-            host, _, pid = holder.rpartition("@")[2].partition(":")
-            dead = process_alive(host, int(pid) if pid.isdigit() else None) is False
-            stale = now - beat > HEARTBEAT_STALE
-            if dead or stale:
-                return repo.take_lease(s, connection_id, self.holder, now, was=holder,
-                                       stale_before=None if dead else now - HEARTBEAT_STALE)
-        return False
+        return claim_stream_lease(self.svc.db, connection_id, self.holder)
 
     def _fetch(self, start: datetime) -> None:
         try:

@@ -342,6 +342,21 @@ class RunOptions:
 EventCallback = Callable[[JournalEntry], None]
 
 
+@dataclass(frozen=True)
+class StreamUse:
+    """Whether a bar watch (the app's chart) streams a connection's market data. Alpaca allows
+    one market-data stream per API key, so it streams only while it holds the connection's
+    stream lease; when a deployment (or another app) holds it, the watch polls over REST
+    and reads the bars the owner stores."""
+
+    stream: bool
+    connection: str | None = None
+    owner: str | None = None
+    """Who holds the stream when it is another: a deployment's name, or ``the app (PID)``."""
+    note: str | None = None
+    """One sentence for the user when the watch does not stream."""
+
+
 class DeploymentService(Protocol):
     def create(self, new: NewDeployment) -> Deployment:
         """Store a new deployment (stopped). Checks the portfolio (PAPER or LIVE with a
@@ -422,4 +437,16 @@ class DeploymentService(Protocol):
     def parity(self, name: str) -> ParityReport:
         """Backtest exactly the bars the deployment saw, with its parameters and settings, and
         compare signals, fills and P&L."""
+        ...
+
+    def watch_bars(
+        self, symbol: str, timeframe: Any, on_bars: Callable[[int], None], *,
+        connection: str | None = None, poll_interval: float = 5.0,
+    ) -> Any:
+        """``MarketService.watch_bars`` for a viewer (the app's chart) that respects the
+        connection's stream lease: it streams only when it can take the lease (held, with a
+        heartbeat, until ``stop()``), else it polls every ``poll_interval`` seconds and reads
+        what the owner stores. Returns the market's ``BarWatch`` with ``stream_use``
+        (:class:`StreamUse`) saying which and why. ``connection`` None: the market's default
+        (the first paper Alpaca connection)."""
         ...

@@ -3,6 +3,7 @@ the runner and the parity report (private)."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import os
@@ -35,6 +36,7 @@ from kash_tui.domains.deployment.service import (
     NewDeployment,
     ParityReport,
     RunOptions,
+    StreamUse,
 )
 from kash_tui.domains.market import MarketError, MarketService, Timeframe
 from kash_tui.domains.strategy import StrategyError, StrategyService
@@ -471,6 +473,58 @@ class SqlDeploymentService:
             trading=self._trading,
         )
 
+    # -- the stream lease for viewers ---------------------------------------------------------
+
+    def watch_bars(
+        self, symbol: str, timeframe: Any, on_bars: Callable[[int], None], *,
+        connection: str | None = None, poll_interval: float = 5.0,
+    ) -> Any:
+        from kash_tui.domains.connection import BrokerKind, Environment
+
+        if connection:
+            conn = self._connections.get(connection)
+        else:
+            alpaca = [c for c in self._connections.list_connections()
+                      if c.broker is BrokerKind.ALPACA]
+            paper = [c for c in alpaca if c.environment is Environment.PAPER]
+            conn = (paper or alpaca)[0] if alpaca else None
+        if conn is None:  # the market says what is missing
+            return self._market.watch_bars(symbol, timeframe, on_bars, connection=connection,
+                                           poll_interval=poll_interval)
+        holder = (f"{APP_HOLDER} {next(_watch_numbers)})@{socket.gethostname()[:40]}:"
+                  f"{os.getpid()}")
+        use = StreamUse(stream=False, connection=conn.name)
+        if conn.cap_data_stream_live and conn.id is not None:
+            if claim_stream_lease(self._db, conn.id, holder):
+                use = StreamUse(stream=True, connection=conn.name)
+            else:
+                owner = self._stream_owner(conn.id)
+                use = StreamUse(
+                    stream=False, connection=conn.name, owner=owner,
+                    note=f"{owner} owns the market-data stream of {conn.name!r} (Alpaca allows "
+                         f"one per key); new bars are polled every {poll_interval:g} s.",
+                )
+        try:
+            watch = self._market.watch_bars(symbol, timeframe, on_bars, connection=conn.name,
+                                            poll_interval=poll_interval, stream=use.stream)
+        except BaseException:
+            if use.stream:
+                with self._db.unit_of_work() as s:
+                    repo.release_lease(s, conn.id, holder)
+            raise
+        return _ViewerWatch(watch, self._db, conn.id, holder, use)
+
+    def _stream_owner(self, connection_id: int) -> str:
+        """Who holds the lease, in words: the deployment's name, else the app."""
+        with self._db.unit_of_work() as s:
+            lease = repo.lease(s, connection_id)
+            holder = lease.holder if lease is not None else ""
+        name, _, where = holder.rpartition("@")
+        pid = where.partition(":")[2]
+        if name.startswith(APP_HOLDER):
+            return f"the app (process {pid})" if pid else "the app"
+        return f"deployment {name!r}" if name else "another process"
+
     # -- for the runner -----------------------------------------------------------------------
 
     @property
@@ -498,6 +552,92 @@ class SqlDeploymentService:
         on_event: EventCallback | None = None,
     ) -> HaltReport:
         return self._halt(row, flatten=False, reason=reason, adapter=adapter, on_event=on_event)
+
+
+def claim_stream_lease(db: Database, connection_id: int, holder: str) -> bool:
+    """Take the connection's market-data stream lease for ``holder`` (``name@host:pid``): free,
+    already ours, or held by a process that is gone or whose heartbeat is stale. True when
+    ``holder`` has it."""
+    now = utc_now()
+    try:
+        with db.unit_of_work() as s:
+            repo.insert_lease(s, connection_id, holder, now)
+        return True
+    except IntegrityError:
+        pass
+    with db.unit_of_work() as s:
+        current = repo.lease(s, connection_id)
+        if current is None:
+            return False  # released a moment ago: poll this time
+        was, beat = current.holder, current.heartbeat_at
+        if was == holder:
+            return True
+        host, _, pid = was.rpartition("@")[2].partition(":")
+        dead = process_alive(host, int(pid) if pid.isdigit() else None) is False
+        stale = now - beat > HEARTBEAT_STALE
+        if dead or stale:
+            return repo.take_lease(s, connection_id, holder, now, was=was,
+                                   stale_before=None if dead else now - HEARTBEAT_STALE)
+    return False
+
+
+APP_HOLDER = "(app"
+"""How the lease holder name of a viewer's bar watch starts: ``(app N)``, N counting the
+watches of the process (a deployment's is its name)."""
+_watch_numbers = itertools.count(1)
+
+
+class _ViewerWatch:
+    """A market bar watch with its :class:`StreamUse`; when it streams, it holds the
+    connection's lease: renews its heartbeat while it runs and releases it on ``stop()``."""
+
+    RENEW_SECONDS = 15.0
+
+    def __init__(self, watch: Any, db: Database, connection_id: int, holder: str,
+                 use: StreamUse) -> None:
+        import threading
+
+        self._watch = watch
+        self._db = db
+        self._connection_id = connection_id
+        self._holder = holder
+        self.stream_use = use
+        self._stopped = threading.Event()
+        if use.stream:
+            threading.Thread(target=self._renew, name="kash-stream-lease", daemon=True).start()
+
+    def _renew(self) -> None:
+        while not self._stopped.wait(self.RENEW_SECONDS):
+            try:
+                with self._db.unit_of_work() as s:
+                    if not repo.renew_lease(s, self._connection_id, self._holder, utc_now()):
+                        log.warning("the stream lease of connection %s was taken over",
+                                    self._connection_id)
+            except Exception:  # noqa: BLE001 - a renewal must not kill the watch
+                log.exception("renewing the stream lease")
+
+    @property
+    def streaming(self) -> bool:
+        return bool(self._watch.streaming)
+
+    @property
+    def stream_connects(self) -> int:
+        return int(self._watch.stream_connects)
+
+    def stop(self) -> None:
+        self._stopped.set()
+        try:
+            self._watch.stop()
+        finally:
+            if self.stream_use.stream:
+                self._release()
+
+    def _release(self) -> None:
+        try:
+            with self._db.unit_of_work() as s:
+                repo.release_lease(s, self._connection_id, self._holder)
+        except Exception:  # noqa: BLE001
+            log.exception("releasing the stream lease")
 
 
 def _limit_columns(new: NewDeployment) -> dict[str, Any]:

@@ -586,9 +586,9 @@ class SqlMarketService:
 
     def _catch_up(
         self, data: AlpacaMarketData, symbol: str, asset_class: AssetClass, timeframe: Timeframe
-    ) -> tuple[int, bool]:
+    ) -> tuple[int, bool, int | None]:
         """Fetch from the last stored bar (itself included: it may have grown) to now and
-        store it. Returns (new bars, anything changed)."""
+        store it. Returns (new bars, anything changed, the last stored bar's time before)."""
         with self._db.unit_of_work() as s:
             inst = repo.instrument(s, symbol)
             last = repo.last_ts(s, inst.id, timeframe.value) if inst is not None else None
@@ -598,9 +598,9 @@ class SqlMarketService:
             start = datetime.now(UTC) - timedelta(seconds=timeframe.seconds * 500)
         fetched = data.bars(symbol, asset_class, timeframe, start, None)
         if not len(fetched):
-            return 0, False
+            return 0, False, last
         _stored, new, changed = self._store_fetched(symbol, asset_class, timeframe, fetched)
-        return new, changed
+        return new, changed, last
 
     def watch_bars(
         self,
@@ -655,6 +655,7 @@ class _BarWatch:
         self._poll_interval = poll_interval
         self._stopped = threading.Event()
         self._wake = threading.Event()
+        self._stored_last: int | None = None
         self._stream = data.bar_stream(symbol, asset_class, self._wake.set) if stream else None
         self._thread = threading.Thread(
             target=self._run, name=f"kash-bars-watch-{symbol}-{timeframe.value}", daemon=True
@@ -685,9 +686,17 @@ class _BarWatch:
 
     def _refresh(self) -> None:
         try:
-            new, changed = self._service._catch_up(  # noqa: SLF001
+            new, changed, before = self._service._catch_up(  # noqa: SLF001
                 self._data, self.symbol, self._asset_class, self.timeframe
             )
+            # bars another process stored (the stream's owner, when this watch polls) are
+            # news too, though this fetch found nothing to store
+            if changed:
+                self._stored_last = None
+            elif before is not None:
+                if self._stored_last is not None and before > self._stored_last:
+                    changed, new = True, 1
+                self._stored_last = before
         except (BrokerConnectionError, MarketError) as exc:
             log.info("bars of %s %s not refreshed: %s", self.symbol, self.timeframe, exc)
             return
