@@ -119,7 +119,7 @@ def read_detail(provider: ServiceProviderProtocol, d: Deployment) -> Detail:
 
     markers: list[Marker] = []
     signals = live = backtest = 0
-    for entry in provider.deployment.journal(d.name):
+    for entry in provider.deployment.journal(d.name, kinds=(EventKind.SIGNAL, EventKind.FILL)):
         if entry.kind is EventKind.SIGNAL and (i := index_of(entry.bar_at)) is not None:
             markers.append(Marker(i, side(entry.data.get("side")), "signal"))  # type: ignore[arg-type]
             signals += 1
