@@ -1,5 +1,5 @@
-"""The Strategies place's palette commands: choose a strategy, run the backtest, sweep, check
-the strategy, reload the strategies (folder and installed packages).
+"""The Strategies place's palette commands: choose a strategy, run the backtest, sweep, walk
+forward, check the strategy, reload the strategies (folder and installed packages).
 
 They read the app's catalog only (no service call) and act through the place's screen."""
 
@@ -49,6 +49,11 @@ def strategy_commands(app: KashApp) -> Iterator[PaletteCommand]:
                          f"The strategy and settings under Strategies (key {run_key} there)")
     yield PaletteCommand("Sweep parameters", partial(_on_strategies, app, "sweep"),
                          f"Rank parameter ranges of the chosen strategy (key {sweep_key} there)")
+    walk_key = app.key_label("strategies.walk_forward", "f")
+    yield PaletteCommand("Walk forward", partial(_on_strategies, app, "walk_forward"),
+                         "Rank parameter ranges on each training part, run the best on the "
+                         f"test part after it (key {walk_key} under Strategies)",
+                         "walkforward out of sample wfe")
     check_key = app.key_label("strategies.check", "c")
     yield PaletteCommand("Check strategy", partial(_on_strategies, app, "check_strategy"),
                          "Look-ahead, determinism, shape, schema and speed of the chosen "

@@ -6,6 +6,7 @@ one list of user errors, :mod:`kash_tui.errors`) reaches the status line."""
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Callable, Iterator
 from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -19,10 +20,18 @@ from textual.widgets import TabbedContent
 
 from kash_tui.domains.market import MarketError
 from kash_tui.domains.strategy import CheckReport, StrategyFailure, StrategyInfo
-from kash_tui.domains.trading import BacktestReport, BacktestRequest, BacktestRun, SweepReport
+from kash_tui.domains.trading import (
+    BacktestReport,
+    BacktestRequest,
+    BacktestRun,
+    SweepReport,
+    WalkForwardReport,
+    WalkForwardRun,
+)
 from kash_tui.domains.workspace import PortfolioMode
 from kash_tui.tui.format import format_metric, params_text
 from kash_tui.tui.modals.sweep_form import SweepForm, SweepPlan
+from kash_tui.tui.modals.walkforward_form import WalkForwardForm, WalkForwardPlan
 from kash_tui.tui.places import PlaceScreen
 from kash_tui.tui.state import StrategyChoice, WorkbenchState, workbench
 from kash_tui.tui.widgets.schema_form import SchemaForm
@@ -34,6 +43,7 @@ from kash_tui.tui.widgets.strategies import (
     SetupTab,
     StrategyList,
     SweepTab,
+    WalkForwardTab,
     size_of,
 )
 
@@ -55,6 +65,20 @@ def in_exchange_tz(provider: ServiceProviderProtocol, report: BacktestReport
         return report, "UTC"
 
 
+def walk_in_exchange_tz(provider: ServiceProviderProtocol, report: WalkForwardReport
+                        ) -> tuple[WalkForwardReport, str]:
+    """``report`` and the time zone of its symbol's exchange (UTC when unknown)."""
+    try:
+        return report, provider.market.get_instrument(report.request.symbol).exchange_tz
+    except MarketError:
+        return report, "UTC"
+
+
+class JobCancelled(Exception):
+    """Raised in a sweep's or walk-forward's worker at its next progress step once the user
+    cancelled it: the grid stops and nothing is stored."""
+
+
 class StrategiesScreen(PlaceScreen):
     PLACE = "strategies"
 
@@ -63,6 +87,11 @@ class StrategiesScreen(PlaceScreen):
                 tooltip="Run the backtest of the strategy with these parameters and settings"),
         Binding("w,f8", "sweep", "Sweep", id="strategies.sweep",
                 tooltip="Sweep parameter ranges and rank the combinations"),
+        Binding("f,f11", "walk_forward", "Walk-forward", id="strategies.walk_forward",
+                tooltip="Walk forward: rank parameter ranges on each training part, run the "
+                        "best on the test part after it, stitch the test parts"),
+        Binding("escape", "cancel_job", "Cancel", id="strategies.cancel_job",
+                tooltip="Stop the running sweep or walk-forward (nothing is stored)"),
         Binding("f7,ctrl+r", "reload", "Reload", id="strategies.reload", show=False,
                 tooltip="Reload the list of strategies and past runs"),
         Binding("c,f12", "check_strategy", "Check", id="strategies.check",
@@ -76,6 +105,9 @@ class StrategiesScreen(PlaceScreen):
                 show=False, tooltip="Show past runs of the current portfolio"),
         Binding("g", "show_tab('tab-sweep')", "Sweep results", id="strategies.tab_sweep",
                 show=False, tooltip="Show the ranked sweep and its heatmap"),
+        Binding("F", "show_tab('tab-walkforward')", "Walk-forward results",
+                id="strategies.tab_walkforward", show=False,
+                tooltip="Show the last walk-forward: windows, stitched equity, chosen parameters"),
         Binding("s", "focus_strategies", "Strategies", id="strategies.focus_list", show=False,
                 tooltip="Move to the list of strategies"),
     ]
@@ -94,6 +126,8 @@ class StrategiesScreen(PlaceScreen):
         self.report: BacktestReport | None = None
         self.report_tz = "UTC"
         self.sweep_report: SweepReport | None = None
+        self.walk_report: WalkForwardReport | None = None
+        self._cancel: threading.Event | None = None  # set to stop the running sweep or walk
         self._ready = False
         self._queued: list[str] = []
 
@@ -111,8 +145,10 @@ class StrategiesScreen(PlaceScreen):
                     yield ResultsTab(run_key=self._key("strategies.run_backtest", "r"))
                     yield HistoryTab(run_key=self._key("strategies.run_backtest", "r"))
                     yield SweepTab(sweep_key=self._key("strategies.sweep", "w"))
+                    yield WalkForwardTab(walk_key=self._key("strategies.walk_forward", "f"))
                 yield RunBar(run_key=self._key("strategies.run_backtest", "r"),
-                             sweep_key=self._key("strategies.sweep", "w"), id="run-bar")
+                             sweep_key=self._key("strategies.sweep", "w"),
+                             walk_key=self._key("strategies.walk_forward", "f"), id="run-bar")
 
     # the children this screen talks to
 
@@ -154,6 +190,10 @@ class StrategiesScreen(PlaceScreen):
     @property
     def sweep_tab(self) -> SweepTab:
         return self.query_one(SweepTab)
+
+    @property
+    def walkforward_tab(self) -> WalkForwardTab:
+        return self.query_one(WalkForwardTab)
 
     @property
     def run_bar(self) -> RunBar:
@@ -320,7 +360,13 @@ class StrategiesScreen(PlaceScreen):
                 return True if self._check_problem() is None else None
             except Exception:  # noqa: BLE001 - before compose
                 return None
-        if action in ("run_backtest", "sweep"):
+        if action == "cancel_job":
+            try:
+                return self.run_bar.busy in ("sweep", "walk-forward") and self._cancel is not None \
+                    and not self._cancel.is_set()
+            except Exception:  # noqa: BLE001 - before compose
+                return False
+        if action in ("run_backtest", "sweep", "walk_forward"):
             try:
                 return True if self._problem() is None else None
             except Exception:  # noqa: BLE001 - before compose
@@ -348,6 +394,7 @@ class StrategiesScreen(PlaceScreen):
         return progress
 
     def _finish(self, error: str = "") -> None:
+        self._cancel = None
         self.run_bar.finish(error)
         self._refresh_run_state()
 
@@ -431,12 +478,14 @@ class StrategiesScreen(PlaceScreen):
         portfolio = self._backtest_portfolio()
         portfolio_id = portfolio.id if portfolio is not None else None
         self.history_tab.show_owner(portfolio)
-        self.call_service(lambda p: p.trading.list_runs(portfolio_id), key="runs",
+        self.call_service(lambda p: (p.trading.list_runs(portfolio_id),
+                                     p.trading.list_walk_forwards(portfolio_id)), key="runs",
                           done=self._runs_loaded,
                           failed=partial(self.notify, severity="error", timeout=8))
 
-    def _runs_loaded(self, runs: list[BacktestRun]) -> None:
-        self.history_tab.show(list(runs), self.strategy_list.param_order)
+    def _runs_loaded(self, result: tuple[list[BacktestRun], list[WalkForwardRun]]) -> None:
+        runs, walks = result
+        self.history_tab.show(list(runs), self.strategy_list.param_order, list(walks))
 
     @on(HistoryTab.RunChosen)
     def _run_chosen(self, event: HistoryTab.RunChosen) -> None:
@@ -476,17 +525,55 @@ class StrategiesScreen(PlaceScreen):
         if plan is None or request is None:
             return
         count = math.prod(len(v) for v in plan.grid.values())
-        progress = self._start("sweep", f"Sweeping {count:,} combinations…")
-        self.kash.call_service(
-            lambda p: p.trading.sweep(request, plan.grid, rank_by=plan.rank_by,
-                                      progress=progress),
-            done=self._sweep_done, failed=self._failed, refresh=False)
+        split = f", {plan.oos * 100:g} % held out" if plan.oos else ""
+        progress = self._cancellable(self._start(
+            "sweep", f"Sweeping {count:,} combinations{split}… Esc cancels."))
 
-    def _sweep_done(self, report: SweepReport) -> None:
+        def sweep(p: ServiceProviderProtocol) -> SweepReport | None:
+            try:
+                return p.trading.sweep(request, plan.grid, rank_by=plan.rank_by,
+                                       progress=progress, oos=plan.oos)
+            except JobCancelled:
+                return None
+
+        self.kash.call_service(sweep, done=self._sweep_done, failed=self._failed, refresh=False)
+
+    def _cancellable(self, progress: Callable[[int, int], None]) -> Callable[[int, int], None]:
+        """``progress`` that raises :class:`JobCancelled` once Escape was pressed (the grid
+        executor stops at its next step and the job returns None)."""
+        cancelled = self._cancel = threading.Event()
+
+        def step(done: int, total: int) -> None:  # in the worker thread
+            if cancelled.is_set():
+                raise JobCancelled
+            progress(done, total)
+
+        return step
+
+    def action_cancel_job(self) -> None:
+        if self._cancel is None or self.run_bar.busy not in ("sweep", "walk-forward"):
+            return
+        self._cancel.set()
+        self.run_bar.say(f"Cancelling the {self.run_bar.busy}…")
+        self.refresh_bindings()
+
+    def _cancelled(self, what: str) -> None:
+        self._finish()
+        self.run_bar.say(f"The {what} was cancelled; nothing was stored.")
+        self.notify(f"The {what} was cancelled.", timeout=4)
+
+    def _sweep_done(self, report: SweepReport | None) -> None:
+        if report is None:
+            self._cancelled("sweep")
+            return
         self._finish()
         self.sweep_report = report
+        oos = report.oos
+        held = (f" Out of sample the chosen cell returned "
+                f"{format_metric(oos.out_of_sample.total_return_pct, ' %')} (in sample "
+                f"{format_metric(oos.in_sample.total_return_pct, ' %')})." if oos else "")
         self.run_bar.say(f"Swept {len(report.rows) + len(report.skipped)} combinations; "
-                         f"{len(report.rows)} valid.")
+                         f"{len(report.rows)} valid.{held}")
         self.sweep_tab.show(report)
         self.action_show_tab("tab-sweep")
         self.sweep_tab.table.focus()
@@ -503,10 +590,83 @@ class StrategiesScreen(PlaceScreen):
         run_key = self._key("strategies.run_backtest", "r")  # the focus is in a field now
         self.notify(f"Loaded {params_text(event.params, order)}; {run_key} runs it.", timeout=4)
 
+    # -- walk-forward -------------------------------------------------------------------------
+
+    def action_walk_forward(self) -> None:
+        form, info = self.form, self.strategy_list.info(self.strategy_id)
+        request = self._request()
+        if request is None or form is None or info is None:
+            self.notify(self._problem() or "Nothing to walk forward yet.", severity="warning",
+                        timeout=4)
+            return
+        numeric = [s for s in form.specs if s.numeric]
+        if not numeric:
+            self.notify(f"{info.name} has no numeric parameter to sweep.", timeout=4)
+            return
+        self.app.push_screen(
+            WalkForwardForm(info.name, numeric, dict(self.setup_tab.values), request.timeframe),
+            self._walk_planned)
+
+    def _walk_planned(self, plan: WalkForwardPlan | None) -> None:
+        request = self._request()
+        if plan is None or request is None:
+            return
+        count = math.prod(len(v) for v in plan.grid.values())
+        progress = self._cancellable(self._start(
+            "walk-forward", f"Walking forward, {count:,} combinations a window… Esc cancels."))
+
+        def walk(p: ServiceProviderProtocol) -> tuple[WalkForwardReport, str] | None:
+            try:
+                report = p.trading.walk_forward(
+                    request, plan.grid, train=plan.train, test=plan.test,
+                    anchored=plan.anchored, rank_by=plan.rank_by, progress=progress)
+            except JobCancelled:
+                return None
+            return walk_in_exchange_tz(p, report)
+
+        self.kash.call_service(walk, done=self._walk_done, failed=self._failed, refresh=False)
+
+    def _walk_done(self, result: tuple[WalkForwardReport, str] | None) -> None:
+        if result is None:
+            self._cancelled("walk-forward")
+            return
+        self._finish()
+        report, tz = result
+        self.show_walk_forward(report, tz)
+        eff = report.efficiency
+        self.run_bar.say(f"wf{report.id} stored: {len(report.windows)} windows, efficiency "
+                         f"{'n/a' if eff is None else f'{eff:.2f}'}.")
+        self._load_runs()
+
+    def show_walk_forward(self, report: WalkForwardReport, tz: str) -> None:
+        self.walk_report = report
+        order = self.strategy_list.param_order(report.request.strategy_id)
+        self.walkforward_tab.show(report, tz, order)
+        self.action_show_tab("tab-walkforward")
+
+    @on(HistoryTab.WalkForwardChosen)
+    def _walk_chosen(self, event: HistoryTab.WalkForwardChosen) -> None:
+        event.stop()
+        self.run_bar.say(f"Opening walk-forward wf{event.run_id}…")
+        run_id = event.run_id
+        self.call_service(lambda p: walk_in_exchange_tz(p, p.trading.get_walk_forward(run_id)),
+                          key="reopen", done=self._walk_reopened, failed=self._failed)
+
+    def _walk_reopened(self, result: tuple[WalkForwardReport, str]) -> None:
+        report, tz = result
+        self.run_bar.error = ""
+        self._refresh_run_state()
+        self.show_walk_forward(report, tz)
+        self.run_bar.say(f"Walk-forward wf{report.id} reopened.")
+
     # -- moving around ------------------------------------------------------------------------
 
     def action_show_tab(self, tab_id: str) -> None:
         self.tabs.active = tab_id
+        if tab_id == "tab-history":  # "Enter reopens one" works at once
+            self.history_tab.table.focus()
+        elif tab_id == "tab-walkforward":
+            self.walkforward_tab.take_focus()
 
     def action_focus_strategies(self) -> None:
         self.strategy_list.focus()

@@ -1,6 +1,6 @@
-"""The Strategies place's widgets, one per module: the list of strategies, the four tabs
-(Setup with the backtest settings form, Results, History with the runs table, Sweep) and the
-run bar. They receive data from the screen and post messages up to it."""
+"""The Strategies place's widgets, one per module: the list of strategies, the five tabs
+(Setup with the backtest settings form, Results, History with the runs table, Sweep,
+Walk-forward) and the run bar. They receive data from the screen and post messages up to it."""
 
 from kash_tui.tui.widgets.strategies.history_tab import HistoryTab
 from kash_tui.tui.widgets.strategies.results_tab import ResultsTab
@@ -17,6 +17,7 @@ from kash_tui.tui.widgets.strategies.settings_form import (
 from kash_tui.tui.widgets.strategies.setup_tab import SetupTab
 from kash_tui.tui.widgets.strategies.strategy_list import StrategyList
 from kash_tui.tui.widgets.strategies.sweep_tab import SweepTab
+from kash_tui.tui.widgets.strategies.walkforward_tab import WalkForwardTab
 
 __all__ = [
     "BacktestParts",
@@ -28,6 +29,7 @@ __all__ = [
     "SetupTab",
     "StrategyList",
     "SweepTab",
+    "WalkForwardTab",
     "parse_day",
     "settings_problems",
     "size_of",

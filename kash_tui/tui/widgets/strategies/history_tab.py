@@ -1,6 +1,8 @@
-"""The History tab: past runs of the current portfolio (or all runs), newest first.
+"""The History tab: past runs and walk-forwards of the current portfolio (or all of them),
+newest first.
 
-Enter on a run posts :class:`HistoryTab.RunChosen`; the screen reopens it.
+Enter on a run posts :class:`HistoryTab.RunChosen`, on a walk-forward
+:class:`HistoryTab.WalkForwardChosen`; the screen reopens it.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from textual.app import ComposeResult
 from textual.message import Message
 from textual.widgets import DataTable, Static, TabPane
 
-from kash_tui.domains.trading import BacktestRun
+from kash_tui.domains.trading import BacktestRun, WalkForwardRun
 from kash_tui.tui.widgets.strategies.runs_table import RunsTable
 
 if TYPE_CHECKING:
@@ -30,6 +32,18 @@ class HistoryTab(TabPane):
 
     class RunChosen(Message):
         """The user asked to reopen the stored run ``run_id``."""
+
+        def __init__(self, tab: HistoryTab, run_id: int) -> None:
+            super().__init__()
+            self.tab = tab
+            self.run_id = run_id
+
+        @property
+        def control(self) -> HistoryTab:
+            return self.tab
+
+    class WalkForwardChosen(Message):
+        """The user asked to reopen the stored walk-forward ``wf{run_id}``."""
 
         def __init__(self, tab: HistoryTab, run_id: int) -> None:
             super().__init__()
@@ -63,10 +77,11 @@ class HistoryTab(TabPane):
             else "All runs (the current portfolio is not a BACKTEST one); Enter reopens one."
         )
 
-    def show(self, runs: list[BacktestRun], order: Callable[[str], Sequence[str]]) -> None:
-        """``runs``, their parameters in ``order(strategy_id)``."""
-        self.table.show(runs, order)
-        if not runs:
+    def show(self, runs: list[BacktestRun], order: Callable[[str], Sequence[str]],
+             walks: Sequence[WalkForwardRun] = ()) -> None:
+        """``runs`` and ``walks``, their parameters in ``order(strategy_id)``."""
+        self.table.show(runs, order, walks)
+        if not runs and not walks:
             self._set_title("No runs yet for this portfolio: set up a strategy and press "
                         f"{self._run_key}.")
 
@@ -74,7 +89,9 @@ class HistoryTab(TabPane):
     def _run_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
         key = event.row_key.value
-        if key is not None:
+        if key is not None and key.startswith("wf"):
+            self.post_message(self.WalkForwardChosen(self, int(key[2:])))
+        elif key is not None:
             self.post_message(self.RunChosen(self, int(key)))
 
 

@@ -30,11 +30,11 @@ class RunBar(Horizontal):
     RunBar #run-status.-error { color: $text-error; }
     """
 
-    def __init__(self, *, run_key: str, sweep_key: str, id: str | None = None  # noqa: A002
-                 ) -> None:
+    def __init__(self, *, run_key: str, sweep_key: str, walk_key: str = "",
+                 id: str | None = None) -> None:  # noqa: A002
         super().__init__(id=id)
-        self._run_key, self._sweep_key = run_key, sweep_key
-        self.busy: str | None = None  # "backtest" or "sweep" while one runs
+        self._run_key, self._sweep_key, self._walk_key = run_key, sweep_key, walk_key
+        self.busy: str | None = None  # "backtest", "sweep", "walk-forward"... while one runs
         self.error = ""  # why the last run failed
 
     def compose(self) -> ComposeResult:
@@ -69,8 +69,9 @@ class RunBar(Horizontal):
         if self.busy is None and self.error:
             self.say(self.error, error=True)
         elif problem is None:
-            self.say(f"Ready: {self._run_key} runs the backtest, {self._sweep_key} sweeps.",
-                     error=False)
+            walk = f", {self._walk_key} walks forward" if self._walk_key else ""
+            self.say(f"Ready: {self._run_key} runs the backtest, {self._sweep_key} sweeps"
+                     f"{walk}.", error=False)
         else:
             self.say(problem, error=False)
 

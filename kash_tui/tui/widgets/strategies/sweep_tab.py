@@ -1,6 +1,7 @@
 """The Sweep tab: a sweep's combinations ranked by its metric, and a heatmap of two swept
-parameters (chosen under "Across" and "Down"). Enter on a row posts
-:class:`SweepTab.RowChosen` with that row's parameters."""
+parameters (chosen under "Across" and "Down"). A sweep with an out-of-sample split shows the
+chosen cell's in-sample and out-of-sample results beside each other above the table. Enter on
+a row posts :class:`SweepTab.RowChosen` with that row's parameters."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Label, Select, Static, TabPane
 
-from kash_tui.domains.trading import SweepReport
+from kash_tui.domains.trading import OutOfSample, SweepReport
+from kash_tui.tui.format import format_metric, params_text
 from kash_tui.tui.widgets.results import METRIC_LABELS, SweepHeatmap, SweepTable, sweep_columns
 
 
@@ -22,6 +24,7 @@ class SweepTab(TabPane):
     SCOPED_CSS = False  # the layout follows the screen's -wide class
     DEFAULT_CSS = """
     SweepTab #sweep-summary { height: auto; padding: 0 1; }
+    SweepTab #sweep-oos { height: auto; padding: 0 1; }
     SweepTab #sweep-body { height: 1fr; layout: vertical; }
     .-wide SweepTab #sweep-body { layout: horizontal; }
     SweepTab #sweep-table { height: 1fr; min-height: 6; }
@@ -53,6 +56,9 @@ class SweepTab(TabPane):
     def compose(self) -> ComposeResult:
         yield Static(f"No sweep yet: press {self._sweep_key} to sweep parameter ranges.",
                      id="sweep-summary", markup=False)
+        oos = Static("", id="sweep-oos", markup=False)
+        oos.display = False
+        yield oos
         with Horizontal(id="sweep-body"):
             yield SweepTable(id="sweep-table")
             with Vertical(id="heat-box"):
@@ -79,6 +85,9 @@ class SweepTab(TabPane):
             f"{f' ({skipped} invalid skipped)' if skipped else ''}. Enter loads a row's "
             "parameters into the form."
         )
+        oos = self.query_one("#sweep-oos", Static)
+        oos.update(oos_text(report.oos) if report.oos is not None else "")
+        oos.display = report.oos is not None
         self.table.show(report)
         swept = [n for n in sweep_columns(report) if len(report.grid[n]) > 1]
         x_select, y_select = self.query_one("#heat-x", Select), self.query_one("#heat-y", Select)
@@ -113,4 +122,25 @@ class SweepTab(TabPane):
             self.post_message(self.RowChosen(self, dict(row.params)))
 
 
-__all__ = ["SweepTab"]
+OOS_COLUMNS = (("Return %", "total_return_pct", 9), ("Sharpe", "sharpe", 7),
+               ("Max DD %", "max_drawdown_pct", 9), ("Trips", "round_trips", 6))
+
+
+def oos_text(oos: OutOfSample) -> str:
+    """The chosen cell in sample and out of sample, beside each other (rows of 45 cells: they
+    fit the tab at 80 columns)."""
+    day = "%Y-%m-%d"
+    lines = [
+        f"Chosen on the first {oos.in_sample_bars:,} bars ({oos.in_sample_first:{day}} to "
+        f"{oos.in_sample_last:{day}}): {params_text(oos.params)}; out of sample: the last "
+        f"{oos.out_of_sample_bars:,} ({oos.out_of_sample_first:{day}} to "
+        f"{oos.out_of_sample_last:{day}}).",
+        " " * 14 + "".join(h.rjust(w) for h, _k, w in OOS_COLUMNS),
+    ]
+    for label, metrics in (("In sample", oos.in_sample), ("Out of sample", oos.out_of_sample)):
+        lines.append(f"{label:<14}" + "".join(format_metric(getattr(metrics, k)).rjust(w)
+                                            for _h, k, w in OOS_COLUMNS))
+    return "\n".join(lines)
+
+
+__all__ = ["SweepTab", "oos_text"]
