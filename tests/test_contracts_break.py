@@ -66,13 +66,18 @@ def test_the_unchanged_copy_keeps_every_contract(package_copy: Path) -> None:
         ("kash_tui.cli.trading", "from kash_tui.domains.trading import repo",
          "tui and cli (every module"),
         ("kash_tui.cli.backtest", "from kash_tui.cli import data",
-         "each CLI command module depends only on kash_tui.cli.common"),
+         "each CLI command module depends only on the shared"),
+        ("kash_tui.cli.universe", "from kash_tui.cli import backtest",
+         "each CLI command module depends only on the shared"),
         ("kash_tui.cli.common", "from kash_tui.cli import workspace",
-         "the CLI's shared module imports no command module"),
+         "the CLI's shared modules (common, reports) import no command module"),
+        ("kash_tui.cli.reports", "from kash_tui.cli import export",
+         "the CLI's shared modules (common, reports) import no command module"),
     ],
     ids=["cli.data+sqlalchemy", "cli.backtest+sqlalchemy", "cli.common+alpaca",
          "tui.app+sqlalchemy", "tui.screens.chart+sqlalchemy", "cli.trading+repo",
-         "cli.backtest+cli.data", "cli.common+cli.workspace"],
+         "cli.backtest+cli.data", "cli.universe+cli.backtest", "cli.common+cli.workspace",
+         "cli.reports+cli.export"],
 )
 def test_a_forbidden_import_breaks_the_contract(
     package_copy: Path, module: str, line: str, contract: str

@@ -53,9 +53,9 @@ def _num(value: float | None) -> str:
 
 
 def _columns(report: Any) -> tuple[Any, Any]:  # noqa: ANN401
-    from kash_tui.cli.backtest import _columns_of
+    from kash_tui.cli.reports import columns_of
 
-    fills, trips, _signals = _columns_of(report)
+    fills, trips, _signals = columns_of(report)
     return fills, trips
 
 
@@ -197,7 +197,7 @@ svg{background:#1a1d24;border-color:#333}}
 def html_report(report: Any) -> str:  # noqa: ANN401
     import numpy as np
 
-    from kash_tui.cli.backtest import METRIC_ROWS, settings_json
+    from kash_tui.cli.reports import METRIC_ROWS, settings_json
 
     run = report.run
     m = run.metrics

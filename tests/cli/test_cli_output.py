@@ -13,15 +13,17 @@ import pytest
 from tests.cli.outcome import ok
 
 # The fields of `kash backtest --json` as they were before the output moved to orjson.
-REPORT_KEYS = {"run_id", "settings", "metrics", "round_trips", "fills", "signals"}
+# the fields of the first --json format, every one still there, plus those added since
+# (exits and universes, issue 13), named so that a renamed or dropped field fails
+REPORT_KEYS = {"run_id", "settings", "metrics", "round_trips", "fills", "signals"} | {"exits"}
 SETTINGS_KEYS = {
     "symbol", "timeframe", "strategy", "params", "start", "end", "first_bar", "last_bar", "bars",
     "initial_cash", "commission", "slippage", "position_size_pct", "whole_shares", "fill_model",
     "fill_model_optimistic", "periods_per_year", "portfolio_id",
-}
+} | {"stop_loss_pct", "take_profit_pct", "trailing_stop_pct", "intrabar", "universe"}
 ROUND_TRIP_KEYS = {"entry_time", "exit_time", "entry_price", "exit_price", "qty", "pnl",
                    "return_pct", "open"}
-FILL_KEYS = {"time", "side", "qty", "price", "commission"}
+FILL_KEYS = {"time", "side", "qty", "price", "commission"} | {"reason"}
 SIGNAL_KEYS = {"time", "type", "price"}
 METRIC_KEYS = {
     "final_equity", "total_return_pct", "buy_and_hold_return_pct", "cagr_pct",
