@@ -23,6 +23,7 @@ SCREENSHOTS: dict[str, str] = {
     "strategies-80x24.svg": "test_strategies_screen/test_snapshot_sma_crossover_chosen[80x24].svg",
     "backtest-results-160x48.svg":
         "test_strategies_screen/test_snapshot_after_backtest[160x48].svg",
+    "walkforward-160x48.svg": "test_walkforward_tab/test_snapshot_walk_forward[160x48].svg",
     "orders-80x24.svg": "test_orders_screen/test_snapshot_orders_with_data[80x24].svg",
     "options-80x24.svg": "test_options_screen/test_snapshot_options_80x24.svg",
     "deployments-80x24.svg": "test_deployments_screen/test_snapshot_deployments[80x24].svg",
