@@ -696,3 +696,41 @@ def test_snapshot_160x48_with_a_backtest(make_chart_app: MakeApp, snap_compare) 
         await settle(app, pilot)
 
     assert snap_compare(make_chart_app(), terminal_size=(160, 48), run_before=run_before)
+
+
+async def test_the_chart_polls_while_another_holds_the_stream_and_says_so(
+    make_alpaca_app: MakeApp, fake_alpaca  # noqa: ANN001
+) -> None:
+    """Alpaca allows one market-data stream per key: while another Kash process (a deployment,
+    another app) holds the connection's stream lease, the chart opens no second stream; it polls,
+    says who owns the stream, and new bars still appear."""
+    from datetime import timedelta
+
+    from kash_tui.domains.market import Timeframe
+
+    start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=200)
+    fake_alpaca.add_bars("AAPL", "1Min", [
+        (start + timedelta(minutes=i), 190 + i % 7, 191 + i % 7, 189 + i % 7, 190.5 + i % 7, 100)
+        for i in range(150)
+    ])
+    app = make_alpaca_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_chart(app, pilot)
+        holder = app.services.deployment.watch_bars("AAPL", Timeframe.MIN_1, lambda _n: None)
+        try:
+            assert holder.stream_use.stream  # the lease is taken by this other watcher
+            fake_alpaca.wait_for_subscription("AAPL", path="/v2/iex")
+            screen.show_symbol("AAPL", "1Min")
+            await settle(app, pilot)
+            await until(app, pilot, lambda: any("owns the market-data stream" in n
+                                                for n in notes(app)))
+            assert fake_alpaca.open_streams("/v2/iex") == 1  # still only the holder's
+            chart = chart_of(app)
+            fake_alpaca.push_bar("AAPL", (start + timedelta(minutes=150), 1, 2, 0.5, 1.5, 10))
+            await until(app, pilot, lambda: chart.data is not None and len(chart.data) == 151,
+                        timeout=20)
+        finally:
+            holder.stop()
+        workbench(app).show_market("DEMOA")
+        await settle(app, pilot)
+        await until(app, pilot, lambda: kash_threads() == [])

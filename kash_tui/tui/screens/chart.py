@@ -4,8 +4,9 @@ indicators and signals, and the fills of the backtest on screen.
 With an Alpaca connection the chart also reaches the broker: the symbol search offers the
 broker's assets (cached), a symbol or timeframe without stored bars is fetched from Alpaca in a
 worker (once per series; ``r`` tries again), and a series that came from Alpaca is watched
-(``MarketService.watch_bars``): new bars are stored as they trade and the chart redraws them,
-keeping the user's zoom and pan.
+(``DeploymentService.watch_bars``, the market's watch under the stream lease): new bars are
+stored as they trade and the chart redraws them, keeping the user's zoom and pan. While a
+deployment owns the connection's one market-data stream, the chart polls instead and says so.
 
 Everything that reads the database or computes with numpy runs in a thread worker
 (:func:`~kash_tui.tui.chart_reads.load_chart`, in ``tui/chart_reads.py``), which hands back a
@@ -286,7 +287,9 @@ class ChartScreen(PlaceScreen):
         def start(provider: ServiceProviderProtocol) -> BarWatch:
             from kash_tui.domains.market import Timeframe
 
-            watch = provider.market.watch_bars(symbol, Timeframe.parse(timeframe), arrived)
+            # through the deployments' stream lease: Alpaca allows one market-data stream per
+            # key, so while a deployment owns it the chart polls and reads what it stores
+            watch = provider.deployment.watch_bars(symbol, Timeframe.parse(timeframe), arrived)
             if self._closed:  # the screen went away while the watch started
                 watch.stop()
             return watch
@@ -294,6 +297,9 @@ class ChartScreen(PlaceScreen):
         def started(watch: BarWatch) -> None:
             if self._watch_key == key and self.is_mounted:
                 self._watch = watch
+                note = getattr(getattr(watch, "stream_use", None), "note", "")
+                if note:
+                    self.notify(note, timeout=8)
             else:  # the chart moved on meanwhile
                 self._stop_in_background(watch)
 
