@@ -1142,6 +1142,13 @@ class Span:
             return cls(months=n)
         return cls(months=12 * n)
 
+    @property
+    def spec(self) -> str:
+        """The text ``parse`` reads back: ``5000``, ``90d``, ``6m``."""
+        if self.bars:
+            return str(self.bars)
+        return f"{self.months}m" if self.months else f"{self.days}d"
+
     def __str__(self) -> str:
         if self.bars:
             return f"{self.bars} bars"
@@ -1149,13 +1156,6 @@ class Span:
             return f"{self.months // 12}y" if self.months % 12 == 0 else f"{self.months}m"
         return f"{self.days // 7}w" if self.days % 7 == 0 else f"{self.days}d"
 
-
-    @property
-    def spec(self) -> str:
-        """The text ``parse`` reads back: ``5000``, ``90d``, ``6m``."""
-        if self.bars:
-            return str(self.bars)
-        return f"{self.months}m" if self.months else f"{self.days}d"
 
 @dataclass(frozen=True)
 class WalkForwardWindow:

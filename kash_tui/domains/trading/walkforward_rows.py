@@ -46,7 +46,7 @@ def insert(conn: RawConnection, report: WalkForwardReport) -> int:
         "created_at": report.created_at,
         "strategy_id": request.strategy_id,
         "params_json": models.params_to_json(dict(request.params)),
-        "grid_json": _json(report.grid),
+        "grid_json": json.dumps(report.grid, default=str),  # in the grid's order
         "rank_by": report.rank_by,
         "train": report.train.spec,
         "test": report.test.spec,
