@@ -87,9 +87,9 @@ class WalkForwardForm(SweepForm):
     """Ranges and rank-by as a sweep, then train, test and anchored."""
 
     BINDINGS: ClassVar = [
-        Binding("escape", "cancel", "Cancel", id="strategies.walkforward_form_cancel",
+        Binding("escape", "cancel", "Cancel", id="strategies.wf_cancel",
                 tooltip="Close the walk-forward form without running"),
-        Binding("f9", "start", "Walk forward", id="strategies.walkforward_start",
+        Binding("f9", "start", "Walk forward", id="strategies.wf_start",
                 tooltip="Start the walk-forward (Enter in a text field does too)"),
     ]
     TITLE_TEXT = "Walk forward with {name}"
