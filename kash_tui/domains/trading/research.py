@@ -63,7 +63,13 @@ def robustness(
             counts = np.count_nonzero(~np.isnan(stack), axis=0)
             safe = np.where(np.isnan(stack), np.inf, stack)
             worst = safe.min(axis=0)
-            median = np.nanmedian(np.where(counts > 0, stack, 0.0), axis=0) if n else []
+            # median of the defined values: NaNs sort last (np.nanmedian would import numpy.ma)
+            ordered = np.sort(stack, axis=0)
+            low = np.maximum(counts - 1, 0) // 2
+            high = np.maximum(counts, 1) // 2
+            median = 0.5 * (np.take_along_axis(ordered, low[None, :], axis=0)[0]
+                            + np.take_along_axis(ordered, np.minimum(high, len(offsets) - 1)[None, :],
+                                                 axis=0)[0])
         for i in range(n):
             if np.isnan(vals[i]):
                 out.append((None, None, 0))
