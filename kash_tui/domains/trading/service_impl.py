@@ -522,9 +522,26 @@ class SqlTradingService:
         first, last = windows[0].test_start, windows[-1].test_end
         equity = np.concatenate([r.equity for r in results])
         position = np.concatenate([r.position for r in results])
-        trips = [r.round_trip_columns for r in results]
+        # each part's trips on the stitched curve's bar numbers; a position a test part still
+        # holds at its end is settled at that part's last close (the next part starts flat with
+        # that equity), so it counts as a closed trip there; only the last part's stays open
+        parts = []
+        for k, (w, r) in enumerate(zip(windows, results, strict=True)):
+            t = r.round_trip_columns
+            shift = w.test_start - first
+            settled = t.is_open & (k < len(results) - 1)
+            end = w.test_end - 1
+            parts.append({
+                "entry_index": t.entry_index + shift,
+                "exit_index": np.where(settled, end - first,
+                                       np.where(t.is_open, t.exit_index, t.exit_index + shift)),
+                "entry_price": t.entry_price,
+                "exit_price": np.where(settled, series.close[end], t.exit_price),
+                "qty": t.qty, "pnl": t.pnl, "return_pct": t.return_pct,
+                "is_open": t.is_open & ~settled,
+            })
         stitched_trips = RoundTripColumns(**{
-            name: np.concatenate([getattr(t, name) for t in trips])
+            name: np.concatenate([part[name] for part in parts])
             for name in ("entry_index", "exit_index", "entry_price", "exit_price", "qty", "pnl",
                          "return_pct", "is_open")
         })
