@@ -231,19 +231,19 @@ class BacktestSettingsForm(Vertical):
             "Commission", Input("0", type="number", id="bt-commission", compact=True,
                                 select_on_focus=True,
                                 tooltip="Fraction of the notional per fill: 0.001 is 0.1 %"),
-            "0.001 = 0.1 % per fill",
+            "0.001 = 0.1 %/fill",
         )
         yield from self._field(
             "Slippage", Input("0", type="number", id="bt-slippage", compact=True,
                               select_on_focus=True,
                               tooltip="Fraction of the price lost per fill: 0.0005 is 0.05 %"),
-            "0.0005 = 0.05 % of price",
+            "0.0005 = 0.05 %",
         )
         yield from self._field(
             "Position size", Input(number_text(self._default_size), type="number", id="bt-size",
                                    compact=True, select_on_focus=True,
                                    tooltip="Percent of equity committed per entry"),
-            "% of equity per entry",
+            "% of equity/entry",
         )
         yield from self._field(
             "Whole shares", Switch(False, id="bt-whole", animate=False,
