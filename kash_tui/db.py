@@ -45,7 +45,7 @@ T = TypeVar("T")
 # everyday start-up check needs no Alembic import; tests/integration/test_migrations.py proves
 # it matches migrations/versions. Add the new revision id here with every migration.
 KNOWN_REVISIONS: tuple[str, ...] = ("0001", "0002", "0003", "0004", "0005", "0006", "0007",
-                                   "0008", "0009", "0010", "0011", "0012")
+                                   "0008", "0009", "0010", "0011", "0012", "0013")
 SCHEMA_HEAD = KNOWN_REVISIONS[-1]
 
 

@@ -295,7 +295,15 @@ def build_parser() -> argparse.ArgumentParser:
         "Walk forward: for each window, sweep the grid on its training part, take the best "
         "cell and run it on the test part that follows; the test parts are stitched into one "
         "out-of-sample curve. Stored; see `kash runs list`.")
-    p.add_argument("--symbol", required=True)
+    p.add_argument("--symbol", help="the symbol to walk forward (or --universe)")
+    p.add_argument("--universe", metavar="NAME",
+                   help="walk a universe forward: each cell a whole universe run with shared "
+                        "cash, windows on the union of the symbols' bar times")
+    p.add_argument("--max-positions", type=int, metavar="N",
+                   help="with --universe: positions open at once (default: one per symbol)")
+    p.add_argument("--executor", metavar="URL",
+                   help="where the jobs run: local (this machine's cores, default) or "
+                        "dask://HOST:PORT (a Dask cluster; needs kash-tui[dask])")
     p.add_argument("--strategy", required=True, help="strategy id (see `kash strategies`)")
     p.add_argument("--sweep", metavar="GRID", required=True,
                    help="parameter grid, e.g. 'short_period=5:50:5,long_period=20:200:20'")

@@ -229,21 +229,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
             sweep = trading.sweep(request, grid, rank_by=args.rank_by or "sharpe",
                                   progress=bar if bar.enabled else None, oos=oos)
         if args.json:
-            print_json(
-                {
-                    "settings": {
-                        "symbol": request.symbol, "timeframe": request.timeframe,
-                        "strategy": request.strategy_id, "base_params": dict(request.params),
-                        "start": iso(request.start), "end": iso(request.end),
-                        **{k: v for k, v in sweep.request.settings.to_dict().items()},
-                    },
-                    "rank_by": sweep.rank_by,
-                    "grid": sweep.grid,
-                    "results": [sweep_row_json(r, sweep.metric) for r in sweep.rows],
-                    "skipped": [{"params": p, "reason": why} for p, why in sweep.skipped],
-                    "oos": oos_json(sweep.oos),
-                }
-            )
+            print_json(sweep_json(sweep))
         else:
             print_sweep(sweep)
         return EXIT_OK
@@ -295,7 +281,8 @@ def cmd_run_show(args: argparse.Namespace) -> int:
         if args.json:
             print_json(walk_forward_json(walk))
         else:
-            print_walk_forward(walk, exchange_tz(provider, walk.request.symbol))
+            print_walk_forward(walk, "UTC" if walk.universe is not None
+                               else exchange_tz(provider, walk.request.symbol))
         return EXIT_OK
     report = provider.trading.get_run(run_id)
     if report.run.universe is not None:
@@ -336,49 +323,110 @@ def parse_window_length(text: str, what: str) -> Any:
 
 
 def cmd_walkforward(args: argparse.Namespace) -> int:
+    if (args.symbol is None) == (args.universe is None):
+        raise UserError("Say what to walk forward: --symbol SYM or --universe NAME (one of them).")
+    if args.universe is None and args.max_positions is not None:
+        raise UserError("--max-positions goes with --universe.")
+    _check_max_positions(args)
     grid = parse_sweep(args.sweep)
     train = parse_window_length(args.train, "--train")
     test = parse_window_length(args.test, "--test")
     provider = build_provider(args)
-    request = _request(args, provider)
     with ProgressBar("Walking forward", unit="jobs", delay=0.0) as bar:
-        walk = provider.trading.walk_forward(
-            request, grid, train=train, test=test, anchored=args.anchored,
-            rank_by=args.rank_by or "sharpe", progress=bar if bar.enabled else None)
+        tick = bar if bar.enabled else None
+        if args.universe is not None:
+            request = _universe_request(args, provider)
+            walk = provider.trading.walk_forward_universe(
+                request, grid, train=train, test=test, anchored=args.anchored,
+                rank_by=args.rank_by or "sharpe", progress=tick)
+        else:
+            request = _request(args, provider)
+            walk = provider.trading.walk_forward(
+                request, grid, train=train, test=test, anchored=args.anchored,
+                rank_by=args.rank_by or "sharpe", progress=tick)
+    request = walk.request
     if args.json:
         print_json(walk_forward_json(walk))
     else:
-        print_walk_forward(walk, exchange_tz(provider, request.symbol))
+        print_walk_forward(walk, "UTC" if walk.universe is not None
+                           else exchange_tz(provider, request.symbol))
     return EXIT_OK
 
 
 # -- a universe ---------------------------------------------------------------------------
 
 
-def cmd_backtest_universe(args: argparse.Namespace) -> int:
-    from kash_tui.domains.trading import UniverseBacktestRequest
-
-    if args.universe is None:
-        raise UserError("--max-positions goes with --universe.")
-    if args.symbol is not None:
-        raise UserError("Give --symbol or --universe, not both.")
-    if args.sweep is not None or args.rank_by is not None:
-        raise UserError(
-            "Sweeps over a universe are not supported yet; sweep one symbol with --symbol."
-        )
+def _check_max_positions(args: argparse.Namespace) -> None:
     if args.max_positions is not None and args.max_positions < 1:
         raise UserError(
             f"--max-positions must be 1 or more (got {args.max_positions}); give e.g. "
             "--max-positions 5."
         )
-    provider = build_provider(args)
+
+
+def _universe_request(args: argparse.Namespace, provider) -> Any:  # noqa: ANN001
+    from kash_tui.domains.trading import UniverseBacktestRequest
+
     single = _request(args, provider)  # the same settings and checks as one symbol
-    request = UniverseBacktestRequest(
+    return UniverseBacktestRequest(
         universe=args.universe, workspace=args.workspace, strategy_id=single.strategy_id,
         timeframe=single.timeframe, params=single.params, start=single.start, end=single.end,
         settings=single.settings, max_positions=args.max_positions,
         portfolio_id=single.portfolio_id,
     )
+
+
+def sweep_json(sweep: Any) -> dict[str, Any]:  # noqa: ANN401
+    """A sweep's JSON (one symbol, or a universe with ``"universe"`` in its settings)."""
+    request = sweep.request
+    settings: dict[str, Any] = {
+        "symbol": request.symbol, "timeframe": request.timeframe,
+        "strategy": request.strategy_id, "base_params": dict(request.params),
+        "start": iso(request.start), "end": iso(request.end),
+        **{k: v for k, v in sweep.request.settings.to_dict().items()},
+    }
+    if sweep.universe is not None:
+        u = sweep.universe
+        settings["universe"] = {"name": u.universe, "workspace": u.workspace,
+                                "symbols": list(u.symbols), "max_positions": u.max_positions}
+    return {
+        "settings": settings,
+        "rank_by": sweep.rank_by,
+        "grid": sweep.grid,
+        "results": [sweep_row_json(r, sweep.metric) for r in sweep.rows],
+        "skipped": [{"params": p, "reason": why} for p, why in sweep.skipped],
+        "oos": oos_json(sweep.oos),
+    }
+
+
+def cmd_backtest_universe(args: argparse.Namespace) -> int:
+    if args.universe is None:
+        raise UserError("--max-positions goes with --universe.")
+    if args.symbol is not None:
+        raise UserError("Give --symbol or --universe, not both.")
+    if args.sweep is None and args.rank_by is not None:
+        raise UserError("--rank-by goes with --sweep.")
+    if args.sweep is None and getattr(args, "oos", None) is not None:
+        raise UserError("--oos goes with --sweep: it holds out the last bars of a sweep.")
+    oos = parse_oos(getattr(args, "oos", None))
+    grid = parse_sweep(args.sweep) if args.sweep is not None else None
+    _check_max_positions(args)
+    provider = build_provider(args)
+    request = _universe_request(args, provider)
+    if grid is not None:
+        with ProgressBar("Sweeping universe", unit="combinations", delay=0.0) as bar:
+            sweep = provider.trading.sweep_universe(
+                request, grid, rank_by=args.rank_by or "sharpe",
+                progress=bar if bar.enabled else None, oos=oos)
+        if args.json:
+            print_json(sweep_json(sweep))
+        else:
+            u = sweep.universe
+            print(f"Universe {u.universe} ({len(u.symbols)} symbols), at most "
+                  f"{u.max_positions} positions; each cell is a whole universe run with shared "
+                  "cash.")
+            print_sweep(sweep)
+        return EXIT_OK
     with ProgressBar("Backtesting universe") as bar:
         report = provider.trading.run_universe_backtest(
             request, progress=bar if bar.enabled else None)

@@ -422,7 +422,8 @@ def walk_forward_summary_json(w: Any) -> dict[str, Any]:
         "settings": {"symbol": w.symbol, "timeframe": w.timeframe, "strategy": w.strategy_id,
                      "train": w.train.spec, "test": w.test.spec, "anchored": w.anchored,
                      "rank_by": w.rank_by, "first_bar": iso(w.first_bar),
-                     "last_bar": iso(w.last_bar), "portfolio_id": w.portfolio_id},
+                     "last_bar": iso(w.last_bar), "portfolio_id": w.portfolio_id,
+                     "universe": _universe_of(w)},
         "windows": w.window_count,
         "metrics": metrics_json(w.metrics),
         "in_sample_cagr_pct": num(w.in_sample_cagr_pct),
@@ -444,6 +445,7 @@ def walk_forward_json(w: Any) -> dict[str, Any]:
             "first_bar": iso(w.first_bar), "last_bar": iso(w.last_bar), "bars": w.bar_count,
             "train": w.train.spec, "test": w.test.spec, "anchored": w.anchored,
             "rank_by": w.rank_by, "portfolio_id": w.portfolio_id,
+            "universe": _universe_of(w),
             **request.settings.to_dict(),
         },
         "grid": w.grid,
@@ -476,14 +478,32 @@ def _iso_of(timestamps: Any) -> list[str]:
     return np.datetime_as_string(stamps.astype("datetime64[s]"), unit="s", timezone="UTC").tolist()
 
 
+def _walked(w: Any, symbol: str) -> str:  # noqa: ANN401
+    """What a walk-forward ran on: the symbol, or ``universe NAME (N symbols, at most M)``."""
+    u = getattr(w, "universe", None)
+    if u is None:
+        return symbol
+    return f"universe {u.universe} ({len(u.symbols)} symbols, at most {u.max_positions} open)"
+
+
+def _universe_of(w: Any) -> dict[str, Any] | None:  # noqa: ANN401
+    u = getattr(w, "universe", None)
+    if u is None:
+        return None
+    return {"name": u.universe, "workspace": u.workspace, "symbols": list(u.symbols),
+            "max_positions": u.max_positions}
+
+
 def print_walk_forward(w: Any, tz: str = "UTC") -> None:
     request = w.request
     show = _local_formatter(tz, request.timeframe)
     kind = "anchored" if w.anchored else "rolling"
     print(
-        f"Walk-forward wf{w.id}: {request.strategy_id} on {request.symbol} {request.timeframe}, "
-        f"{len(w.windows)} {kind} windows of {w.train} training + {w.test} test, "
-        f"ranked by {w.rank_by}; {w.bar_count} bars {show(w.first_bar)} to {show(w.last_bar)}"
+        f"Walk-forward wf{w.id}: {request.strategy_id} on {_walked(w, request.symbol)} "
+        f"{request.timeframe}, {len(w.windows)} {kind} windows of {w.train} training + "
+        f"{w.test} test, ranked by {w.rank_by}; {w.bar_count} "
+        f"{'times' if w.universe is not None else 'bars'} {show(w.first_bar)} to "
+        f"{show(w.last_bar)}"
     )
     names = list(w.grid)
     print_table(
@@ -510,7 +530,9 @@ def print_walk_forward_list(walks: list[Any]) -> None:
     print_table(
         ["RUN", "CREATED (UTC)", "STRATEGY", "SYMBOL", "TF", "WINDOWS", "TRAIN/TEST",
          "OOS RETURN %", "OOS SHARPE", "WFE"],
-        [(f"wf{w.id}", f"{w.created_at:%Y-%m-%d %H:%M}", w.strategy_id, w.symbol, w.timeframe,
+        [(f"wf{w.id}", f"{w.created_at:%Y-%m-%d %H:%M}", w.strategy_id,
+          w.symbol if w.universe is None else f"{w.symbol} ({len(w.universe.symbols)} sym)",
+          w.timeframe,
           w.window_count, f"{w.train}/{w.test}{' anchored' if w.anchored else ''}",
           fmt(w.metrics.total_return_pct), fmt(w.metrics.sharpe), fmt(w.efficiency))
          for w in walks],

@@ -185,6 +185,8 @@ class WalkForwardRunRow(Base):
     skipped: Mapped[int] = mapped_column(Integer)
     timestamps_blob: Mapped[bytes] = mapped_column(LargeBinary)
     equity_blob: Mapped[bytes] = mapped_column(LargeBinary)
+    universe_json: Mapped[str | None] = mapped_column(Text)
+    """A universe's walk-forward (migration 0013): name, workspace, symbols, max positions."""
 
 
 class WalkForwardWindowRow(Base):

@@ -1043,6 +1043,9 @@ class SweepReport:
     """Invalid combinations and why (e.g. short_period >= long_period)."""
     oos: OutOfSample | None = None
     """With a split: the chosen cell in and out of sample (the rows are in-sample results)."""
+    universe: UniverseRunInfo | None = None
+    """A sweep of a universe: each row is a whole universe run (``request.symbol`` holds the
+    universe's name)."""
 
     @property
     def metric(self) -> str:
@@ -1229,6 +1232,10 @@ class WalkForwardReport:
     skipped: int = 0
     """Invalid combinations of the grid (not run)."""
     portfolio_id: int | None = None
+    universe: UniverseRunInfo | None = None
+    """A walk-forward of a universe (``request.symbol`` holds its name): windows cut the union
+    of the symbols' bar times and every cell is a whole universe run; ``bar_count`` counts
+    those times."""
 
     @property
     def efficiency(self) -> float | None:
@@ -1255,6 +1262,8 @@ class WalkForwardRun:
     last_bar: datetime
     metrics: BacktestMetrics
     in_sample_cagr_pct: float | None
+    universe: UniverseRunInfo | None = None
+    """Set for a walk-forward of a universe (``symbol`` is then its name)."""
 
     @property
     def efficiency(self) -> float | None:
@@ -1393,6 +1402,36 @@ class TradingService(Protocol):
         """For each window the best cell of ``grid`` on its training part, then that cell on
         the following test part; the test parts stitched into one out-of-sample curve. Every
         window x cell runs as a job of the executor. Stored (all or nothing) and returned."""
+        ...
+
+    def sweep_universe(
+        self,
+        request: UniverseBacktestRequest,
+        grid: Mapping[str, Sequence[Any]],
+        *,
+        rank_by: str = "sharpe",
+        progress: Callable[[int, int], None] | None = None,
+        oos: float | None = None,
+    ) -> SweepReport:
+        """``sweep`` where each cell is a whole universe run (shared cash, ``max_positions``),
+        ranked on the portfolio's metric; nothing is stored. ``oos`` holds out the last share
+        of the universe's time line (the same cut for every symbol)."""
+        ...
+
+    def walk_forward_universe(
+        self,
+        request: UniverseBacktestRequest,
+        grid: Mapping[str, Sequence[Any]],
+        *,
+        train: Span,
+        test: Span,
+        anchored: bool = False,
+        rank_by: str = "sharpe",
+        progress: Callable[[int, int], None] | None = None,
+    ) -> WalkForwardReport:
+        """``walk_forward`` of a universe: windows on the union of the symbols' bar times, each
+        window's cell chosen on the universe portfolio's metric, the test parts' universe
+        equity stitched. Stored (``report.universe`` set) and returned."""
         ...
 
     def list_walk_forwards(self, portfolio_id: int | None = None) -> list[WalkForwardRun]: ...

@@ -570,6 +570,38 @@ class SqlTradingService:
             skipped=len(plan.skipped), portfolio_id=request.portfolio_id,
         )
 
+    def sweep_universe(
+        self,
+        request: UniverseBacktestRequest,
+        grid: Mapping[str, Sequence[Any]],
+        *,
+        rank_by: str = "sharpe",
+        progress: Callable[[int, int], None] | None = None,
+        oos: float | None = None,
+    ) -> SweepReport:
+        from kash_tui.domains.trading import universe_research
+
+        return universe_research.sweep(self, request, grid, rank_by=rank_by, progress=progress,
+                                       oos=oos)
+
+    def walk_forward_universe(
+        self,
+        request: UniverseBacktestRequest,
+        grid: Mapping[str, Sequence[Any]],
+        *,
+        train: Span,
+        test: Span,
+        anchored: bool = False,
+        rank_by: str = "sharpe",
+        progress: Callable[[int, int], None] | None = None,
+    ) -> WalkForwardReport:
+        from kash_tui.domains.trading import universe_research
+
+        report = universe_research.walk_forward(
+            self, request, grid, train=train, test=test, anchored=anchored, rank_by=rank_by,
+            progress=progress)
+        return self._store_walk_forward(report)
+
     def _store_walk_forward(self, report: WalkForwardReport) -> WalkForwardReport:
         from kash_tui.domains.trading import walkforward_rows
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, replace
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
@@ -40,11 +40,30 @@ NS = 1_000_000_000
 TABLE = "backtest_run_universes"
 
 
-def run(
+@dataclass(frozen=True, eq=False)
+class Loaded:
+    """A universe request checked and its bars loaded (what a run, a sweep or a walk-forward of
+    the universe starts from)."""
+
+    universe: Any
+    strategy: Any
+    timeframe: Timeframe
+    bars: list[SymbolBars]
+    settings: Any
+    """The request's settings with the timeframe's periods per year."""
+    max_positions: int
+
+
+def load(
     service: SqlTradingService,
     request: UniverseBacktestRequest,
     progress: Callable[[int, int], None] | None = None,
-) -> BacktestReport:
+    per_symbol: int = 1,
+    extra: int = 0,
+) -> Loaded:
+    """Check ``request`` and load every symbol's bars (``progress(k, total)`` per symbol, where
+    ``total`` is symbols x ``per_symbol`` + ``extra``); a sentence naming the symbols without
+    bars."""
     universe = service._workspaces.get_universe(request.universe, request.workspace)  # noqa: SLF001
     if getattr(request.settings, "has_exits", False):
         raise TradingError(
@@ -64,7 +83,7 @@ def run(
     strategy = service._strategies.create_with_params(request.strategy_id, request.params)  # noqa: SLF001
     service._portfolio(request.portfolio_id)  # noqa: SLF001
     timeframe = Timeframe.parse(request.timeframe)
-    total = len(symbols) * 2 + 1  # load each, signal each, then simulate and store
+    total = len(symbols) * per_symbol + extra
     bars: list[SymbolBars] = []
     missing: list[str] = []
     asset_class = None
@@ -89,6 +108,20 @@ def run(
         )
     settings = replace(request.settings,
                        periods_per_year=timeframe.periods_per_year(asset_class))
+    return Loaded(universe, strategy, timeframe, bars, settings, max_positions)
+
+
+def run(
+    service: SqlTradingService,
+    request: UniverseBacktestRequest,
+    progress: Callable[[int, int], None] | None = None,
+) -> BacktestReport:
+    # load each, signal each, then simulate and store
+    loaded = load(service, request, progress, per_symbol=2, extra=1)
+    universe, strategy, timeframe = loaded.universe, loaded.strategy, loaded.timeframe
+    bars, settings, max_positions = loaded.bars, loaded.settings, loaded.max_positions
+    symbols = universe.symbols
+    total = len(symbols) * 2 + 1
     signals = service._executor.map(  # noqa: SLF001
         symbol_signals, strategy, bars,
         progress=(lambda done: progress(len(symbols) + done, total)) if progress else None,

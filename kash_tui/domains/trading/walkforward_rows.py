@@ -15,6 +15,7 @@ from kash_tui.domains.trading.service import (
     BacktestRequest,
     BacktestSettings,
     Span,
+    UniverseRunInfo,
     WalkForwardReport,
     WalkForwardRun,
     WalkForwardWindow,
@@ -65,6 +66,7 @@ def insert(conn: RawConnection, report: WalkForwardReport) -> int:
         "skipped": report.skipped,
         "timestamps_blob": models.pack_timestamps(report.timestamps),
         "equity_blob": models.pack(report.equity),
+        "universe_json": _universe_json(report.universe),
     })
     for w in report.windows:
         conn.insert_row("walkforward_windows", {
@@ -86,14 +88,30 @@ def insert(conn: RawConnection, report: WalkForwardReport) -> int:
     return run_id
 
 
+def _universe_json(info: UniverseRunInfo | None) -> str | None:
+    if info is None:
+        return None
+    return json.dumps({"universe": info.universe, "workspace": info.workspace,
+                       "symbols": list(info.symbols), "max_positions": info.max_positions})
+
+
+def _universe(text: str | None) -> UniverseRunInfo | None:
+    if not text:
+        return None
+    data = json.loads(text)
+    return UniverseRunInfo(universe=data["universe"], workspace=data["workspace"],
+                           symbols=tuple(data["symbols"]),
+                           max_positions=int(data["max_positions"]))
+
+
 _LISTED = ("id, created_at, portfolio_id, strategy_id, symbol, timeframe, train, test, "
            "anchored, rank_by, window_count, first_bar_ts, last_bar_ts, metrics_json, "
-           "in_sample_cagr_pct")
+           "in_sample_cagr_pct, universe_json")
 
 
 def _run(row: tuple[Any, ...]) -> WalkForwardRun:
     (run_id, created, portfolio_id, strategy_id, symbol, timeframe, train, test, anchored,
-     rank_by, windows, first, last, metrics, is_cagr) = row
+     rank_by, windows, first, last, metrics, is_cagr, universe) = row
     return WalkForwardRun(
         id=int(run_id), created_at=read_utc(created), portfolio_id=portfolio_id,
         strategy_id=strategy_id, symbol=symbol, timeframe=timeframe, train=Span.parse(train),
@@ -101,6 +119,7 @@ def _run(row: tuple[Any, ...]) -> WalkForwardRun:
         window_count=int(windows), first_bar=_when(first), last_bar=_when(last),
         metrics=models.metrics_from_json(metrics),
         in_sample_cagr_pct=None if is_cagr is None else float(is_cagr),
+        universe=_universe(universe),
     )
 
 
@@ -118,8 +137,8 @@ def read(conn: RawConnection, run_id: int) -> WalkForwardReport | None:
         "bar_count, settings_json, skipped FROM walkforward_runs WHERE id = ?", (run_id,))
     if row is None:
         return None
-    run = _run(row[:15])
-    params, grid, start, end, bars, settings, skipped = row[15:]
+    run = _run(row[:16])
+    params, grid, start, end, bars, settings, skipped = row[16:]
     cursor = conn.cursor(binary=True)
     try:
         cursor.execute(conn.sql(
@@ -152,5 +171,5 @@ def read(conn: RawConnection, run_id: int) -> WalkForwardReport | None:
         bar_count=int(bars), first_bar=run.first_bar, last_bar=run.last_bar, windows=windows,
         timestamps=models.unpack_timestamps(ts_blob), equity=models.unpack(eq_blob),
         metrics=run.metrics, in_sample_cagr_pct=run.in_sample_cagr_pct, skipped=int(skipped),
-        portfolio_id=run.portfolio_id,
+        portfolio_id=run.portfolio_id, universe=run.universe,
     )
