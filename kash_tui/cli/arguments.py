@@ -344,11 +344,13 @@ def build_parser() -> argparse.ArgumentParser:
     add_json(p)
 
     p = command(g, "export", _export, "export a stored run as CSV or a self-contained HTML report")
-    p.add_argument("run_id", metavar="ID", help="a backtest run's number (see `kash runs list`)")
+    p.add_argument("run_id", metavar="ID",
+                   help="a backtest run's number or a walk-forward's (wf3), see `kash runs list`")
     p.add_argument("--format", choices=["csv", "html"], default="html", type=str.lower,
                    help="html (default): one page with metrics, equity, drawdown, round trips "
-                        "and settings, no network needed; csv: FILE-fills.csv and "
-                        "FILE-round-trips.csv")
+                        "(a walk-forward: its windows) and settings, no network needed; csv: "
+                        "FILE-fills.csv and FILE-round-trips.csv (a walk-forward: "
+                        "FILE-windows.csv and FILE-equity.csv)")
     p.add_argument("--out", metavar="FILE", help="where to write (default: run-ID.html or "
                    "run-ID-fills.csv and run-ID-round-trips.csv here)")
 

@@ -2,6 +2,8 @@
 and its round trips) or as one self-contained HTML report (metrics, equity and drawdown as inline
 SVG, round trips, settings, the fill-assumption sensitivity, and a universe run's per-symbol
 breakdown). The HTML needs no network: no script, no font, no stylesheet from elsewhere.
+A walk-forward (``wfN``) exports its windows (CSV: one row per window, and the stitched equity)
+or one page with the stitched equity and drawdown, the windows and the efficiency.
 
 Numbers in the CSV files are written with ``repr`` (every digit of the float64 the run holds);
 the HTML shows them rounded and keeps the exact value in each cell's ``data-value``.
@@ -27,18 +29,18 @@ HTML_MAX_TRIPS = 5_000
 CURVE_BUCKETS = 1_000
 
 
-def _run_number(text: str) -> int:
+def _run_number(text: str) -> tuple[str, int]:
+    """``12`` -> ("run", 12); ``wf3`` -> ("wf", 3)."""
     raw = str(text).strip().lower().lstrip("#")
-    if raw.startswith("wf") and raw[2:].isdigit():
-        raise UserError(
-            "Walk-forward runs cannot be exported yet; export a backtest run (a number from "
-            "`kash runs list`)."
-        )
+    kind = "run"
+    if raw.startswith("wf"):
+        kind, raw = "wf", raw[2:]
     if not raw.isdigit():
         raise UserError(
-            f"{text!r} is not a run id; give a backtest run's number as `kash runs list` shows it."
+            f"{text!r} is not a run id; give a backtest run's number (e.g. 12) or a "
+            "walk-forward's (e.g. wf3) as `kash runs list` shows them."
         )
-    return int(raw)
+    return kind, int(raw)
 
 
 def _iso(ns: int) -> str:
@@ -286,13 +288,17 @@ def html_report(report: Any) -> str:  # noqa: ANN401
 
 
 def cmd_runs_export(args: argparse.Namespace) -> int:
-    run_id = _run_number(args.run_id)
+    kind, run_id = _run_number(args.run_id)
     fmt = args.format
-    base = Path(args.out).expanduser() if args.out else Path(f"run-{run_id}.{fmt}")
+    name = f"run-{run_id}" if kind == "run" else f"wf-{run_id}"
+    base = Path(args.out).expanduser() if args.out else Path(f"{name}.{fmt}")
     if base.is_dir():
-        base = base / f"run-{run_id}.{fmt}"
+        base = base / f"{name}.{fmt}"
     if not base.parent.is_dir():
         raise UserError(f"There is no folder {str(base.parent)!r}; create it or pass another --out.")
+    if kind == "wf":
+        walk = build_provider(args, writes=False).trading.get_walk_forward(run_id)
+        return _export_walk_forward(walk, fmt, base)
     report = build_provider(args, writes=False).trading.get_run(run_id)
     if fmt == "html":
         paths = [base]
@@ -319,3 +325,156 @@ def _write(path: Path, write: Any) -> None:  # noqa: ANN401
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise UserError(f"Cannot write {str(path)!r} ({exc.strerror}); check the path.") from None
+
+
+# -- walk-forwards ---------------------------------------------------------------------------
+
+# Metrics of each window's training (is_) and test (oos_) part in the windows CSV.
+WINDOW_METRICS = ("total_return_pct", "cagr_pct", "sharpe", "max_drawdown_pct", "round_trips",
+                  "win_rate_pct", "final_equity")
+
+
+def _window_header(walk: Any) -> list[str]:  # noqa: ANN401
+    return (["window", "train_first", "train_last", "train_bars", "test_first", "test_last",
+             "test_bars"] + [f"param_{name}" for name in walk.grid]
+            + [f"is_{m}" for m in WINDOW_METRICS] + [f"oos_{m}" for m in WINDOW_METRICS]
+            + ["efficiency"])
+
+
+def _stamp(when: datetime) -> str:
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def window_rows(walk: Any) -> list[list[str]]:  # noqa: ANN401
+    """One row per window: its spans, the chosen parameters, in- and out-of-sample metrics."""
+    rows = []
+    for w in walk.windows:
+        rows.append(
+            [str(w.number), _stamp(w.train_first), _stamp(w.train_last),
+             str(w.train_end - w.train_start), _stamp(w.test_first), _stamp(w.test_last),
+             str(w.test_end - w.test_start)]
+            + [_num(w.params.get(name)) for name in walk.grid]
+            + [_num(getattr(w.train, m)) for m in WINDOW_METRICS]
+            + [_num(getattr(w.test, m)) for m in WINDOW_METRICS]
+            + [_num(w.efficiency)]
+        )
+    return rows
+
+
+EQUITY_HEADER = ["time", "equity", "drawdown_pct"]
+
+
+def _drawdown(walk: Any) -> Any:  # noqa: ANN401
+    import numpy as np
+
+    equity = np.asarray(walk.equity, dtype=np.float64)
+    peak = np.maximum(np.maximum.accumulate(equity), walk.request.settings.initial_cash)
+    return (equity / peak - 1.0) * 100.0
+
+
+def equity_rows(walk: Any) -> list[list[str]]:  # noqa: ANN401
+    """The stitched out-of-sample equity, one row per bar (time), with its drawdown."""
+    drawdown = _drawdown(walk)
+    return [[_iso(int(t)), _num(e), _num(d)] for t, e, d in zip(
+        walk.timestamps.tolist(), walk.equity.tolist(), drawdown.tolist(), strict=True)]
+
+
+def walk_forward_html(walk: Any) -> str:  # noqa: ANN401
+    """A walk-forward as one self-contained page: stitched metrics and efficiency, the stitched
+    equity and drawdown, the windows, the settings."""
+    import numpy as np
+
+    from kash_tui.cli.reports import METRIC_ROWS
+
+    request = walk.request
+    u = walk.universe
+    what = (f"universe {u.universe} ({len(u.symbols)} symbols, at most {u.max_positions} open)"
+            if u is not None else request.symbol)
+    kind = "anchored" if walk.anchored else "rolling"
+    title = f"Kash walk-forward wf{walk.id}: {request.strategy_id} on {what} {request.timeframe}"
+    m = walk.metrics
+    metric_rows = [
+        f"<th>{html.escape(label)}</th>" + _cell(
+            getattr(m, key),
+            None if getattr(m, key) is None else
+            (f"{getattr(m, key):,}" if isinstance(getattr(m, key), int)
+             else f"{getattr(m, key):,.2f}{suffix}"))
+        for label, key, suffix in METRIC_ROWS
+    ]
+    is_cagr, eff = walk.in_sample_cagr_pct, walk.efficiency
+    metric_rows += [
+        "<th>In-sample CAGR (mean)</th>" + _cell(
+            is_cagr, None if is_cagr is None else f"{is_cagr:,.2f} %"),
+        "<th>Walk-forward efficiency</th>" + _cell(eff, None if eff is None else f"{eff:,.2f}"),
+    ]
+    names = list(walk.grid)
+    window_html = []
+    for w in walk.windows:
+        window_html.append(
+            _cell(w.number)
+            + _cell(f"{w.train_first:%Y-%m-%d}..{w.train_last:%Y-%m-%d}")
+            + _cell(f"{w.test_first:%Y-%m-%d}..{w.test_last:%Y-%m-%d}")
+            + "".join(_cell(w.params.get(n)) for n in names)
+            + _cell(w.train.total_return_pct) + _cell(w.test.total_return_pct)
+            + _cell(w.train.sharpe) + _cell(w.test.sharpe) + _cell(w.efficiency)
+        )
+    equity = np.asarray(walk.equity, dtype=np.float64)
+    settings = {
+        "strategy": request.strategy_id, "symbol": request.symbol,
+        "timeframe": request.timeframe, "base_params": dict(request.params),
+        "grid": walk.grid, "rank_by": walk.rank_by, "train": walk.train.spec,
+        "test": walk.test.spec, "anchored": walk.anchored, "skipped": walk.skipped,
+        **({"universe_symbols": list(u.symbols), "max_positions": u.max_positions}
+           if u is not None else {}),
+        **request.settings.to_dict(),
+    }
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>",
+        f"<h1>{html.escape(title)}</h1>",
+        f'<p class="note">{len(walk.windows)} {kind} windows of {html.escape(str(walk.train))} '
+        f"training + {html.escape(str(walk.test))} test, ranked by "
+        f"{html.escape(walk.rank_by)}; {walk.bar_count:,} "
+        f"{'times' if u is not None else 'bars'} from {walk.first_bar:%Y-%m-%d %H:%M} to "
+        f"{walk.last_bar:%Y-%m-%d %H:%M} UTC; stored {walk.created_at:%Y-%m-%d %H:%M} UTC. "
+        "Each test part starts with the equity the one before ended with.</p>",
+        "<h2>Stitched out of sample</h2>",
+        _table("metrics", ["Metric", "Value"], metric_rows),
+        "<h2>Stitched equity</h2>",
+        _svg(equity, title="Stitched equity", css_class="equity", fmt=",.0f"),
+        "<h2>Drawdown (%)</h2>",
+        _svg(_drawdown(walk), title="Drawdown %", css_class="drawdown", fmt=".1f",
+             fill_to_zero=True),
+        f"<h2>Windows ({len(walk.windows)})</h2>",
+        _table("windows", ["#", "Train (UTC)", "Test (UTC)", *names, "IS return %",
+                           "OOS return %", "IS Sharpe", "OOS Sharpe", "WFE"], window_html),
+        "<h2>Settings</h2>",
+        _table("settings", ["Setting", "Value"], [
+            f"<th>{html.escape(k)}</th>" + (
+                _cell(v) if isinstance(v, int | float) and not isinstance(v, bool)
+                else _cell(json.dumps(v, sort_keys=True) if isinstance(v, dict | list) else
+                           ("n/a" if v is None else str(v))))
+            for k, v in settings.items()
+        ]),
+        "</body></html>\n",
+    ]
+    return "\n".join(parts)
+
+
+def _export_walk_forward(walk: Any, fmt: str, base: Path) -> int:  # noqa: ANN401
+    if fmt == "html":
+        paths = [base]
+        text = walk_forward_html(walk)
+        _write(base, lambda p: p.write_text(text, encoding="utf-8"))
+    else:
+        stem = base.with_suffix("") if base.suffix.lower() == ".csv" else base
+        windows_path = stem.with_name(stem.name + "-windows.csv")
+        equity_path = stem.with_name(stem.name + "-equity.csv")
+        paths = [windows_path, equity_path]
+        header, windows, equity = _window_header(walk), window_rows(walk), equity_rows(walk)
+        _write(windows_path, lambda p: _write_csv(p, header, windows))
+        _write(equity_path, lambda p: _write_csv(p, EQUITY_HEADER, equity))
+    print("Wrote " + " and ".join(str(p) for p in paths) + ".")
+    return EXIT_OK
