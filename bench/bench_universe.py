@@ -1,6 +1,7 @@
 """Benchmark of a universe backtest, whole process: ``kash backtest --universe`` over 100
 symbols x 10,000 daily bars (one million bars), SMA crossover, at most 10 positions, on every
-core of this machine (the embedded GridExecutor computes each symbol's signals).
+core of this machine (the embedded GridExecutor computes each symbol's signals); then a sweep
+of that universe (``--sweep``, 20 cells, each a whole universe run; the cells on every core).
 
 Run: ``python bench/bench_universe.py`` from the repository root. The bars are generated (random
 walks; every 10th symbol misses every 7th bar, so the time lines must be aligned) and stored once
@@ -31,6 +32,7 @@ SYMBOLS = 100
 BARS = 10_000
 MAX_POSITIONS = 10
 RUNS = 3
+SWEEP = "short_period=5:45:10,long_period=60:240:60"  # 5 x 4 = 20 cells
 
 
 def _store(db: str) -> None:
@@ -79,11 +81,24 @@ def main() -> int:
                 print(done.stderr, file=sys.stderr)
                 return 1
         out = json.loads(done.stdout)
+        sweep_times = []
+        for _ in range(RUNS):
+            started = time.perf_counter()
+            swept = subprocess.run([*command, "--sweep", SWEEP], capture_output=True, text=True,
+                                   cwd=ROOT)
+            sweep_times.append(time.perf_counter() - started)
+            if swept.returncode != 0:
+                print(swept.stderr, file=sys.stderr)
+                return 1
+        cells = json.loads(swept.stdout)["results"]
     print(f"kash backtest --universe: {SYMBOLS} symbols x {BARS:,} daily bars "
           f"({out['settings']['bars']:,} aligned times), {len(out['fills']):,} fills, "
           f"at most {MAX_POSITIONS} positions, {os.cpu_count()} cores")
     print(f"  runs: {', '.join(f'{t:.2f} s' for t in times)}")
     print(f"  median of {RUNS}: {statistics.median(times):.2f} s (whole process)")
+    print(f"kash backtest --universe --sweep {SWEEP}: {len(cells)} cells, each a universe run")
+    print(f"  runs: {', '.join(f'{t:.2f} s' for t in sweep_times)}")
+    print(f"  median of {RUNS}: {statistics.median(sweep_times):.2f} s (whole process)")
     return 0
 
 

@@ -52,7 +52,7 @@ from kash_tui.domains.trading.service import (
     entry_quantity,
 )
 
-__all__ = ["SymbolBars", "UniverseResult", "simulate_universe", "symbol_signals"]
+__all__ = ["SymbolBars", "UniverseResult", "simulate_universe", "symbol_signals", "union_times"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -106,6 +106,11 @@ class UniverseResult:
     breakdown: tuple[UniverseSymbolResult, ...]
 
 
+# Forward-filled closes kept for marking held symbols during the fill pass: at most this many
+# float64 values (128 MB) per simulation; beyond it marks are found by binary search.
+_DENSE_MARKS_BUDGET = 16_000_000
+
+
 def _bad_price(symbol: str, ts: int, value: float, source: str) -> BacktestError:
     when = np.datetime_as_string(np.datetime64(ts // 1_000_000_000, "s"), unit="s")
     return BacktestError(
@@ -115,15 +120,30 @@ def _bad_price(symbol: str, ts: int, value: float, source: str) -> BacktestError
     )
 
 
+def union_times(bars: list[SymbolBars]) -> np.ndarray:
+    """The sorted union of the symbols' bar times (int64 ns). Each symbol's times are sorted,
+    so a stable sort (a merge of sorted runs) and a mask of the changes is all it takes."""
+    if not bars:
+        return np.empty(0, dtype=np.int64)
+    times = np.sort(np.concatenate([np.asarray(b.timestamps, dtype=np.int64) for b in bars]),
+                    kind="stable")
+    keep = np.empty(times.shape[0], dtype=bool)
+    keep[:1] = True
+    np.not_equal(times[1:], times[:-1], out=keep[1:])
+    return times[keep]
+
+
 def simulate_universe(
     bars: list[SymbolBars],
     signals: list[np.ndarray],
     settings: BacktestSettings,
     max_positions: int,
+    union: np.ndarray | None = None,
 ) -> UniverseResult:
-    """Run the shared-cash simulation (rules in the module docstring)."""
+    """Run the shared-cash simulation (rules in the module docstring). ``union``: the bars'
+    ``union_times`` when the caller has them already (a grid of runs over the same bars)."""
     with np.errstate(all="ignore"):
-        return _simulate(bars, signals, settings, max_positions)
+        return _simulate(bars, signals, settings, max_positions, union)
 
 
 def _simulate(
@@ -131,13 +151,15 @@ def _simulate(
     signals: list[np.ndarray],
     settings: BacktestSettings,
     max_positions: int,
+    union: np.ndarray | None = None,
 ) -> UniverseResult:
     if not bars:
         raise BacktestError("The universe has no symbols with bars; fetch or import bars first.")
     if max_positions < 1:
         raise BacktestError(f"--max-positions must be 1 or more (got {max_positions}).")
     k_count = len(bars)
-    union = np.unique(np.concatenate([b.timestamps for b in bars]))
+    if union is None:
+        union = union_times(bars)
     u_len = int(union.shape[0])
     next_open = settings.fill_model is FillModel.NEXT_OPEN
     shift = 1 if next_open else 0
@@ -185,15 +207,46 @@ def _simulate(
     cash_u, cash_v = [], []
     side = "right" if not next_open else "left"
 
+    # Marks: a held symbol's last close before a fill (at or before it with ``close`` fills).
+    # A symbol's closes forward-filled over the time line are built once, the first time it is
+    # held (the same array values the equity curve uses below); past a memory budget the
+    # remaining symbols are looked up by binary search instead. Same values either way.
+    dense: dict[int, np.ndarray] = {}
+    dense_left = [_DENSE_MARKS_BUDGET]
+    back = 1 if next_open else 0
+    first_u = [int(o[0]) for o in own_to_u]
+
+    def forward_closes(h: int) -> np.ndarray:
+        runs = np.diff(np.append(own_to_u[h], u_len))
+        return np.repeat(bars[h].close, runs)  # index t - own_to_u[h][0]: last close at/before t
+
     def mark(h: int, u: int) -> float:
+        found = dense.get(h)
+        if found is None and dense_left[0] >= u_len:
+            dense_left[0] -= u_len
+            found = dense[h] = forward_closes(h)
+        if found is not None:
+            return float(found[u - back - first_u[h]])
         j = int(np.searchsorted(own_to_u[h], u, side)) - 1
         return float(bars[h].close[j])
 
-    for e in order.tolist():
-        k = int(e_sym[e])
-        u = int(e_fill[e])
-        raw = float(fill_src[k][e_bar[e]])
-        if e_buy[e]:
+    # every candidate fill's values as Python scalars, in the order of the pass
+    o_sym = e_sym[order].tolist()
+    o_fill = e_fill[order].tolist()
+    o_buy = e_buy[order].tolist()
+    o_sig = e_sig[order].tolist()
+    raw_price = np.empty(e_bar.shape[0], dtype=np.float64)
+    at = 0
+    for k, part in enumerate(ev_bar):
+        raw_price[at:at + part.shape[0]] = fill_src[k][part]
+        at += part.shape[0]
+    o_raw = raw_price[order].tolist()
+
+    for i in range(len(o_sym)):
+        k = o_sym[i]
+        u = o_fill[i]
+        raw = o_raw[i]
+        if o_buy[i]:
             if qty[k] > 0.0:
                 continue
             if len(held) >= max_positions:
@@ -242,12 +295,12 @@ def _simulate(
             t_px[t] = price
             t_pnl[t] = (q * price - comm) - t_cost[t]
         f_u.append(u)
-        f_buy.append(bool(e_buy[e]))
+        f_buy.append(o_buy[i])
         f_qty.append(q)
         f_price.append(price)
         f_comm.append(comm)
         f_sym.append(k)
-        f_sig.append(int(e_sig[e]))
+        f_sig.append(o_sig[i])
         if cash_u and cash_u[-1] == u:
             cash_v[-1] = cash
         else:
@@ -273,8 +326,9 @@ def _simulate(
             open_count[trip_entry[t]:end] += 1
             held_bars[k] += end - trip_entry[t]
         first = int(own_to_u[k][0])
-        runs = np.diff(np.append(own_to_u[k], u_len))
-        marks = np.repeat(bars[k].close, runs)  # last close at or before each time
+        marks = dense.get(k)
+        if marks is None:
+            marks = forward_closes(k)  # last close at or before each time
         equity[first:] += pos[first:] * marks
     for t in np.flatnonzero(trip_exit < 0).tolist():  # open trips: marked at the last close
         t_pnl[t] = t_qty[t] * float(last_closes[trip_sym[t]]) - t_cost[t]

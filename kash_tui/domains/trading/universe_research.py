@@ -31,7 +31,12 @@ from kash_tui.domains.trading.service import (
     BacktestSettings,
     TradingError,
 )
-from kash_tui.domains.trading.universe import SymbolBars, UniverseResult, simulate_universe
+from kash_tui.domains.trading.universe import (
+    SymbolBars,
+    UniverseResult,
+    simulate_universe,
+    union_times,
+)
 
 __all__ = [
     "UniverseContext",
@@ -79,8 +84,7 @@ class UniverseContext:
     @classmethod
     def over(cls, bars: list[SymbolBars], settings: BacktestSettings, max_positions: int,
              ends: Sequence[int]) -> UniverseContext:
-        union = np.unique(np.concatenate([b.timestamps for b in bars]))
-        context = cls(bars, union, settings, max_positions)
+        context = cls(bars, union_times(bars), settings, max_positions)
         for end in set(int(e) for e in ends):
             for k, (_lo, hi) in enumerate(context.own_ranges(0, end)):
                 context.caches.setdefault((k, hi), IndicatorCache())
@@ -140,7 +144,8 @@ def run_universe_part(context: UniverseContext, part: UniversePart) -> UniverseR
     settings = context.settings
     if part.cash is not None:
         settings = replace(settings, initial_cash=part.cash)
-    return simulate_universe(bars, signals, settings, context.max_positions)
+    return simulate_universe(bars, signals, settings, context.max_positions,
+                             context.union[part.start:part.end])
 
 
 def universe_part_metrics(context: UniverseContext, part: UniversePart) -> BacktestMetrics:
@@ -235,7 +240,7 @@ def sweep(service: Any, request: Any, grid: Mapping[str, Sequence[Any]], *,  # n
         )
     p = _plan(service, request, grid)
     plan, loaded = p.grid, p.loaded
-    union = np.unique(np.concatenate([b.timestamps for b in loaded.bars]))
+    union = union_times(loaded.bars)
     n = int(union.shape[0])
     split = n
     if oos is not None:
@@ -295,7 +300,7 @@ def walk_forward(service: Any, request: Any, grid: Mapping[str, Sequence[Any]], 
     p = _plan(service, request, grid)
     plan, loaded = p.grid, p.loaded
     settings = loaded.settings
-    union = np.unique(np.concatenate([b.timestamps for b in loaded.bars]))
+    union = union_times(loaded.bars)
     n = int(union.shape[0])
     when = _when(union)
     windows = research.plan_windows(union, train, test, anchored=anchored)
