@@ -183,8 +183,7 @@ class ServiceProvider:
             self.db.prepare()  # checks the schema; never migrates a read-only file
             self._prepared = True
             return
-        if self.settings.uses_default_database:
-            self.db.url  # noqa: B018  (validated in Database.__init__)
+        if self.settings.uses_default_database:  # (its URL was checked in Database.__init__)
             from kash_tui.config import default_database_path
 
             default_database_path().parent.mkdir(parents=True, exist_ok=True)

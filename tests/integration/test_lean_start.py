@@ -21,9 +21,10 @@ print(json.dumps({"code": code, "heavy": heavy}), file=sys.stderr)
 """
 
 
-def _probe(db: Path, *args: str) -> tuple[dict, str]:
+def _probe(db: Path | None, *args: str) -> tuple[dict, str]:
+    where = ["--db", str(db)] if db is not None else []  # None: the embedded default
     done = subprocess.run(
-        [sys.executable, "-c", _PROBE, *args, "--db", str(db)],
+        [sys.executable, "-c", _PROBE, *args, *where],
         capture_output=True, text=True, env=os.environ.copy(), timeout=120, check=False,
     )
     return json.loads(done.stderr.strip().splitlines()[-1]), done.stdout
@@ -44,3 +45,21 @@ def test_a_backtest_imports_no_orm_and_other_commands_still_use_it(
     result, out = _probe(db, "runs", "show", "1")
     assert result["code"] == 0 and "sqlalchemy" in result["heavy"]
     assert "Run #1: sma_crossover" in out and "Final equity" in out
+
+
+def test_on_the_embedded_default_database_too(isolated_env: dict[str, str]) -> None:
+    """Without --db (the everyday case: the default file in the user's data folder)."""
+    first, _ = _probe(None, "data", "list")
+    assert first["code"] == 0
+    result, out = _probe(None, "backtest", "--symbol", "DEMOA", "--strategy", "mfi")
+    assert result == {"code": 0, "heavy": []}
+    assert "Run #1: mfi" in out
+
+
+def test_a_universe_backtest_imports_no_orm(isolated_env: dict[str, str], tmp_path: Path) -> None:
+    db = tmp_path / "kash.db"
+    made, _ = _probe(db, "universe", "create", "Pair", "DEMOA", "DEMOB")
+    assert made["code"] == 0
+    result, out = _probe(db, "backtest", "--universe", "Pair", "--strategy", "sma_crossover",
+                         "--max-positions", "2")
+    assert result == {"code": 0, "heavy": []}, out

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from kash_tui.db import Database, utc_now
+from kash_tui.db import Database, read_utc, utc_now
 from kash_tui.domains.connection import BrokerConnectionError, ConnectionModel, ConnectionService
 from kash_tui.domains.workspace.service import (
     DEMO_PORTFOLIO,
@@ -289,9 +289,43 @@ class SqlWorkspaceService:
             return [models.to_universe(r, w, m) for r, w, m in repo.universes(s, ws_id)]
 
     def get_universe(self, name: str, workspace: str | None = None) -> Universe:
-        with self._db.unit_of_work() as s:
-            row, ws_name, members = self._find_universe(s, name, workspace)
-            return models.to_universe(row, ws_name, members)
+        # a raw read: a universe backtest needs no ORM (SQLAlchemy's import alone is most of
+        # the start of `kash backtest --universe`); the rules are those of _find_universe
+        name = (name or "").strip()
+        with self._db.raw() as conn:
+            ws_id = None
+            if workspace is not None:
+                ws_id = conn.scalar("SELECT id FROM workspaces WHERE name = ?",
+                                    (workspace.strip(),))
+                if ws_id is None:
+                    raise _no_workspace(workspace)
+            sql = ("SELECT u.id, u.workspace_id, u.name, u.created_at, w.name FROM universes u "
+                   "JOIN workspaces w ON w.id = u.workspace_id WHERE u.name = ?")
+            params: list[object] = [name]
+            if ws_id is not None:
+                sql += " AND u.workspace_id = ?"
+                params.append(ws_id)
+            found = conn.all(sql + " ORDER BY w.name", params)
+            if not found:
+                where = f" in workspace {workspace.strip()!r}" if workspace is not None else ""
+                raise UniverseNotFound(
+                    f"There is no universe named {name!r}{where}; run `kash universe list` to "
+                    "see them or `kash universe create NAME SYM...` to make one."
+                )
+            if len(found) > 1:
+                spaces = ", ".join(repr(row[4]) for row in found)
+                raise WorkspaceError(
+                    f"Universe {name!r} exists in several workspaces ({spaces}); say which "
+                    "with --workspace."
+                )
+            universe_id, workspace_id, universe_name, created_at, ws_name = found[0]
+            symbols = [r[0] for r in conn.all(
+                "SELECT symbol FROM universe_members WHERE universe_id = ? ORDER BY position",
+                (universe_id,))]
+        created = read_utc(created_at)
+        assert created is not None
+        return Universe(id=universe_id, workspace_id=workspace_id, workspace_name=ws_name,
+                        name=universe_name, symbols=tuple(symbols), created_at=created)
 
     def _find_universe(self, s, name: str, workspace: str | None):  # noqa: ANN001, ANN202
         name = (name or "").strip()
