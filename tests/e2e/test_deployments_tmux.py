@@ -1,7 +1,8 @@
 """End to end: a detached deployment (``kash deploy start --detach``, a background runner
 process) trades against the fake Alpaca server on loopback while the installed ``kash`` watches
 it in a real terminal (tmux); quitting the app leaves the runner trading; the app, opened
-again, halts it with its kill-switch key, and ``kash deploy list --json`` says halted."""
+again, halts it with its kill-switch key (which asks: halt, or halt and flatten), and
+``kash deploy list --json`` says halted."""
 
 from __future__ import annotations
 
@@ -75,9 +76,12 @@ def test_a_detached_deployment_watched_and_halted_from_the_app(
         term.keys("F6")
         term.wait_for("running", timeout=30)
         time.sleep(0.5)  # a person reads the row before pressing the kill switch
-        term.keys("k")
-        screen = term.wait_for("halted", timeout=30)
-        assert "Halted wave" in screen or "wave is halted" in screen
+        term.keys("k")  # the kill switch asks: halt, or halt and close the position
+        screen = term.wait_for("Halt and flatten (f)", timeout=15)
+        assert "Halt wave?" in screen and "Halt (y)" in screen
+        time.sleep(0.3)
+        term.keys("y")
+        screen = term.wait_for("wave is halted", timeout=30)  # the details line
         row = listed(run_kash, db)
         assert row["state"] == "halted"
         wait_for(lambda: not _alive(pid), "the runner to exit", timeout=30)

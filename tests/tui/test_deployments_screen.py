@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import signal
 from collections.abc import Iterator
+from datetime import UTC
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +23,9 @@ from kash_tui.domains.deployment import DeploymentState, EventKind
 from kash_tui.domains.workspace import PortfolioMode
 from kash_tui.tui.modals.confirm import ConfirmModal
 from kash_tui.tui.modals.deploy_form import DeployForm
+from kash_tui.tui.modals.halt_confirm import HaltModal
 from kash_tui.tui.screens.deployments import DeploymentsScreen
-from kash_tui.tui.widgets.deployments import JournalView, ParityPanel
+from kash_tui.tui.widgets.deployments import COLUMNS, JournalView, ParityPanel
 from tests.integration.test_deployments import (  # noqa: F401 - roomy_rate_budget: autouse
     SYMBOL,
     deploy,
@@ -54,9 +57,16 @@ def market(broker: BrokerSetup) -> Iterator[BrokerSetup]:
     yield broker
 
 
-def rows(app: Any) -> list[list[str]]:
+def rows(app: Any) -> list[dict[str, str]]:
+    """The table's rows as {column label: text} (the columns follow the width)."""
     table = app.screen.query_one("#dp-table")
-    return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
+    labels = [str(c.label) for c in table.ordered_columns]
+    return [dict(zip(labels, (str(c) for c in table.get_row_at(i)), strict=True))
+            for i in range(table.row_count)]
+
+
+def status(app: Any) -> str:
+    return str(app.screen.query_one("#dp-status", Static).render())
 
 
 async def open_place(pilot: Any) -> DeploymentsScreen:
@@ -82,19 +92,22 @@ async def test_a_deployment_run_elsewhere_shows_live_with_its_journal_and_parity
         app = market.app()
         async with app.run_test(size=SIZE) as pilot:
             screen = await open_place(pilot)
-            await wait_for(pilot, lambda: rows(app) and rows(app)[0][1] == "running",
+            await wait_for(pilot, lambda: rows(app) and rows(app)[0]["State"] == "running",
                            what="the running deployment")
             row = rows(app)[0]
-            assert row[:5] == ["wave", "running", "PAPER", f"{SYMBOL} 1Min", "sma_crossover"]
-            assert "poll" in row[11]  # data health and how it follows bars
+            assert (row["Name"], row["State"], row["Market"]) == ("wave", "running",
+                                                                  f"{SYMBOL} 1Min")
+            assert row["Mode"] == "PAPER"  # a short name leaves room for it at 80 columns
+            assert row["Health"].startswith(("warm-up", "ok"))  # data health, heartbeat age
+            assert "polls bars" in status(app)  # how it follows bars, in the details line
             await wait_for(pilot, lambda: any("warmup" in line for line in journal_lines(app)),
                            what="the journal")
             journal = screen.journal
             # the runner handles bars while the app watches: rows and journal follow
             run.step(12)
             bar = kash.deployment.get("wave").last_bar_at
-            await wait_for(pilot, lambda: rows(app)[0][5] == f"{bar:%m-%d %H:%M}",
-                           what="the last bar in the row")
+            await wait_for(pilot, lambda: f"last bar {bar:%m-%d %H:%M} UTC" in status(app),
+                           what="the last bar in the details line")
             last = kash.deployment.journal("wave")[-1]
             await wait_for(pilot, lambda: journal.last_id == last.id, what="the new entries")
             await settle(pilot)
@@ -123,7 +136,106 @@ async def test_a_deployment_run_elsewhere_shows_live_with_its_journal_and_parity
         run.finish()
 
 
-async def test_halt_all_asks_first_then_halts_every_running_deployment(
+def hold_position(run: Any) -> Decimal:
+    """Step the runner until the deployment holds a position; its quantity."""
+    for _ in range(40):
+        qty = run.kash.deployment.get(run.name).position_qty
+        if qty:
+            return qty.normalize()
+        run.step(1)
+    raise AssertionError("the wave never bought")
+
+
+def notes(app: Any) -> str:
+    return " ".join(str(n.message) for n in app._notifications)  # noqa: SLF001
+
+
+def flatten_orders(kash: Any) -> list[Any]:
+    return [e for e in kash.deployment.journal("wave", kinds=(EventKind.ORDER_SENT,))
+            if e.data.get("flatten")]
+
+
+async def test_halt_all_asks_first_then_halts_and_flattens_every_running_deployment(
+    market: BrokerSetup,
+) -> None:
+    kash, fake = market.kash, market.fake
+    deploy(kash, market.portfolio)
+    run = start_runner(kash, fake, "wave")
+    try:
+        held = hold_position(run)
+        app = market.app()
+        async with app.run_test(size=SIZE) as pilot:
+            await open_place(pilot)
+            await wait_for(pilot, lambda: rows(app) and rows(app)[0]["State"] == "running",
+                           what="the running deployment")
+            await pilot.press("K")
+            await pilot.pause()
+            assert isinstance(app.screen, HaltModal)
+            text = screen_text(app)
+            assert "Halt every deployment of Demo?" in text
+            assert "1 running now, 1 holding a position." in text
+            assert "Halt all (y)" in text and "Halt all and flatten (f)" in text
+            await pilot.press("n")  # no: nothing happens
+            await settle(pilot)
+            assert kash.deployment.get("wave").state is DeploymentState.RUNNING
+            await pilot.press("K")
+            await pilot.pause()
+            await pilot.press("f")  # halt all and flatten
+            await wait_for(pilot, lambda: rows(app)[0]["State"] == "halted", what="the halt")
+            assert "Halted wave: 0 open orders cancelled; closing order" in notes(app)
+            run.thread.join(10)
+            assert not run.thread.is_alive()  # the runner obeyed
+            assert status(app).startswith("wave is halted:")
+    finally:
+        run.stop.set()
+        run.thread.join(10)
+    assert kash.deployment.get("wave").state is DeploymentState.HALTED
+    (closing,) = flatten_orders(kash)
+    assert f"({held:f})" in closing.message
+    order = next(o for o in fake.orders if o["id"] == closing.data["order_id"])
+    assert (order["side"], Decimal(order["qty"])) == ("sell", held)
+
+
+async def test_k_asks_whether_to_flatten_and_y_halts_keeping_the_position(
+    market: BrokerSetup,
+) -> None:
+    kash, fake = market.kash, market.fake
+    deploy(kash, market.portfolio)
+    run = start_runner(kash, fake, "wave")
+    try:
+        held = hold_position(run)
+        app = market.app()
+        async with app.run_test(size=SIZE) as pilot:
+            await open_place(pilot)
+            await wait_for(pilot, lambda: rows(app) and rows(app)[0]["State"] == "running",
+                           what="the running deployment")
+            await pilot.press("k")
+            await pilot.pause()
+            assert isinstance(app.screen, HaltModal)
+            text = screen_text(app)
+            assert "Halt wave?" in text
+            assert f"It holds {held:f} {SYMBOL}: flatten also closes that at market" \
+                in app.screen.detail
+            assert "Halt (y)" in text and "Halt and flatten (f)" in text
+            await pilot.press("enter")  # Cancel has the focus: Enter alone halts nothing
+            await settle(pilot)
+            assert not isinstance(app.screen, HaltModal)
+            assert kash.deployment.get("wave").state is DeploymentState.RUNNING
+            await pilot.press("k")
+            await pilot.pause()
+            await pilot.press("y")  # halt only
+            await wait_for(pilot, lambda: rows(app)[0]["State"] == "halted", what="the halt")
+            assert "Halted wave: 0 open orders cancelled." in notes(app)
+            run.thread.join(10)
+            assert not run.thread.is_alive()
+    finally:
+        run.stop.set()
+        run.thread.join(10)
+    assert flatten_orders(kash) == []  # the position stays
+    assert kash.deployment.get("wave").position_qty == held
+
+
+async def test_delete_is_refused_while_running_then_asks_and_removes_a_stopped_one(
     market: BrokerSetup,
 ) -> None:
     kash, fake = market.kash, market.fake
@@ -133,28 +245,118 @@ async def test_halt_all_asks_first_then_halts_every_running_deployment(
         app = market.app()
         async with app.run_test(size=SIZE) as pilot:
             await open_place(pilot)
-            await wait_for(pilot, lambda: rows(app) and rows(app)[0][1] == "running",
+            await wait_for(pilot, lambda: rows(app) and rows(app)[0]["State"] == "running",
                            what="the running deployment")
-            await pilot.press("K")
+            await pilot.press("x")
+            await settle(pilot)
+            assert not isinstance(app.screen, ConfirmModal)
+            assert "wave is running; stop it (t) or halt it (k) before deleting it." \
+                in notes(app)
+            assert [d.name for d in kash.deployment.list()] == ["wave"]
+            await pilot.press("t")  # stop
+            run.thread.join(15)
+            await wait_for(pilot, lambda: rows(app)[0]["State"] == "stopped", what="the stop")
+            await pilot.press("delete")
             await pilot.pause()
             assert isinstance(app.screen, ConfirmModal)
-            assert "Halt every deployment of Demo?" in screen_text(app)
-            await pilot.press("n")  # no: nothing happens
+            assert "Delete deployment wave?" in screen_text(app)
+            await pilot.press("n")
             await settle(pilot)
-            assert kash.deployment.get("wave").state is DeploymentState.RUNNING
-            await pilot.press("K")
+            assert [d.name for d in kash.deployment.list()] == ["wave"]
+            await pilot.press("x")
             await pilot.pause()
             await pilot.press("y")
-            await wait_for(pilot, lambda: rows(app)[0][1] == "halted", what="the halt")
-            assert "Halted wave" in " ".join(str(n.message) for n in app._notifications)  # noqa: SLF001
-            run.thread.join(10)
-            assert not run.thread.is_alive()  # the runner obeyed
-            status = str(app.screen.query_one("#dp-status", Static).render())
-            assert status.startswith("wave is halted:")
+            await wait_for(pilot, lambda: not rows(app), what="the row to go")
+            assert "Deleted deployment wave and its journal." in notes(app)
+            assert "No deployments in Demo yet" in status(app)
     finally:
         run.stop.set()
         run.thread.join(10)
-    assert kash.deployment.get("wave").state is DeploymentState.HALTED
+    assert kash.deployment.list() == []
+
+
+async def test_at_80_columns_nothing_scrolls_sideways_and_journal_times_say_utc(
+    market: BrokerSetup,
+) -> None:
+    kash, fake = market.kash, market.fake
+    deploy(kash, market.portfolio, name="wave-with-a-long-name")
+    run = start_runner(kash, fake, "wave-with-a-long-name")
+    try:
+        hold_position(run)
+        app = market.app()
+        async with app.run_test(size=SIZE) as pilot:
+            screen = await open_place(pilot)
+            await wait_for(pilot, lambda: rows(app) and rows(app)[0]["State"] == "running",
+                           what="the running deployment")
+            await settle(pilot)
+            table = screen.table
+            assert table.virtual_size.width <= table.scrollable_content_region.width
+            row = rows(app)[0]
+            d = kash.deployment.get("wave-with-a-long-name")
+            assert row["Name"] == "wave-with-a-l…"
+            assert row["Position"] == f"{d.position_qty.normalize():f}" and row["P&L"] == f"{d.pnl:,.2f}"
+            assert row["Health"].startswith("ok ") and row["Market"] == f"{SYMBOL} 1Min"
+            details = status(app)  # the rest, for the highlighted one
+            for part in ("wave-with-a-long-name: sma_crossover(", "PAPER Alpaca paper",
+                         f"last bar {d.last_bar_at:%m-%d %H:%M} UTC", "today", "polls bars"):
+                assert part in details, part
+            assert "…" not in details
+            # the journal's times are UTC and its header says so
+            header = next(line for line in screen_text(app).splitlines()
+                          if line.startswith("Time (UTC)"))
+            assert header.split()[2:4] == ["Event", "What"]
+            await wait_for(pilot, lambda: screen.journal.last_id is not None, what="journal")
+            last = kash.deployment.journal("wave-with-a-long-name", limit=1)[-1]
+            await wait_for(pilot, lambda: screen.journal.last_id >= last.id, what="entries")
+            text = "\n".join(journal_lines(app))
+            assert f"{last.at.astimezone(UTC):%m-%d %H:%M:%S}" in text
+
+            await pilot.resize_terminal(160, 48)  # wide: the columns of kash deploy list
+            await settle(pilot)
+            await wait_for(pilot, lambda: tuple(rows(app)[0]) == COLUMNS, what="wide columns")
+            assert table.virtual_size.width <= table.scrollable_content_region.width
+            assert rows(app)[0]["Name"] == "wave-with-a-long-name"
+    finally:
+        run.finish()
+
+
+async def test_parity_is_computed_again_only_after_a_new_signal_or_fill(
+    market: BrokerSetup,
+) -> None:
+    kash, fake = market.kash, market.fake
+    deploy(kash, market.portfolio)
+    run = start_runner(kash, fake, "wave")
+    marks = (EventKind.SIGNAL, EventKind.FILL)
+    try:
+        run.step(12)
+        app = market.app()
+        async with app.run_test(size=SIZE) as pilot:
+            screen = await open_place(pilot)
+            await pilot.press("p")
+            panel = screen.query_one(ParityPanel)
+            await wait_for(pilot, lambda: panel.report is not None, what="the parity report")
+            quiet = busy = 0
+            for _ in range(14):
+                report = panel.report
+                before = len(kash.deployment.journal("wave", kinds=marks))
+                run.step(1)
+                bar = kash.deployment.get("wave").last_bar_at
+                await wait_for(pilot, lambda bar=bar: screen.detail is not None
+                               and screen.detail.signature[1] == bar, what="the new bar")
+                await settle(pilot)
+                if len(kash.deployment.journal("wave", kinds=marks)) == before:
+                    assert panel.report is report, "a bar alone recomputed the parity report"
+                    quiet += 1
+                else:
+                    await wait_for(pilot, lambda report=report: panel.report is not report,
+                                   what="the report after a signal or fill")
+                    busy += 1
+            assert quiet and busy
+            report = panel.report
+            await pilot.press("r")  # refresh reads everything again
+            await wait_for(pilot, lambda: panel.report is not report, what="the refresh")
+    finally:
+        run.finish()
 
 
 async def test_the_start_form_checks_as_you_type_and_refuses_live_in_one_sentence(
@@ -245,11 +447,13 @@ async def test_the_start_form_launches_a_background_runner_the_app_halts(
             assert d.params == {"short_period": 3, "long_period": 8}
             assert d.log_path and Path(d.log_path).name == "from-app.log"
             await wait_for(pilot, lambda: kash.deployment.get("from-app").pid is not None
-                           and rows(app)[0][1] == "running", what="the runner", timeout=90)
+                           and rows(app)[0]["State"] == "running", what="the runner", timeout=90)
             pid = kash.deployment.get("from-app").pid
             app.screen.table.focus()
-            await pilot.press("k")  # the kill switch, no question
-            await wait_for(pilot, lambda: rows(app)[0][1] == "halted", what="the halt",
+            await pilot.press("k")  # the kill switch asks: halt only
+            await pilot.pause()
+            await pilot.press("y")
+            await wait_for(pilot, lambda: rows(app)[0]["State"] == "halted", what="the halt",
                            timeout=30)
         # the app is closed; the runner saw the halt and exits by itself
         from tests.cli.test_cli_deploy import _alive

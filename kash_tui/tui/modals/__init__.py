@@ -16,6 +16,7 @@
 ``check_report``    CheckReportScreen: the checks of a strategy (the Strategies place)
 ``import_form``     ImportCsvForm: import bars from a CSV file
 ``deploy_form``     DeployForm: start a deployment (the Deployments place)
+``halt_confirm``    HaltModal: the kill switch's question, halt or halt and flatten
 ==================  ===========================================================
 
 The re-exports are lazy (PEP 562), so a place that needs one modal imports only that one
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from kash_tui.tui.modals.deploy_form import DeployDefaults, DeployForm
     from kash_tui.tui.modals.connection_form import ConnectionForm
     from kash_tui.tui.modals.form import FormModal
+    from kash_tui.tui.modals.halt_confirm import HaltChoice, HaltModal
     from kash_tui.tui.modals.help_screen import HelpScreen
     from kash_tui.tui.modals.import_form import ImportCsvForm
     from kash_tui.tui.modals.keymap_screen import KeymapScreen
@@ -52,6 +54,8 @@ _HOMES = {
     "DeployDefaults": "deploy_form",
     "DeployForm": "deploy_form",
     "FormModal": "form",
+    "HaltChoice": "halt_confirm",
+    "HaltModal": "halt_confirm",
     "HelpScreen": "help_screen",
     "ImportCsvForm": "import_form",
     "KeymapScreen": "keymap_screen",

@@ -53,10 +53,18 @@ def read_view(provider: ServiceProviderProtocol, workspace: str | None, name: st
 
 
 def detail_signature(d: Deployment) -> tuple[object, ...]:
-    """What changes the chart and the parity report of ``d``: a new bar, signal or fill (the
-    position or the P&L), a new state."""
+    """What changes the chart of ``d``: a new bar, signal or fill (the position or the P&L),
+    a new state. The parity report is read again only when its journal gained a signal or a
+    fill, or every :data:`PARITY_REFRESH_SECONDS` (see :func:`read_detail`)."""
     return (d.name, d.last_bar_at, d.last_signal_at, d.position_qty, d.pnl, d.state,
             d.orders_today)
+
+
+PARITY_REFRESH_SECONDS = 30.0
+"""The parity report replays every bar the deployment saw and reads its whole journal (a
+deployment on minute bars has 100,000 entries in a few months): it is computed again when a
+signal or a fill was journaled since the last one, or when the last one is this old (a
+missed signal shows up without a live one), never on every bar."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -73,15 +81,25 @@ class Detail:
     signals: int = 0
     live_fills: int = 0
     backtest_fills: int = 0
+    marks: tuple[JournalEntry, ...] = ()
+    """The deployment's signal and fill entries so far (read once, then only the new ones)."""
+    parity_at: float = 0.0
+    """``time.monotonic()`` when the parity report was computed."""
 
 
 def _ns(when: datetime) -> int:
     return int(when.timestamp()) * 1_000_000_000 + when.microsecond * 1_000
 
 
-def read_detail(provider: ServiceProviderProtocol, d: Deployment) -> Detail:
+def read_detail(provider: ServiceProviderProtocol, d: Deployment, previous: Detail | None = None,
+                *, force: bool = False) -> Detail:
     """Bars of ``d``'s symbol with its strategy's indicators; markers: the deployment's signals
-    (hollow), its live fills (solid) and the backtest's fills (small, beside them). Worker."""
+    (hollow), its live fills (solid) and the backtest's fills (small, beside them). The parity
+    report of ``previous`` (the same deployment's last detail) is kept unless the journal
+    gained a signal or a fill since, it is :data:`PARITY_REFRESH_SECONDS` old, or ``force``.
+    Worker."""
+    import time
+
     import numpy as np
 
     from kash_tui.domains.deployment import DeploymentError, EventKind
@@ -91,19 +109,36 @@ def read_detail(provider: ServiceProviderProtocol, d: Deployment) -> Detail:
     from kash_tui.tui.widgets.candles import Marker
 
     signature = detail_signature(d)
-    parity = None
-    parity_problem = ""
-    try:
-        parity = provider.deployment.parity(d.name)
-    except DeploymentError as exc:
-        parity_problem = str(exc)
-    except Exception as exc:  # noqa: BLE001 - a broker or database sentence, shown in the panel
-        parity_problem = user_sentence(exc) or f"The parity report failed: {exc}"
+    kinds = (EventKind.SIGNAL, EventKind.FILL)
+    if previous is not None and previous.name == d.name and previous.marks:
+        new_marks = tuple(provider.deployment.journal(
+            d.name, kinds=kinds, after_id=previous.marks[-1].id))
+        marks = previous.marks + new_marks
+    else:
+        new_marks = marks = tuple(provider.deployment.journal(d.name, kinds=kinds))
+    fresh = (previous is not None and previous.name == d.name and not force and not new_marks
+             and (previous.parity is not None or previous.parity_problem)
+             and time.monotonic() - previous.parity_at < PARITY_REFRESH_SECONDS)
+    if fresh:
+        assert previous is not None
+        parity, parity_problem, parity_at = (previous.parity, previous.parity_problem,
+                                             previous.parity_at)
+    else:
+        parity = None
+        parity_problem = ""
+        parity_at = time.monotonic()
+        try:
+            parity = provider.deployment.parity(d.name)
+        except DeploymentError as exc:
+            parity_problem = str(exc)
+        except Exception as exc:  # noqa: BLE001 - a broker or database sentence, in the panel
+            parity_problem = user_sentence(exc) or f"The parity report failed: {exc}"
     load = load_chart(provider, ChartRequest(
         d.symbol, d.timeframe, StrategyChoice(d.strategy_id, dict(d.params))))
     bars = load.bars
     if bars is None or not len(bars):
-        return Detail(d.name, signature, load.data, load.problem, parity, parity_problem)
+        return Detail(d.name, signature, load.data, load.problem, parity, parity_problem,
+                      marks=marks, parity_at=parity_at)
     times = np.asarray(bars.timestamps, dtype=np.int64)
     n = len(times)
 
@@ -119,7 +154,7 @@ def read_detail(provider: ServiceProviderProtocol, d: Deployment) -> Detail:
 
     markers: list[Marker] = []
     signals = live = backtest = 0
-    for entry in provider.deployment.journal(d.name, kinds=(EventKind.SIGNAL, EventKind.FILL)):
+    for entry in marks:
         if entry.kind is EventKind.SIGNAL and (i := index_of(entry.bar_at)) is not None:
             markers.append(Marker(i, side(entry.data.get("side")), "signal"))  # type: ignore[arg-type]
             signals += 1
@@ -139,8 +174,8 @@ def read_detail(provider: ServiceProviderProtocol, d: Deployment) -> Detail:
             backtest += 1
     data = replace(load.data, markers=tuple(markers))
     return Detail(d.name, signature, data, load.strategy_problem, parity, parity_problem,
-                  signals, live, backtest)
+                  signals, live, backtest, marks, parity_at)
 
 
-__all__ = ["JOURNAL_FIRST", "Detail", "View", "detail_signature", "read_detail",
+__all__ = ["JOURNAL_FIRST", "PARITY_REFRESH_SECONDS", "Detail", "View", "detail_signature", "read_detail",
            "read_view"]

@@ -20,6 +20,7 @@ from textual.widgets import DataTable, Static, TabbedContent, TabPane
 
 from kash_tui.domains.deployment import Deployment, DeploymentState, HaltReport
 from kash_tui.tui.format import params_text
+from kash_tui.tui.modals.halt_confirm import HaltChoice
 from kash_tui.tui.places import PlaceScreen
 from kash_tui.tui.screens.deployments.reads import (
     Detail,
@@ -30,7 +31,12 @@ from kash_tui.tui.screens.deployments.reads import (
 )
 from kash_tui.tui.state import workbench
 from kash_tui.tui.widgets.candles import CandleChart
-from kash_tui.tui.widgets.deployments import DeploymentsTable, JournalView, ParityPanel
+from kash_tui.tui.widgets.deployments import (
+    DeploymentsTable,
+    JournalView,
+    ParityPanel,
+    journal_header,
+)
 
 if TYPE_CHECKING:
     from kash_tui.domains.workspace import Portfolio
@@ -52,9 +58,14 @@ class DeploymentsScreen(PlaceScreen):
         Binding("t", "stop_deployment", "Stop", id="deployments.stop",
                 tooltip="Stop the chosen deployment trading; its open orders stay"),
         Binding("k", "halt_deployment", "Halt", id="deployments.halt",
-                tooltip="Kill switch: halt the chosen deployment and cancel its open orders"),
+                tooltip="Kill switch: halt the chosen deployment and cancel its open orders; "
+                        "asks whether to close its position too"),
         Binding("K", "halt_all", "Halt all", id="deployments.halt_all",
-                tooltip="Kill switch for every deployment of the workspace (asks first)"),
+                tooltip="Kill switch for every deployment of the workspace (asks first, and "
+                        "whether to close their positions too)"),
+        Binding("x,delete", "delete_deployment", "Delete", id="deployments.delete",
+                tooltip="Delete the chosen deployment with its journal (stopped or halted "
+                        "ones; asks first)"),
         Binding("j", "show_tab('dp-journal')", "Journal", id="deployments.journal",
                 show=False, tooltip="Show the journal of the chosen deployment"),
         Binding("c", "show_tab('dp-chart')", "Chart", id="deployments.chart", show=False,
@@ -72,13 +83,14 @@ class DeploymentsScreen(PlaceScreen):
     DeploymentsScreen.-roomy #dp-table { max-height: 16; }
     DeploymentsScreen #dp-status {
         height: auto;
-        max-height: 2;
+        max-height: 3;
         padding: 0 1;
         color: $text-muted;
     }
     DeploymentsScreen #dp-status.-alert { color: $text-error; text-style: bold; }
     DeploymentsScreen #dp-tabs { height: 1fr; }
     DeploymentsScreen TabPane { padding: 0; }
+    DeploymentsScreen #dp-journal-header { height: 1; background: $surface; }
     DeploymentsScreen #dp-chart-note {
         height: 1;
         color: $text-muted;
@@ -107,6 +119,7 @@ class DeploymentsScreen(PlaceScreen):
             yield Static("", id="dp-status", markup=False)
             with TabbedContent(id="dp-tabs", initial="dp-journal"):
                 with TabPane("Journal", id="dp-journal"):
+                    yield Static(journal_header(), id="dp-journal-header")
                     yield JournalView(id="dp-journal-log")
                 with TabPane("Chart", id="dp-chart"):
                     yield Static("", id="dp-chart-note", markup=False)
@@ -220,19 +233,36 @@ class DeploymentsScreen(PlaceScreen):
             self._say(self._empty_hint())
             return
         alert = d.state in (DeploymentState.HALTED, DeploymentState.FAILED)
+        if d.state is DeploymentState.RUNNING:
+            self._say(f"{d.name}: {self._details(d)}")
+            return
         if alert and d.message:
-            self._say(f"{d.name} is {d.state.value}: {d.message}", alert=True)
-        elif d.state is DeploymentState.RUNNING:
-            where = f", process {d.pid} on {d.host}" if d.pid else ""
-            info = next((s for s in self.kash.catalog.strategies if s.id == d.strategy_id),
-                        None)
-            order = list(info.params_schema.get("properties", {})) if info else []
-            self._say(f"{d.name}: {d.strategy_id}({params_text(d.params, order)}) on {d.symbol} "
-                      f"{d.timeframe} trading {d.portfolio_name} ({d.mode}){where}.")
+            state = f"{d.name} is {d.state.value}: {d.message.rstrip('.')}."
         else:
             key = self.kash.key_label("deployments.start", "s")
-            self._say(f"{d.name} is {d.state.value}; {key} starts it again."
-                      + (f" {d.message}" if d.message else ""))
+            state = (f"{d.name} is {d.state.value}; {key} starts it again."
+                     + (f" {d.message}" if d.message else ""))
+        self._say(f"{state} {self._details(d)}", alert=alert)
+
+    def _details(self, d: Deployment) -> str:
+        """The highlighted deployment in one sentence: what the narrow table leaves out
+        (strategy, mode and portfolio, last bar and signal, orders today; while running, how
+        it follows bars and its process)."""
+        info = next((s for s in self.kash.catalog.strategies if s.id == d.strategy_id), None)
+        order = list(info.params_schema.get("properties", {})) if info else []
+        parts = [f"{d.strategy_id}({params_text(d.params, order)}) on {d.symbol} "
+                 f"{d.timeframe}, {d.mode} {d.portfolio_name}"]
+        if d.last_bar_at is not None:
+            parts.append(f"last bar {d.last_bar_at:%m-%d %H:%M} UTC")
+        if d.last_signal_side and d.last_signal_at is not None:
+            parts.append(f"last signal {d.last_signal_side} {d.last_signal_at:%m-%d %H:%M}")
+        parts.append(f"{d.orders_today} order{'s' if d.orders_today != 1 else ''} today")
+        running = d.state is DeploymentState.RUNNING
+        if running and d.data_mode is not None:
+            parts.append("owns the market-data stream" if d.data_mode.value == "stream"
+                         else "polls bars")
+        where = f" (process {d.pid} on {d.host})" if running and d.pid else ""
+        return "; ".join(parts) + where + "."
 
     def _empty_hint(self) -> str:
         where = self.workspace_name or "this workspace"
@@ -275,11 +305,13 @@ class DeploymentsScreen(PlaceScreen):
         if not force and signature in (shown, self._detail_loading):
             return
         self._detail_loading = signature
-        if self.detail is None or self.detail.name != d.name:
+        previous = self.detail if self.detail is not None and self.detail.name == d.name \
+            else None
+        if previous is None:
             self.chart.set_loading(f"Loading {d.symbol} {d.timeframe}…")
             self.parity_panel.show(None, f"Comparing {d.name} with its backtest…")
-        self.call_service(lambda p: read_detail(p, d), key="detail", done=self._detail_read,
-                          failed=self._detail_failed)
+        self.call_service(lambda p: read_detail(p, d, previous, force=force), key="detail",
+                          done=self._detail_read, failed=self._detail_failed)
 
     def _detail_failed(self, sentence: str) -> None:
         self._detail_loading = None
@@ -298,7 +330,8 @@ class DeploymentsScreen(PlaceScreen):
         if detail.chart_problem:
             note = detail.chart_problem
         self.query_one("#dp-chart-note", Static).update(note)
-        self.parity_panel.show(detail.parity, detail.parity_problem)
+        if detail.parity is not self.parity_panel.report or detail.parity is None:
+            self.parity_panel.show(detail.parity, detail.parity_problem)
 
     @on(TabbedContent.TabActivated, "#dp-tabs")
     def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
@@ -332,6 +365,8 @@ class DeploymentsScreen(PlaceScreen):
             return True if d is not None and d.state is not DeploymentState.HALTED else None
         if action == "halt_all":
             return True if self.view is not None and self.view.deployments else None
+        if action == "delete_deployment":
+            return True if d is not None else None
         return True
 
     def action_new_deployment(self) -> None:
@@ -391,37 +426,83 @@ class DeploymentsScreen(PlaceScreen):
         self._poll()
 
     def action_halt_deployment(self) -> None:
+        from kash_tui.tui.modals.halt_confirm import HaltModal
+
         d = self.chosen
         if d is None:
             return
-        name = d.name
-        self._say(f"Halting {name}: cancelling its open orders…", alert=True)
-        self.kash.call_service(lambda p: [p.deployment.halt(name)], done=self._halted,
-                               refresh=False)
+        self.app.push_screen(HaltModal(
+            f"Halt {d.name}?",
+            f"It stops trading at once and its open orders are cancelled at the broker; it "
+            f"stays halted until you start it again. {_position_text(d)}",
+        ), partial(self._halt_answered, d.name))
+
+    def _halt_answered(self, name: str, choice: HaltChoice | None) -> None:
+        if choice is None:
+            return
+        flatten = choice is HaltChoice.FLATTEN
+        self._say(f"Halting {name}: cancelling its open orders"
+                  + (" and closing its position…" if flatten else "…"), alert=True)
+        self.kash.call_service(lambda p: [p.deployment.halt(name, flatten=flatten)],
+                               done=self._halted, refresh=False)
 
     def action_halt_all(self) -> None:
-        from kash_tui.tui.modals.confirm import ConfirmModal
+        from kash_tui.tui.modals.halt_confirm import HaltModal
 
         if self.view is None or not self.view.deployments:
             self.notify("There are no deployments to halt.", timeout=4)
             return
         where = self.workspace_name or "this workspace"
         running = sum(1 for d in self.view.deployments if d.state is DeploymentState.RUNNING)
-        self.app.push_screen(ConfirmModal(
+        holding = sum(1 for d in self.view.deployments if d.position_qty)
+        self.app.push_screen(HaltModal(
             f"Halt every deployment of {where}?",
-            f"{running} running now. Each stops trading at once and its open orders are "
-            "cancelled at the broker; halted deployments stay halted until you start them "
-            "again.",
-            confirm_label="Halt all",
+            f"{running} running now, {holding} holding a position. Each stops trading at once "
+            "and its open orders are cancelled at the broker; halted deployments stay halted "
+            "until you start them again. Flatten also closes their positions at market.",
+            halt_label="Halt all", flatten_label="Halt all and flatten",
         ), self._halt_all_answered)
 
-    def _halt_all_answered(self, yes: bool | None) -> None:
-        if not yes:
+    def _halt_all_answered(self, choice: HaltChoice | None) -> None:
+        if choice is None:
             return
         workspace = self.workspace_name
-        self._say("Halting every deployment…", alert=True)
-        self.kash.call_service(partial(_halt_all, workspace=workspace), done=self._halted,
-                               refresh=False)
+        flatten = choice is HaltChoice.FLATTEN
+        self._say("Halting every deployment" + (" and closing their positions…"
+                                                 if flatten else "…"), alert=True)
+        self.kash.call_service(partial(_halt_all, workspace=workspace, flatten=flatten),
+                               done=self._halted, refresh=False)
+
+    def action_delete_deployment(self) -> None:
+        from kash_tui.tui.modals.confirm import ConfirmModal
+
+        d = self.chosen
+        if d is None:
+            return
+        if d.state is DeploymentState.RUNNING:
+            stop = self.kash.key_label("deployments.stop", "t")
+            halt = self.kash.key_label("deployments.halt", "k")
+            self.notify(f"{d.name} is running; stop it ({stop}) or halt it ({halt}) before "
+                        "deleting it.", severity="warning", timeout=6)
+            return
+        self.app.push_screen(ConfirmModal(
+            f"Delete deployment {d.name}?",
+            f"It is {d.state.value}. Its settings and its whole journal are removed; orders "
+            "and positions at the broker stay as they are.",
+        ), partial(self._delete_answered, d.name))
+
+    def _delete_answered(self, name: str, yes: bool | None) -> None:
+        if not yes:
+            return
+        self.kash.call_service(lambda p: p.deployment.delete(name),
+                               done=lambda _: self._deleted(name), refresh=False)
+
+    def _deleted(self, name: str) -> None:
+        self.notify(f"Deleted deployment {name} and its journal.", timeout=5)
+        if self.journal.deployment == name:
+            self.journal.start(None)
+        self.detail = None
+        self._poll()
 
     def _halted(self, reports: list[HaltReport]) -> None:
         if not reports:
@@ -436,8 +517,16 @@ class DeploymentsScreen(PlaceScreen):
         self._poll()
 
 
-def _halt_all(provider: ServiceProviderProtocol, *, workspace: str | None) -> list[HaltReport]:
-    return provider.deployment.halt_all(workspace=workspace)
+def _halt_all(provider: ServiceProviderProtocol, *, workspace: str | None,
+              flatten: bool = False) -> list[HaltReport]:
+    return provider.deployment.halt_all(workspace=workspace, flatten=flatten)
+
+
+def _position_text(d: Deployment) -> str:
+    if not d.position_qty:
+        return "It holds no position (flatten closes nothing)."
+    qty = f"{d.position_qty.normalize():f}"
+    return f"It holds {qty} {d.symbol}: flatten also closes that at market; halt keeps it."
 
 
 __all__ = ["POLL_SECONDS", "DeploymentsScreen"]

@@ -5,9 +5,14 @@ types) and never call a service."""
 from kash_tui.tui.widgets.deployments.deployments_table import (
     COLUMNS,
     DeploymentsTable,
+    choose_columns,
     deployment_cells,
 )
-from kash_tui.tui.widgets.deployments.journal_view import JournalView, journal_line
+from kash_tui.tui.widgets.deployments.journal_view import (
+    JournalView,
+    journal_header,
+    journal_line,
+)
 from kash_tui.tui.widgets.deployments.parity_panel import ParityPanel, parity_lines
 
 __all__ = [
@@ -15,7 +20,9 @@ __all__ = [
     "DeploymentsTable",
     "JournalView",
     "ParityPanel",
+    "choose_columns",
     "deployment_cells",
+    "journal_header",
     "journal_line",
     "parity_lines",
 ]

@@ -1,10 +1,12 @@
-"""The journal of one deployment: every event with its time, oldest at the top, newest at the
+"""The journal of one deployment: every event with its time (UTC, as the header says, the same
+as ``kash deploy log`` and the runner's log file), oldest at the top, newest at the
 bottom. It follows new entries while it is scrolled to the end; scrolled up, it stays where the
 reader is (End follows again)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import UTC
 
 from rich.table import Table
 from rich.text import Text
@@ -26,17 +28,32 @@ _KIND_STYLE = {
 
 KIND_WIDTH = 13
 """Columns of the event kind; longer kinds (``risk_check_failed``) wrap within them."""
+TIME_WIDTH = 14
+"""``03-04 14:31:00``: month-day and the time of day in UTC."""
+HEADER = ("Time (UTC)", "Event", "What happened")
+
+
+def _grid(kind_style: str) -> Table:
+    row = Table.grid(padding=(0, 1), expand=True)
+    row.add_column(width=TIME_WIDTH, no_wrap=True, style="dim")
+    row.add_column(width=KIND_WIDTH, style=kind_style, overflow="fold")
+    row.add_column(ratio=1, overflow="fold")
+    return row
+
+
+def journal_header() -> Table:
+    """The journal's column header, which names the time zone of its times (UTC)."""
+    row = _grid("bold")
+    row.add_row(*(Text(h, style="bold") for h in HEADER))
+    return row
 
 
 def journal_line(entry: JournalEntry) -> Table:
-    """``03-04 14:31:00 signal        Buy signal at the close 101.2 (...).``: time, kind and
-    the sentence, which wraps under itself (not under the time)."""
-    row = Table.grid(padding=(0, 1), expand=True)
-    row.add_column(no_wrap=True, style="dim")
-    row.add_column(width=KIND_WIDTH, style=_KIND_STYLE.get(entry.kind, ""),
-                   overflow="fold")
-    row.add_column(ratio=1, overflow="fold")
-    row.add_row(f"{entry.at:%m-%d %H:%M:%S}", entry.kind.value.replace("_", " "),
+    """``03-04 14:31:00 signal        Buy signal at the close 101.2 (...).``: time (UTC), kind
+    and the sentence, which wraps under itself (not under the time)."""
+    row = _grid(_KIND_STYLE.get(entry.kind, ""))
+    at = entry.at.astimezone(UTC) if entry.at.tzinfo is not None else entry.at
+    row.add_row(f"{at:%m-%d %H:%M:%S}", entry.kind.value.replace("_", " "),
                 Text(entry.message))
     return row
 
@@ -72,4 +89,4 @@ class JournalView(RichLog):
         return count
 
 
-__all__ = ["KIND_WIDTH", "MAX_LINES", "JournalView", "journal_line"]
+__all__ = ["HEADER", "KIND_WIDTH", "MAX_LINES", "JournalView", "journal_header", "journal_line"]
