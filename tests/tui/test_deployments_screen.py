@@ -489,3 +489,30 @@ def test_snapshot_deployments(snap_compare, market: BrokerSetup,  # noqa: ANN001
         await settle(pilot)
 
     assert snap_compare(market.app(), terminal_size=size, run_before=run_before)
+
+
+def test_a_parity_report_older_than_the_refresh_age_is_computed_again(
+    market: BrokerSetup,
+) -> None:
+    """Without a new signal or fill the report is kept, until it is PARITY_REFRESH_SECONDS old
+    (a signal the deployment missed has no journal entry to trigger it)."""
+    from dataclasses import replace as changed
+
+    from kash_tui.tui.screens.deployments.reads import PARITY_REFRESH_SECONDS, read_detail
+
+    kash, fake = market.kash, market.fake
+    deploy(kash, market.portfolio)
+    run = start_runner(kash, fake, "wave")
+    try:
+        run.step(12)
+    finally:
+        run.finish()
+    d = kash.deployment.get("wave")
+    first = read_detail(kash, d)
+    assert first.parity is not None
+    kept = read_detail(kash, d, first)
+    assert kept.parity is first.parity
+    old = changed(first, parity_at=first.parity_at - PARITY_REFRESH_SECONDS - 1)
+    again = read_detail(kash, d, old)
+    assert again.parity is not first.parity and again.parity == first.parity
+    assert read_detail(kash, d, first, force=True).parity is not first.parity
