@@ -516,3 +516,33 @@ def test_a_parity_report_older_than_the_refresh_age_is_computed_again(
     again = read_detail(kash, d, old)
     assert again.parity is not first.parity and again.parity == first.parity
     assert read_detail(kash, d, first, force=True).parity is not first.parity
+
+
+async def test_the_details_line_of_a_halted_deployment_fits_its_three_lines_at_80(
+    market: BrokerSetup,
+) -> None:
+    """A long halt reason (the daily loss limit's) leaves out the least needed details
+    rather than being cut off."""
+    from rich.text import Text
+
+    kash, fake = market.kash, market.fake
+    deploy(kash, market.portfolio)
+    run = start_runner(kash, fake, "wave")
+    try:
+        run.step(12)
+    finally:
+        run.finish()
+    reason = ("Daily loss limit reached: equity 97412.55 is 2.59% below the start-of-day "
+              "100012.34 (limit 2.5%); halted until started again.")  # the runner's sentence
+    kash.deployment.halt("wave", reason=reason)
+    app = market.app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_place(pilot)
+        await wait_for(pilot, lambda: rows(app) and rows(app)[0]["State"] == "halted",
+                       what="the halted deployment")
+        await settle(pilot)
+        text = status(app)
+        assert text.startswith(f"wave is halted: {reason}")
+        assert "sma_crossover(short_period=3, long_period=8) on DEPL 1Min" in text
+        width = screen.status_line.content_region.width
+        assert len(Text(text).wrap(app.console, width)) <= 3

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from functools import partial
 from typing import TYPE_CHECKING, ClassVar
 
+from rich.text import Text
 from textual import on
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -42,6 +43,8 @@ if TYPE_CHECKING:
     from kash_tui.domains.workspace import Portfolio
     from kash_tui.provider import ServiceProviderProtocol
 
+STATUS_LINES = 3
+"""Lines of the details line under the list."""
 POLL_SECONDS = 1.0
 """How often the place reads the deployments and the chosen one's new journal entries."""
 TRADING_MODES = ("PAPER", "LIVE")
@@ -83,7 +86,7 @@ class DeploymentsScreen(PlaceScreen):
     DeploymentsScreen.-roomy #dp-table { max-height: 16; }
     DeploymentsScreen #dp-status {
         height: auto;
-        max-height: 3;
+        max-height: 3;  /* STATUS_LINES */
         padding: 0 1;
         color: $text-muted;
     }
@@ -234,18 +237,25 @@ class DeploymentsScreen(PlaceScreen):
             return
         alert = d.state in (DeploymentState.HALTED, DeploymentState.FAILED)
         if d.state is DeploymentState.RUNNING:
-            self._say(f"{d.name}: {self._details(d)}")
-            return
-        if alert and d.message:
-            state = f"{d.name} is {d.state.value}: {d.message.rstrip('.')}."
+            lead = f"{d.name}:"
+        elif alert and d.message:
+            lead = f"{d.name} is {d.state.value}: {d.message.rstrip('.')}."
         else:
             key = self.kash.key_label("deployments.start", "s")
-            state = (f"{d.name} is {d.state.value}; {key} starts it again."
-                     + (f" {d.message}" if d.message else ""))
-        self._say(f"{state} {self._details(d)}", alert=alert)
+            lead = (f"{d.name} is {d.state.value}; {key} starts it again."
+                    + (f" {d.message}" if d.message else ""))
+        # the line holds STATUS_LINES lines: the least needed details go first when it is full
+        width = self.status_line.content_region.width or max(20, self.size.width - 2)
+        parts = self._details(d)
+        while True:
+            text = f"{lead} {'; '.join(parts)}." if parts else lead
+            if not parts or len(Text(text).wrap(self.app.console, width)) <= STATUS_LINES:
+                break
+            parts.pop()
+        self._say(text, alert=alert)
 
-    def _details(self, d: Deployment) -> str:
-        """The highlighted deployment in one sentence: what the narrow table leaves out
+    def _details(self, d: Deployment) -> list[str]:
+        """The highlighted deployment, most needed first: what the narrow table leaves out
         (strategy, mode and portfolio, last bar and signal, orders today; while running, how
         it follows bars and its process)."""
         info = next((s for s in self.kash.catalog.strategies if s.id == d.strategy_id), None)
@@ -261,8 +271,9 @@ class DeploymentsScreen(PlaceScreen):
         if running and d.data_mode is not None:
             parts.append("owns the market-data stream" if d.data_mode.value == "stream"
                          else "polls bars")
-        where = f" (process {d.pid} on {d.host})" if running and d.pid else ""
-        return "; ".join(parts) + where + "."
+        if running and d.pid:
+            parts.append(f"process {d.pid} on {d.host}")
+        return parts
 
     def _empty_hint(self) -> str:
         where = self.workspace_name or "this workspace"
