@@ -34,8 +34,9 @@ def main(argv: list[str] | None = None) -> int:
         from kash_tui.domains.deployment import RunOptions, event_line
 
         tick = os.environ.get("KASH_RUNNER_TICK")
-        options = RunOptions(tick_seconds=float(tick), clock_refresh_seconds=float(tick)) if (
-            tick) else RunOptions()
+        stream = os.environ.get("KASH_RUNNER_NO_STREAM") != "1"
+        options = RunOptions(tick_seconds=float(tick), clock_refresh_seconds=float(tick),
+                             stream=stream) if tick else RunOptions(stream=stream)
         print(f"kash runner {os.getpid()}: deployment {args[0]!r}", flush=True)
         d = kash.deployment.run(
             args[0], confirm_live=os.environ.get("KASH_RUNNER_CONFIRM_LIVE"), stop=stop,

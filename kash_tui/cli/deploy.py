@@ -149,7 +149,8 @@ def cmd_deploy_start(args: argparse.Namespace) -> int:
     confirm = _confirm_live(kash, args.name, args.confirm_live)
     service.check_start(args.name, confirm_live=confirm)
     if args.detach:
-        d = service.launch(args.name, confirm_live=confirm, tick_seconds=args.tick)
+        d = service.launch(args.name, confirm_live=confirm, tick_seconds=args.tick,
+                           stream=not args.no_stream)
         print(f"Deployment {d.name!r} started in the background; its log: {d.log_path}")
         print(f"Watch it with `kash deploy list`, stop it with `kash deploy stop {d.name}`.")
         return EXIT_OK

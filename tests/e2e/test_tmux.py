@@ -84,8 +84,9 @@ def test_backtest_from_the_keyboard_in_a_real_terminal(terminal, run_kash, tmp_p
     assert "BACKTEST" in screen  # the mode badge of the seeded portfolio
 
     term.keys("F3")  # Strategies
+    term.wait_for("Bollinger band")  # the list, by id: SMA crossover is the last of six
+    term.keys("End")
     term.wait_for("SMA crossover")
-    term.keys("Down")  # the list starts on Money Flow Index; SMA crossover is next
     term.keys("Enter")
     term.wait_for("Short period")  # its form, drawn from the JSON Schema
     term.keys("F9")  # run the backtest with the default parameters

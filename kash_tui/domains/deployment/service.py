@@ -397,11 +397,12 @@ class DeploymentService(Protocol):
 
     def launch(
         self, name: str, *, confirm_live: str | None = None, tick_seconds: float | None = None,
+        stream: bool = True,
     ) -> Deployment:
         """Start ``name`` as a background process that outlives this one (its log under the
         data folder, ``Deployment.log_path``). Returns once the process has started; the
-        deployment shows ``running`` once that process has warmed up. ``tick_seconds`` as in
-        ``RunOptions``."""
+        deployment shows ``running`` once that process has warmed up. ``tick_seconds`` and
+        ``stream`` (False: never take the market-data stream, poll) as in ``RunOptions``."""
         ...
 
     def stop(self, name: str) -> Deployment:

@@ -265,9 +265,35 @@ class SqlDeploymentService:
             )
         deployment = self._to_public(row)
         portfolio = self._workspaces.get_portfolio(row.portfolio_id)
+        self._check_alone_on_symbol(row, portfolio)
         if portfolio.mode is PortfolioMode.LIVE:
             self._check_live(row, portfolio, confirm_live)
         return deployment
+
+    def _check_alone_on_symbol(self, row: DeploymentRow, portfolio: Portfolio) -> None:
+        """Refuse a second running deployment of one symbol on one broker account: each adopts
+        the account's whole position in the symbol as its own (the broker is the truth), so two
+        would both sell it and take the account short."""
+        with self._db.unit_of_work() as s:
+            others = [r for r in repo.all_rows(s)
+                      if r.id != row.id and r.symbol == row.symbol
+                      and r.state == DeploymentState.RUNNING.value]
+            for other in others:
+                s.expunge(other)
+        for other in others:
+            if not self._alive(other):
+                continue
+            theirs = self._workspaces.get_portfolio(other.portfolio_id)
+            same_account = theirs.id == portfolio.id or (
+                portfolio.connection_name is not None
+                and theirs.connection_name == portfolio.connection_name)
+            if same_account:
+                raise DeploymentError(
+                    f"Deployment {other.name!r} already trades {row.symbol} on this account "
+                    f"({theirs.name!r}); stop it first, or deploy {row.name!r} on another "
+                    "symbol or account: two deployments of one symbol would each take the "
+                    "whole position as theirs."
+                )
 
     def _check_live(self, row: DeploymentRow, portfolio: Portfolio, confirm: str | None) -> None:
         conn_name = portfolio.connection_name or ""
@@ -314,6 +340,7 @@ class SqlDeploymentService:
 
     def launch(
         self, name: str, *, confirm_live: str | None = None, tick_seconds: float | None = None,
+        stream: bool = True,
     ) -> Deployment:
         import subprocess
         import sys
@@ -334,6 +361,8 @@ class SqlDeploymentService:
             env["KASH_RUNNER_CONFIRM_LIVE"] = confirm_live
         if tick_seconds is not None:
             env["KASH_RUNNER_TICK"] = repr(float(tick_seconds))
+        if not stream:
+            env["KASH_RUNNER_NO_STREAM"] = "1"
         with open(log_path, "ab") as out:
             process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
                 command, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
