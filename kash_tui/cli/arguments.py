@@ -60,6 +60,26 @@ def _missing_subcommand(p: argparse.ArgumentParser) -> int:
     raise UserError(f"`{p.prog}` needs a command; run `{p.prog} --help` to list them.")
 
 
+def add_run_settings(p: argparse.ArgumentParser, *, params_help: str) -> None:
+    """What a backtest run is made of, shared by ``kash backtest`` and ``kash walkforward``:
+    timeframe, parameters, period, cash, costs, sizing and the fill model (``_request`` in
+    ``cli/backtest.py`` reads them)."""
+    p.add_argument("--timeframe", default="1Day")
+    p.add_argument("--params", metavar="JSON", help=params_help)
+    p.add_argument("--start", metavar="DATE", help="first day (UTC), e.g. 2020-01-01")
+    p.add_argument("--end", metavar="DATE", help="last day (UTC), inclusive")
+    p.add_argument("--cash", type=float, default=10_000.0, help="starting cash (default 10000)")
+    p.add_argument("--commission", type=float, default=0.0,
+                   help="fraction of notional per fill, e.g. 0.001 (default 0)")
+    p.add_argument("--slippage", type=float, default=0.0,
+                   help="fraction of price against you per fill, e.g. 0.0005 (default 0)")
+    p.add_argument("--position-size-pct", type=float, default=None,
+                   help="percent of equity per entry (default: the portfolio's, else 100)")
+    p.add_argument("--whole-shares", action="store_true", help="buy whole shares only")
+    p.add_argument("--fill", choices=["next_open", "close"], default="next_open",
+                   help="next_open (default, no look-ahead) or close (optimistic)")
+
+
 def add_exits(p: argparse.ArgumentParser) -> None:
     """Stop loss, take profit, trailing stop and the intrabar order of a backtest."""
     p.add_argument("--stop-loss", type=backtest.percent, metavar="PCT",
@@ -262,20 +282,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="where a sweep's or universe's jobs run: local (this machine's cores, "
                         "default) or dask://HOST:PORT (a Dask cluster; needs kash-tui[dask])")
     p.add_argument("--strategy", required=True, help="strategy id (see `kash strategies`)")
-    p.add_argument("--timeframe", default="1Day")
-    p.add_argument("--params", metavar="JSON", help="strategy parameters as a JSON object")
-    p.add_argument("--start", metavar="DATE", help="first day (UTC), e.g. 2020-01-01")
-    p.add_argument("--end", metavar="DATE", help="last day (UTC), inclusive")
-    p.add_argument("--cash", type=float, default=10_000.0, help="starting cash (default 10000)")
-    p.add_argument("--commission", type=float, default=0.0,
-                   help="fraction of notional per fill, e.g. 0.001 (default 0)")
-    p.add_argument("--slippage", type=float, default=0.0,
-                   help="fraction of price against you per fill, e.g. 0.0005 (default 0)")
-    p.add_argument("--position-size-pct", type=float, default=None,
-                   help="percent of equity per entry (default: the portfolio's, else 100)")
-    p.add_argument("--whole-shares", action="store_true", help="buy whole shares only")
-    p.add_argument("--fill", choices=["next_open", "close"], default="next_open",
-                   help="next_open (default, no look-ahead) or close (optimistic)")
+    add_run_settings(p, params_help="strategy parameters as a JSON object")
     add_exits(p)
     p.add_argument("--portfolio", metavar="NAME", help="BACKTEST portfolio to file the run under")
     p.add_argument("--workspace", metavar="NAME", help="workspace of --portfolio if ambiguous")
@@ -316,20 +323,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rank-by", metavar="METRIC", default=None,
                    help="metric that picks each window's cell (default sharpe; robust:METRIC "
                         "for the worst of its grid neighbours)")
-    p.add_argument("--timeframe", default="1Day")
-    p.add_argument("--params", metavar="JSON", help="fixed strategy parameters as JSON")
-    p.add_argument("--start", metavar="DATE", help="first day (UTC), e.g. 2020-01-01")
-    p.add_argument("--end", metavar="DATE", help="last day (UTC), inclusive")
-    p.add_argument("--cash", type=float, default=10_000.0, help="starting cash (default 10000)")
-    p.add_argument("--commission", type=float, default=0.0,
-                   help="fraction of notional per fill, e.g. 0.001 (default 0)")
-    p.add_argument("--slippage", type=float, default=0.0,
-                   help="fraction of price against you per fill, e.g. 0.0005 (default 0)")
-    p.add_argument("--position-size-pct", type=float, default=None,
-                   help="percent of equity per entry (default: the portfolio's, else 100)")
-    p.add_argument("--whole-shares", action="store_true", help="buy whole shares only")
-    p.add_argument("--fill", choices=["next_open", "close"], default="next_open",
-                   help="next_open (default, no look-ahead) or close (optimistic)")
+    add_run_settings(p, params_help="fixed strategy parameters as JSON")
     p.add_argument("--portfolio", metavar="NAME", help="BACKTEST portfolio to file it under")
     p.add_argument("--workspace", metavar="NAME", help="workspace of --portfolio if ambiguous")
     add_json(p)
